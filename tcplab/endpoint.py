@@ -1,0 +1,825 @@
+"""One TCP endpoint (one TCB), following RFC 9293 §3.10 "Event Processing".
+
+Sans-I/O, like h11: you feed it events -- user calls, arriving segments, timer firings --
+and it returns a :class:`~tcplab.steps.Step` telling what it did: its state before and
+after, the segments it wants sent, and an explanation for a learner.  It never touches a
+socket, a thread or the wall clock; time comes from a :class:`Clock` you advance.
+
+Every state change goes through :mod:`tcplab.transitions`, so the state diagram shows
+exactly the edges this code can take.
+
+Simplifications (documented, never silent): no urgent data, no options (MSS is fixed by
+:class:`Config`), no congestion control, a fixed receive window, retransmission of the
+oldest unacknowledged segment only (RFC 6298 §5.4).  RFC 5961's challenge ACKs *are*
+implemented, as in RFC 9293 and Linux.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+
+from .segment import Flags, Segment, seq_add, seq_ge, seq_gt, seq_in_window, seq_le, seq_lt, \
+    seq_sub
+from .states import TcpState
+from .steps import Step, TcpError
+from .transitions import BY_KEY, Transition
+
+__all__ = ["Endpoint", "Config", "Clock", "CALLS", "SOCKET_CALLS"]
+
+S = TcpState
+
+#: The user calls, in the order the widgets show them.
+CALLS = ("listen", "connect", "send", "close", "abort")
+
+#: What a sockets programmer writes to make each RFC user call (RFC 9293 §3.9.1).
+SOCKET_CALLS = {
+    "listen": "bind(); listen(); accept()",
+    "connect": "connect()",
+    "send": "send()",
+    "close": "shutdown(SHUT_WR) or close()",
+    "abort": "SO_LINGER 0, then close()",
+}
+
+_RFC_CALL = {"listen": "passive OPEN", "connect": "active OPEN", "send": "SEND",
+             "close": "CLOSE", "abort": "ABORT"}
+
+
+@dataclass
+class Clock:
+    """Virtual time in seconds, shared by the endpoints of one network."""
+
+    now: float = 0.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """Tunables.  Defaults follow the RFCs; :meth:`linux` gives Linux's numbers."""
+
+    rto: float = 1.0                  # initial retransmission timeout (RFC 6298 §2.1)
+    rto_max: float = 60.0             # upper bound on the backed-off RTO (RFC 6298 §2.5)
+    syn_retries: int = 6              # retransmissions of SYN before giving up (R2 for SYN)
+    retries: int = 15                 # retransmissions of data/FIN before giving up (R2)
+    msl: float = 120.0                # Maximum Segment Lifetime: 2 minutes (RFC 9293 §3.4.1)
+    time_wait: float | None = None    # TIME-WAIT duration; None means 2*MSL
+    fin_wait_2_timeout: float | None = None  # Linux tcp_fin_timeout; the RFC has none
+    mss: int = 536                    # the RFC's default send MSS (RFC 9293 §3.7.1)
+    window: int = 65535               # our receive window, RCV.WND (fixed)
+
+    @property
+    def time_wait_duration(self) -> float:
+        return 2 * self.msl if self.time_wait is None else self.time_wait
+
+    @classmethod
+    def linux(cls, **overrides: object) -> "Config":
+        """Linux's values: TIME-WAIT is a fixed 60 s (TCP_TIMEWAIT_LEN), orphaned FIN-WAIT-2
+        ends after tcp_fin_timeout = 60 s, RTO starts at 1 s and backs off to 120 s."""
+        base = dict(rto=1.0, rto_max=120.0, syn_retries=6, retries=15, msl=30.0,
+                    time_wait=60.0, fin_wait_2_timeout=60.0)
+        base.update(overrides)
+        return cls(**base)  # type: ignore[arg-type]
+
+
+@dataclass
+class _Out:
+    """What one event produced, collected while it is processed."""
+
+    sent: list[Segment] = field(default_factory=list)
+    taken: list[Transition] = field(default_factory=list)
+    delivered: bytearray = field(default_factory=bytearray)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    need_ack: bool = False
+
+
+class Endpoint:
+    """A TCP endpoint: its state, its TCB variables and its reaction to events.
+
+    >>> a = Endpoint("A", iss=100)
+    >>> a.connect().sent[0].rfc()
+    '<SEQ=100><CTL=SYN>'
+    """
+
+    def __init__(self, name: str = "A", *, iss: int | None = None, config: Config | None = None,
+                 clock: Clock | None = None, rng: random.Random | None = None) -> None:
+        self.name = name
+        self.config = config or Config()
+        self.clock = clock or Clock()
+        self._rng = rng or random.Random(0)
+        self._fixed_iss = iss
+        self.state = S.CLOSED
+        self.received = bytearray()      # delivered to the application, not yet read
+        self.reason: str | None = None   # why the connection ended, if it ended badly
+        self._reset_tcb()
+
+    # ------------------------------------------------------------------ TCB and read-outs --
+    def _reset_tcb(self) -> None:
+        self.iss = 0
+        self.irs = 0
+        self.snd_una = 0
+        self.snd_nxt = 0
+        self.snd_wnd = 0
+        self.snd_wl1 = 0
+        self.snd_wl2 = 0
+        self.rcv_nxt = 0
+        self.rcv_wnd = self.config.window
+        self.send_buffer = bytearray()   # written by the application, not yet segmentized
+        self._rtx: list[Segment] = []    # retransmission queue, oldest first
+        self._held: dict[int, Segment] = {}  # out-of-order segments (RFC 9293 SHLD-31)
+        self._fin_seq: int | None = None  # sequence number of our FIN once sent
+        self._close_requested = False     # CLOSE issued, FIN not yet sent
+        self._passive = False             # reached SYN-RECEIVED from LISTEN
+        self._peer_fin = False            # the peer's FIN has been received
+        self.timers: dict[str, float] = {}
+        self._rto = self.config.rto
+        self._retries = 0
+
+    @property
+    def now(self) -> float:
+        return self.clock.now
+
+    @property
+    def fin_acked(self) -> bool:
+        """True once our FIN has been sent and acknowledged."""
+        return self._fin_seq is not None and seq_gt(self.snd_una, self._fin_seq)
+
+    @property
+    def retransmission_queue(self) -> tuple[Segment, ...]:
+        return tuple(self._rtx)
+
+    def tcb(self) -> dict[str, object]:
+        """The RFC's variables, for display: SND.UNA, SND.NXT, RCV.NXT, ISS, IRS, ..."""
+        return {"state": self.state.rfc, "ISS": self.iss, "IRS": self.irs,
+                "SND.UNA": self.snd_una, "SND.NXT": self.snd_nxt, "SND.WND": self.snd_wnd,
+                "RCV.NXT": self.rcv_nxt, "RCV.WND": self.rcv_wnd,
+                "send buffer": bytes(self.send_buffer), "received": bytes(self.received),
+                "timers": dict(self.timers)}
+
+    def recv(self, n: int | None = None) -> bytes:
+        """Read (and remove) up to ``n`` bytes the peer sent; ``b""`` if none yet."""
+        n = len(self.received) if n is None else n
+        data = bytes(self.received[:n])
+        del self.received[:n]
+        return data
+
+    def next_deadline(self) -> float | None:
+        """When the next timer fires, or ``None`` if no timer runs."""
+        return min(self.timers.values(), default=None)
+
+    def __repr__(self) -> str:
+        return f"<Endpoint {self.name} {self.state}>"
+
+    # ------------------------------------------------------------------ possible calls -----
+    def allowed_calls(self) -> dict[str, str | None]:
+        """For each user call: ``None`` if possible now, else why not (for tooltips)."""
+        return {call: (None if err is None else err.message)
+                for call, err in ((c, self._refusal(c)) for c in CALLS)}
+
+    def possible_calls(self) -> list[str]:
+        """The user calls that are possible in the current state."""
+        return [c for c, why in self.allowed_calls().items() if why is None]
+
+    def _refusal(self, call: str) -> TcpError | None:
+        st = self.state
+        msg = rfc = hint = None
+        if call in ("listen", "connect"):
+            if call == "listen" and st is not S.CLOSED:
+                msg, rfc = "connection already exists", "§3.10.1"
+            elif call == "connect" and st not in (S.CLOSED, S.LISTEN):
+                msg, rfc = "connection already exists", "§3.10.1"
+        elif call == "send":
+            if st is S.CLOSED:
+                msg, rfc = "connection does not exist", "§3.10.2"
+            elif st in (S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSING, S.LAST_ACK, S.TIME_WAIT) or \
+                    self._close_requested:
+                msg, rfc = "connection closing", "§3.10.2"
+                hint = "This side has already called close(): it has promised to send nothing more."
+        elif call == "close":
+            if st is S.CLOSED:
+                msg, rfc = "connection does not exist", "§3.10.4"
+            elif st in (S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSING, S.LAST_ACK, S.TIME_WAIT) or \
+                    self._close_requested:
+                msg, rfc = "connection closing", "§3.10.4"
+                hint = "close() was already called on this side."
+        elif call == "abort":
+            if st is S.CLOSED:
+                msg, rfc = "connection does not exist", "§3.10.5"
+        else:
+            raise ValueError(f"unknown user call {call!r}; the calls are {', '.join(CALLS)}")
+        if msg is None:
+            return None
+        allowed = [c for c in CALLS if c != call and self._refusal(c) is None]
+        return TcpError(call, st, msg, rfc or "", allowed, self.name, hint or "")
+
+    def _check(self, call: str) -> None:
+        err = self._refusal(call)
+        if err is not None:
+            raise err
+
+    # ------------------------------------------------------------------ user calls ---------
+    def listen(self) -> Step:
+        """Passive OPEN (``listen()``): wait for a SYN (RFC 9293 §3.10.1)."""
+        self._check("listen")
+        out = self._begin()
+        before = self.state
+        self._reset_tcb()
+        self.reason = None
+        self._go(out, "passive-open")
+        return self._step(out, before, "call", "passive OPEN  (listen())",
+                          "listen(): the TCB is created and waits in LISTEN for a SYN from "
+                          "any remote TCP. Nothing is sent.", "§3.10.1")
+
+    def connect(self) -> Step:
+        """Active OPEN (``connect()``): choose an ISS and send SYN (RFC 9293 §3.10.1)."""
+        self._check("connect")
+        out = self._begin()
+        before = self.state
+        if before is S.CLOSED:
+            self._reset_tcb()
+            self.reason = None
+        self.iss = self._choose_iss()
+        self.snd_una, self.snd_nxt = self.iss, seq_add(self.iss, 1)
+        self._go(out, "active-open" if before is S.CLOSED else "listen-connect")
+        self._emit(out, Segment(Flags.SYN, self.iss, 0, self.rcv_wnd), rtx=True)
+        return self._step(out, before, "call", "active OPEN  (connect())",
+                          f"connect(): choose the initial sequence number ISS={self.iss} and "
+                          f"send SYN. SND.UNA={self.iss}, SND.NXT={self.snd_nxt} (the SYN "
+                          "occupies one sequence number).", "§3.10.1")
+
+    def send(self, data: bytes | str) -> Step:
+        """SEND (``send()``): queue data and segmentize what the state allows (§3.10.2)."""
+        if isinstance(data, str):
+            data = data.encode()
+        if not isinstance(data, (bytes, bytearray)) or not data:
+            raise ValueError("send() needs at least one byte of data (bytes or str)")
+        self._check("send")
+        out = self._begin()
+        before = self.state
+        self.send_buffer += data
+        if before is S.LISTEN:
+            self.iss = self._choose_iss()
+            self.snd_una, self.snd_nxt = self.iss, seq_add(self.iss, 1)
+            self._go(out, "listen-send")
+            self._emit(out, Segment(Flags.SYN, self.iss, 0, self.rcv_wnd), rtx=True)
+            text = (f"SEND on a listening connection makes it active: send SYN with "
+                    f"ISS={self.iss}; the {len(data)} bytes wait until ESTABLISHED.")
+        elif before in (S.SYN_SENT, S.SYN_RECEIVED):
+            text = (f"{len(data)} bytes queued: data is sent only once the connection is "
+                    "ESTABLISHED.")
+        else:
+            n = self._push(out)
+            text = (f"send(): {n} new bytes go out in {len(out.sent)} segment(s), each "
+                    f"acknowledging RCV.NXT={self.rcv_nxt}. SND.NXT is now {self.snd_nxt}.")
+            if self.send_buffer:
+                text += f" {len(self.send_buffer)} bytes wait for the peer's window to open."
+        return self._step(out, before, "call", f"SEND {len(data)} bytes  (send())", text,
+                          "§3.10.2")
+
+    def close(self) -> Step:
+        """CLOSE (``shutdown(SHUT_WR)``/``close()``): "I have nothing more to send" (§3.10.4)."""
+        self._check("close")
+        out = self._begin()
+        before = self.state
+        if before is S.LISTEN:
+            self._go(out, "listen-close")
+            text = "Closing a listening socket: there is no peer, so the TCB is just deleted."
+        elif before is S.SYN_SENT:
+            self._go(out, "syn-sent-close")
+            text = ("CLOSE before the handshake finished: the TCB is deleted and nothing is "
+                    "sent. (Queued sends get \"connection closing\".)")
+        elif before is S.SYN_RECEIVED and self.send_buffer:
+            self._close_requested = True
+            text = ("CLOSE with data still queued: the FIN must wait until the connection is "
+                    "ESTABLISHED and the data has been sent (RFC 9293 §3.10.4).")
+        else:
+            key = {S.SYN_RECEIVED: "syn-received-close", S.ESTABLISHED: "established-close",
+                   S.CLOSE_WAIT: "close-wait-close"}[before]
+            self._close_requested = True
+            self._go(out, key)
+            self._push(out)
+            if before is S.CLOSE_WAIT:
+                text = (f"Our application closes too. The peer's FIN came earlier, so this is "
+                        f"the passive close: send our FIN (SEQ={self._fin_seq}) and wait in "
+                        "LAST-ACK for its acknowledgment.")
+            else:
+                text = (f"Active close: we have nothing more to send, so send FIN "
+                        f"(SEQ={self._fin_seq}). We can still receive data until the peer "
+                        "closes too.")
+        return self._step(out, before, "call", "CLOSE  (shutdown(SHUT_WR) / close())", text,
+                          "§3.10.4")
+
+    def abort(self) -> Step:
+        """ABORT (``SO_LINGER`` 0 then ``close()``): send RST if synchronized (§3.10.5)."""
+        self._check("abort")
+        out = self._begin()
+        before = self.state
+        if before in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
+            self._send_now(out, Segment(Flags.RST, self.snd_nxt, 0, 0))
+            text = (f"ABORT: send RST (SEQ=SND.NXT={self.snd_nxt}), throw away all queued "
+                    "data and delete the TCB. The peer will see \"connection reset\".")
+        else:
+            text = ("ABORT: the TCB is deleted. No RST is needed in "
+                    f"{before}" + (" (the peer knows nothing of us yet)." if before in
+                                   (S.LISTEN, S.SYN_SENT) else " (our side is already done)."))
+        self._go(out, f"{before.rfc.lower()}-abort")
+        return self._step(out, before, "call", "ABORT  (SO_LINGER 0 + close())", text,
+                          "§3.10.5")
+
+    # ------------------------------------------------------------------ timers -------------
+    def fire_timer(self, name: str | None = None) -> Step:
+        """Fire the timer ``name`` (default: the earliest) at the current clock time."""
+        if not self.timers:
+            raise TcpError("fire_timer", self.state, "no timer is running", "§3.8",
+                           self.possible_calls(), self.name)
+        if name is None:
+            name = min(self.timers, key=self.timers.__getitem__)
+        if name not in self.timers:
+            raise ValueError(f"{self.name} has no {name!r} timer running; running: "
+                             f"{', '.join(self.timers)}")
+        out = self._begin()
+        before = self.state
+        del self.timers[name]
+        if name == "time-wait":
+            self._go(out, "time-wait-timeout")
+            return self._step(out, before, "timer", "timeout = 2*MSL",
+                              f"The TIME-WAIT timer ({self.config.time_wait_duration:g} s) "
+                              "expired: any old duplicate of this connection has died, so the "
+                              "TCB is deleted.", "§3.10.8")
+        if name == "fin-wait-2":
+            self._go(out, "fin-wait-2-timeout")
+            self.reason = "FIN-WAIT-2 timed out"
+            return self._step(out, before, "timer", "tcp_fin_timeout",
+                              "Linux deletes an orphaned FIN-WAIT-2 socket after "
+                              f"tcp_fin_timeout ({self.config.fin_wait_2_timeout:g} s). The RFC "
+                              "would wait for the peer's FIN forever. A FIN arriving later is "
+                              "answered with RST.", "Linux tcp(7)")
+        # retransmission timeout
+        if not self._rtx:
+            return self._step(out, before, "timer", "retransmission timeout",
+                              "The retransmission timer fired with nothing left to "
+                              "retransmit.", "§3.8.1")
+        limit = self.config.syn_retries if before in (S.SYN_SENT, S.SYN_RECEIVED) \
+            else self.config.retries
+        if self._retries >= limit:
+            self._go(out, f"{before.rfc.lower()}-timeout")
+            self.reason = out.error = "connection timed out"
+            return self._step(out, before, "timer", "retransmission timeout: give up",
+                              f"{self._retries} retransmissions went unanswered: give up. The "
+                              "application gets \"connection timed out\" (ETIMEDOUT).",
+                              "§3.8.3")
+        self._retries += 1
+        self._rto = min(self._rto * 2, self.config.rto_max)
+        seg = self._refresh(self._rtx[0])
+        self._send_now(out, seg)
+        self.timers["retransmission"] = self.now + self._rto
+        return self._step(out, before, "timer", "retransmission timeout",
+                          f"No acknowledgment for {seg.label()} (SEQ={seg.seq}) in time: "
+                          f"retransmit it (retry {self._retries}) and double the timeout to "
+                          f"{self._rto:g} s.", "§3.8.1, RFC 6298 §5")
+
+    # ------------------------------------------------------------------ segment arrival ----
+    def receive(self, seg: Segment) -> Step:
+        """SEGMENT ARRIVES (RFC 9293 §3.10.7): process one incoming segment."""
+        if not isinstance(seg, Segment):
+            raise TypeError(f"receive() takes a Segment, not {type(seg).__name__}")
+        out = self._begin()
+        before = self.state
+        handler = {S.CLOSED: self._arrive_closed, S.LISTEN: self._arrive_listen,
+                   S.SYN_SENT: self._arrive_syn_sent}.get(before, self._arrive_synchronized)
+        text, rfc = handler(seg, out)
+        if out.notes:
+            text = " ".join([text, *out.notes])
+        return self._step(out, before, "segment", f"rcv {seg.label()}", text, rfc, seg)
+
+    def _arrive_closed(self, seg: Segment, out: _Out) -> tuple[str, str]:
+        rfc = "§3.10.7.1"
+        if seg.rst:
+            return "A RST for a connection that does not exist is simply discarded.", rfc
+        if seg.has_ack:
+            self._send_now(out, Segment(Flags.RST, seg.ack, 0, 0))
+        else:
+            self._send_now(out, Segment(Flags.RST | Flags.ACK, 0, seq_add(seg.seq, seg.len), 0))
+        what = "connection refused" if seg.syn and not seg.has_ack else "no such connection"
+        return (f"No TCB exists here (CLOSED), so every segment except a RST is answered with "
+                f"RST ({what}).", rfc)
+
+    def _arrive_listen(self, seg: Segment, out: _Out) -> tuple[str, str]:
+        rfc = "§3.10.7.2"
+        if seg.rst:
+            return "A RST reaching a listener is ignored.", rfc
+        if seg.has_ack:
+            self._send_now(out, Segment(Flags.RST, seg.ack, 0, 0))
+            return ("An ACK reaching a listener cannot belong to any connection it knows: "
+                    "answer with RST <SEQ=SEG.ACK>.", rfc)
+        if not seg.syn:
+            return "A segment without SYN, ACK or RST reaching a listener is dropped.", rfc
+        self.irs = seg.seq
+        self.rcv_nxt = seq_add(seg.seq, 1)
+        self.iss = self._choose_iss()
+        self.snd_una, self.snd_nxt = self.iss, seq_add(self.iss, 1)
+        self.snd_wnd = seg.window
+        self._passive = True
+        if seg.data or seg.fin:  # text on a SYN: keep it for after ESTABLISHED
+            self._held[self.rcv_nxt] = Segment(seg.flags & (Flags.FIN | Flags.PSH),
+                                               self.rcv_nxt, 0, seg.window, seg.data)
+        self._go(out, "listen-rcv-syn")
+        self._emit(out, Segment(Flags.SYN | Flags.ACK, self.iss, self.rcv_nxt, self.rcv_wnd),
+                   rtx=True)
+        return (f"A SYN arrives (IRS={self.irs}). Remember it (RCV.NXT={self.rcv_nxt}), choose "
+                f"our own ISS={self.iss} and answer SYN,ACK: our SYN plus the ACK of theirs.",
+                rfc)
+
+    def _arrive_syn_sent(self, seg: Segment, out: _Out) -> tuple[str, str]:
+        rfc = "§3.10.7.3"
+        ack_ok = False
+        if seg.has_ack:
+            if seq_le(seg.ack, self.iss) or seq_gt(seg.ack, self.snd_nxt):
+                if seg.rst:
+                    return "A RST whose ACK does not match our SYN is dropped.", rfc
+                self._send_now(out, Segment(Flags.RST, seg.ack, 0, 0))
+                return (f"Its ACK={seg.ack} does not acknowledge our SYN (ISS={self.iss}): an "
+                        "old duplicate. Answer RST <SEQ=SEG.ACK> and keep waiting.", rfc)
+            ack_ok = seq_lt(self.snd_una, seg.ack)
+        if seg.rst:
+            if not ack_ok:
+                return "A RST without an acceptable ACK is dropped in SYN-SENT.", rfc
+            self._go(out, "syn-sent-rcv-rst")
+            self.reason = out.error = "connection refused"
+            return ("RST with an ACK of our SYN: nobody is listening on that port. The "
+                    "application gets \"connection refused\" (ECONNREFUSED; the RFC says "
+                    "\"connection reset\").", rfc)
+        if not seg.syn:
+            return "Neither SYN nor RST: drop the segment.", rfc
+        self.irs = seg.seq
+        self.rcv_nxt = seq_add(seg.seq, 1)
+        self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, seg.ack
+        if ack_ok:
+            self._ack_advance(seg.ack)
+            self._go(out, "syn-sent-rcv-syn-ack")
+            out.need_ack = True
+            text = (f"SYN,ACK: the peer acknowledges our SYN (ACK={seg.ack}) and sends its own "
+                    f"(IRS={self.irs}). Send the final ACK={self.rcv_nxt} of the three-way "
+                    "handshake: the connection is ESTABLISHED.")
+            self._after_established(out)
+            body = Segment(seg.flags & ~Flags.SYN, self.rcv_nxt, seg.ack, seg.window, seg.data) \
+                if (seg.data or seg.fin) else None
+            if body is not None:
+                self._text_and_fin(body, out)
+            self._flush_ack(out)
+            return text, rfc
+        self._go(out, "syn-sent-rcv-syn")
+        self._emit(out, Segment(Flags.SYN | Flags.ACK, self.iss, self.rcv_nxt, self.rcv_wnd),
+                   replace_rtx=True)
+        return (f"A bare SYN (IRS={self.irs}) crosses our own: simultaneous open. Acknowledge "
+                f"it with SYN,ACK <SEQ=ISS={self.iss}><ACK={self.rcv_nxt}> and wait for the "
+                "ACK of our SYN in SYN-RECEIVED.", rfc)
+
+    def _acceptable(self, seg: Segment) -> bool:
+        """The four-case sequence-number acceptability test (RFC 9293 §3.10.7.4)."""
+        wnd = self.rcv_wnd
+        if seg.len == 0:
+            return seg.seq == self.rcv_nxt if wnd == 0 else \
+                seq_in_window(seg.seq, self.rcv_nxt, wnd)
+        if wnd == 0:
+            return False
+        return (seq_in_window(seg.seq, self.rcv_nxt, wnd)
+                or seq_in_window(seg.last_seq, self.rcv_nxt, wnd))
+
+    def _arrive_synchronized(self, seg: Segment, out: _Out) -> tuple[str, str]:
+        rfc = "§3.10.7.4"
+        st = self.state
+        # TIME-WAIT: "the only thing that can arrive is a retransmission of the remote FIN".
+        if st is S.TIME_WAIT and seg.fin and not seg.rst and \
+                seq_add(seg.seq, len(seg.data) + 1) == self.rcv_nxt:
+            self._go(out, "time-wait-rcv-fin")
+            self._send_now(out, self._ack_segment())
+            self.timers["time-wait"] = self.now + self.config.time_wait_duration
+            return ("A retransmitted FIN: the peer never got our last ACK. ACK it again and "
+                    f"restart the 2*MSL timer ({self.config.time_wait_duration:g} s). This is "
+                    "the first reason TIME-WAIT exists.", rfc)
+        # Simultaneous open (RFC 9293 figure 8; Linux does the same): in SYN-RECEIVED a
+        # repeat of the peer's SYN that now acknowledges our SYN completes the handshake.
+        if st is S.SYN_RECEIVED and seg.syn and seg.has_ack and not seg.rst and \
+                seg.seq == self.irs and seq_lt(self.snd_una, seg.ack) and \
+                seq_le(seg.ack, self.snd_nxt):
+            self._ack_advance(seg.ack)
+            self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, seg.ack
+            self._go(out, "syn-received-rcv-ack")
+            self._after_established(out)
+            self._flush_ack(out)
+            return ("SYN,ACK repeats the peer's SYN and acknowledges ours "
+                    f"(ACK={seg.ack}): both SYNs are acknowledged, the simultaneous open is "
+                    "complete (RFC 9293 figure 8).", rfc)
+        # First: sequence number check.
+        if not self._acceptable(seg):
+            if seg.rst:
+                return "A RST outside the receive window is dropped.", rfc
+            self._send_now(out, self._ack_segment())
+            why = ("an old duplicate" if seq_lt(seg.last_seq, self.rcv_nxt)
+                   else "beyond the receive window")
+            return (f"SEQ={seg.seq} is not acceptable (RCV.NXT={self.rcv_nxt}): {why}. Send an "
+                    "ACK with our current numbers and drop the segment.", rfc)
+        # Second: RST (with RFC 5961's exact-match rule, as RFC 9293 recommends).
+        if seg.rst:
+            if seg.seq != self.rcv_nxt:
+                self._send_now(out, self._ack_segment())
+                return (f"A RST inside the window but not at RCV.NXT={self.rcv_nxt}: send a "
+                        "challenge ACK instead of resetting (RFC 5961).", rfc)
+            return self._reset_by_peer(out), rfc
+        # Fourth: SYN.
+        if seg.syn:
+            if st is S.SYN_RECEIVED and self._passive:
+                self._go(out, "syn-received-rcv-syn")
+                self._reset_tcb()
+                self._passive = False
+                return ("A new SYN inside the window after a passive OPEN: forget this "
+                        "half-open connection and return to LISTEN.", rfc)
+            self._send_now(out, self._ack_segment())
+            return ("A SYN in a synchronized state: send a challenge ACK and drop it "
+                    "(RFC 5961). If the peer really restarted, our ACK makes it send RST.", rfc)
+        # Fifth: ACK.
+        if not seg.has_ack:
+            return "A segment without ACK in a synchronized state is dropped.", rfc
+        text = self._process_ack(seg, out)
+        if text is None:          # processing stopped
+            return out.notes.pop(0) if out.notes else "Dropped.", rfc
+        # Seventh and eighth: text and FIN (held if out of order).
+        if self.state is not S.CLOSED:
+            self._text_and_fin(seg, out)
+        self._flush_ack(out)
+        return text, rfc
+
+    def _reset_by_peer(self, out: _Out) -> str:
+        st = self.state
+        if st is S.SYN_RECEIVED:
+            if self._passive:
+                self._go(out, "syn-received-rcv-rst")
+                self._reset_tcb()
+                return ("RST in SYN-RECEIVED after a passive OPEN: the half-open connection is "
+                        "dropped and the listener goes back to LISTEN (figure 5, note 1). The "
+                        "application never hears of it.")
+            self._go(out, "syn-received-rcv-rst-active")
+            self.reason = out.error = "connection refused"
+            return "RST in SYN-RECEIVED after an active OPEN: \"connection refused\"."
+        self._go(out, f"{st.rfc.lower()}-rcv-rst")
+        if st in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
+            self.reason = out.error = "connection reset"
+            return ("RST at exactly RCV.NXT: the peer reset the connection. Queued data is "
+                    "thrown away; the application gets \"connection reset\" (ECONNRESET).")
+        return f"A RST in {st}: the TCB is deleted at once."
+
+    def _process_ack(self, seg: Segment, out: _Out) -> str | None:
+        """Fifth step of §3.10.7.4.  Returns an explanation, or None if processing stops."""
+        st = self.state
+        ack = seg.ack
+        if st is S.SYN_RECEIVED:
+            if not (seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_nxt)):
+                self._send_now(out, Segment(Flags.RST, ack, 0, 0))
+                out.notes.append(f"ACK={ack} does not acknowledge our SYN: answer RST "
+                                 "<SEQ=SEG.ACK> and drop the segment.")
+                return None
+            self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, ack
+            self._ack_advance(ack)
+            self._go(out, "syn-received-rcv-ack")
+            text = (f"The ACK of our SYN (ACK={ack}): both sequence numbers are synchronised "
+                    "and the connection is ESTABLISHED. (A listening server's accept() "
+                    "returns now.)")
+            self._after_established(out)
+            return text
+        if seq_gt(ack, self.snd_nxt):
+            self._send_now(out, self._ack_segment())
+            out.notes.append(f"ACK={ack} acknowledges something not yet sent "
+                             f"(SND.NXT={self.snd_nxt}): send an ACK and drop the segment.")
+            return None
+        advanced = seq_lt(self.snd_una, ack)
+        if advanced:
+            self._ack_advance(ack)
+        if seq_lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and
+                                             seq_le(self.snd_wl2, ack)):
+            self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, ack
+        if advanced:
+            text = f"ACK={ack} acknowledges new data: SND.UNA advances to {self.snd_una}."
+        elif seg.len:
+            text = f"SEG.SEQ={seg.seq} carries {seg.label()}."
+        else:
+            text = f"A duplicate ACK (ACK={ack}, SND.UNA={self.snd_una}) changes nothing."
+        # Will this segment's FIN be processed right now (everything before it is here)?
+        fin_in_order = seg.fin and not self._peer_fin and seq_le(seg.seq, self.rcv_nxt)
+        if st is S.FIN_WAIT_1 and self.fin_acked:
+            if fin_in_order:
+                return text   # note 2: the FIN step below goes straight to TIME-WAIT
+            self._go(out, "fin-wait-1-rcv-ack")
+            self._arm_fin_wait_2()
+            return (f"ACK={ack} acknowledges our FIN: our direction is finished. Wait in "
+                    "FIN-WAIT-2 for the peer to close.")
+        if st is S.CLOSING:
+            if self.fin_acked:
+                self._go(out, "closing-rcv-ack")
+                self._enter_time_wait()
+                return (f"ACK={ack} acknowledges our FIN after the simultaneous close: enter "
+                        f"TIME-WAIT for 2*MSL ({self.config.time_wait_duration:g} s).")
+            return text
+        if st is S.LAST_ACK:
+            if self.fin_acked:
+                self._go(out, "last-ack-rcv-ack")
+                return (f"The last ACK (ACK={ack}) acknowledges our FIN: the passive closer is "
+                        "done and deletes its TCB. It does not need TIME-WAIT.")
+            return text
+        if st is S.TIME_WAIT:
+            return text
+        self._push(out)          # the window may have opened
+        return text
+
+    def _text_and_fin(self, seg: Segment, out: _Out) -> None:
+        """Seventh and eighth steps: deliver in-order text, process FIN, hold the rest."""
+        if self._peer_fin or self.state not in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2,
+                                                S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
+            if seg.data and self._peer_fin:
+                out.notes.append("Data after the peer's FIN is ignored.")
+            return
+        if not seg.data and not seg.fin:
+            return
+        if seq_gt(seg.seq, self.rcv_nxt):
+            self._held[seg.seq] = seg
+            out.need_ack = True
+            out.notes.append(f"It starts at SEQ={seg.seq}, beyond RCV.NXT={self.rcv_nxt}: a "
+                             "segment before it is missing. Hold it and send a duplicate ACK.")
+            return
+        self._consume(seg, out)
+        while self._held and not self._peer_fin:
+            ready = sorted((s for s in self._held if seq_le(s, self.rcv_nxt)),
+                           key=lambda s: seq_sub(s, self.rcv_nxt))
+            if not ready:
+                break
+            for s in ready:
+                if s in self._held:
+                    self._consume(self._held.pop(s), out, from_queue=True)
+
+    def _consume(self, seg: Segment, out: _Out, from_queue: bool = False) -> None:
+        skip = seq_sub(self.rcv_nxt, seg.seq)
+        if skip < 0:
+            return
+        new = seg.data[skip:]
+        if new:
+            if self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+                self.received += new
+                out.delivered += new
+                self.rcv_nxt = seq_add(self.rcv_nxt, len(new))
+                out.need_ack = True
+                out.notes.append(f"{len(new)} bytes delivered to the application"
+                                 + (" from the out-of-order queue" if from_queue else "")
+                                 + f"; RCV.NXT={self.rcv_nxt}.")
+        fin_at = seq_add(seg.seq, len(seg.data))
+        if seg.fin and fin_at == self.rcv_nxt:
+            self._process_fin(out)
+
+    def _process_fin(self, out: _Out) -> None:
+        """Eighth step: the peer has finished sending (RFC 9293 §3.10.7.4)."""
+        self.rcv_nxt = seq_add(self.rcv_nxt, 1)
+        self._peer_fin = True
+        self._held.clear()
+        out.need_ack = True
+        st = self.state
+        if st is S.ESTABLISHED:
+            self._go(out, "established-rcv-fin")
+            out.notes.append("The FIN says the peer will send nothing more (recv() returns "
+                             "b''): ACK it. Our application may still send; the connection "
+                             "waits in CLOSE-WAIT for it to call close().")
+        elif st is S.FIN_WAIT_1 and self.fin_acked:
+            self._go(out, "fin-wait-1-rcv-fin-ack")
+            self._enter_time_wait()
+            out.notes.append("Its FIN arrives together with the ACK of our FIN: ACK the FIN "
+                             "and go straight to TIME-WAIT (figure 5, note 2).")
+        elif st is S.FIN_WAIT_1:
+            self._go(out, "fin-wait-1-rcv-fin")
+            out.notes.append("The peer's FIN arrives before the ACK of our own: both sides "
+                             "closed at once. ACK it and wait in CLOSING for our ACK.")
+        elif st is S.FIN_WAIT_2:
+            self._go(out, "fin-wait-2-rcv-fin")
+            self.timers.pop("fin-wait-2", None)
+            self._enter_time_wait()
+            out.notes.append("The peer's FIN: ACK it and enter TIME-WAIT for 2*MSL "
+                             f"({self.config.time_wait_duration:g} s). We closed first, so we "
+                             "are the one who waits.")
+
+    # ------------------------------------------------------------------ sending -----------
+    def _push(self, out: _Out) -> int:
+        """Segmentize queued data the peer's window allows, then the FIN if CLOSE was called."""
+        if self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK):
+            return 0
+        sent = 0
+        usable = self.snd_wnd - seq_sub(self.snd_nxt, self.snd_una)
+        while self.send_buffer and usable > 0 and self._fin_seq is None:
+            n = min(len(self.send_buffer), self.config.mss, usable)
+            chunk = bytes(self.send_buffer[:n])
+            del self.send_buffer[:n]
+            flags = Flags.ACK | (Flags.PSH if not self.send_buffer else Flags.NONE)
+            self._emit(out, Segment(flags, self.snd_nxt, self.rcv_nxt, self.rcv_wnd, chunk),
+                       rtx=True)
+            sent += n
+            usable -= n
+        if self._close_requested and not self.send_buffer and self._fin_seq is None:
+            self._fin_seq = self.snd_nxt
+            self._emit(out, Segment(Flags.FIN | Flags.ACK, self.snd_nxt, self.rcv_nxt,
+                                    self.rcv_wnd), rtx=True)
+        return sent
+
+    def _emit(self, out: _Out, seg: Segment, rtx: bool = False,
+              replace_rtx: bool = False) -> None:
+        """Send a segment that occupies sequence space; keep it for retransmission."""
+        if replace_rtx:
+            self._rtx = [seg]
+        elif rtx:
+            self._rtx.append(seg)
+            self.snd_nxt = seq_add(seg.seq, seg.len) if seq_gt(seq_add(seg.seq, seg.len),
+                                                               self.snd_nxt) else self.snd_nxt
+        if out.need_ack and seg.has_ack:
+            out.need_ack = False     # this segment carries the ACK (RFC 9293 MUST-58)
+        out.sent.append(seg)
+        if "retransmission" not in self.timers:
+            self.timers["retransmission"] = self.now + self._rto
+
+    def _send_now(self, out: _Out, seg: Segment) -> None:
+        """Send a segment that needs no retransmission (ACK, RST)."""
+        if seg.has_ack and not seg.rst:
+            out.need_ack = False
+        out.sent.append(seg)
+
+    def _ack_segment(self) -> Segment:
+        return Segment(Flags.ACK, self.snd_nxt, self.rcv_nxt, self.rcv_wnd)
+
+    def _flush_ack(self, out: _Out) -> None:
+        self._push(out)
+        if out.need_ack and self.state is not S.CLOSED:
+            self._send_now(out, self._ack_segment())
+
+    def _refresh(self, seg: Segment) -> Segment:
+        """A retransmission carries our current acknowledgment of the peer's data."""
+        if self.state is S.SYN_SENT:
+            return seg
+        flags = seg.flags | Flags.ACK
+        return replace(seg, flags=flags, ack=self.rcv_nxt)
+
+    def _ack_advance(self, ack: int) -> None:
+        """SND.UNA <- SEG.ACK; drop what is acknowledged; restart or stop the timer."""
+        self.snd_una = ack
+        self._rtx = [s for s in self._rtx if seq_gt(seq_add(s.seq, s.len), ack)]
+        self._retries = 0
+        self._rto = self.config.rto
+        self.timers.pop("retransmission", None)
+        if self._rtx:
+            self.timers["retransmission"] = self.now + self._rto
+
+    def _after_established(self, out: _Out) -> None:
+        """On entering ESTABLISHED: deliver held text, send queued data, a pending CLOSE."""
+        if self._close_requested and self._fin_seq is None and self.state is S.ESTABLISHED:
+            self._close_requested = False
+            self._push(out)
+            self._close_requested = True
+            self._go(out, "established-close")
+        if self._held:
+            first = min(self._held, key=lambda s: seq_sub(s, self.rcv_nxt))
+            self._text_and_fin(self._held.pop(first), out)
+        self._push(out)
+
+    def _enter_time_wait(self) -> None:
+        self.timers.pop("retransmission", None)
+        self.timers.pop("fin-wait-2", None)
+        self._rtx.clear()
+        self.timers["time-wait"] = self.now + self.config.time_wait_duration
+
+    def _arm_fin_wait_2(self) -> None:
+        if self.config.fin_wait_2_timeout is not None:
+            self.timers["fin-wait-2"] = self.now + self.config.fin_wait_2_timeout
+
+    def _choose_iss(self) -> int:
+        if self._fixed_iss is not None:
+            return self._fixed_iss % 2 ** 32
+        return self._rng.randrange(2 ** 32)
+
+    # ------------------------------------------------------------------ bookkeeping --------
+    def _begin(self) -> _Out:
+        return _Out()
+
+    def _go(self, out: _Out, key: str) -> None:
+        """Take the transition ``key`` from the table -- the only way state changes."""
+        t = BY_KEY[key]
+        if t.source is not self.state:
+            raise AssertionError(f"{self.name}: transition {key} starts in {t.source}, "
+                                 f"but the endpoint is in {self.state}")
+        self.state = t.target
+        out.taken.append(t)
+        if t.target is S.CLOSED:
+            keep_reason = self.reason
+            self._reset_tcb()
+            self.reason = keep_reason
+
+    def _step(self, out: _Out, before: TcpState, kind: str, event: str, text: str, rfc: str,
+              received: Segment | None = None) -> Step:
+        if out.error:
+            text += f" [signal to the application: \"{out.error}\"]"
+        return Step(time=self.now, actor=self.name, kind=kind, event=event, before=before,
+                    after=self.state, explanation=text, rfc=f"RFC 9293 {rfc}"
+                    if rfc.startswith("§") else rfc, sent=tuple(out.sent), received=received,
+                    transitions=tuple(out.taken), delivered=bytes(out.delivered),
+                    error=out.error)

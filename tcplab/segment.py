@@ -1,0 +1,195 @@
+"""TCP segments and sequence-number arithmetic (RFC 9293 §3.1, §3.4).
+
+Sequence numbers live in a 32-bit circle: every comparison is modulo 2**32, so
+``seq_lt(2**32 - 1, 0)`` is true -- 0 comes *after* 4294967295.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+__all__ = ["Flags", "Segment", "SEQ_MOD", "seq_add", "seq_sub", "seq_lt", "seq_le",
+           "seq_gt", "seq_ge", "seq_in_window"]
+
+SEQ_MOD = 2 ** 32
+_HALF = 2 ** 31
+
+
+def seq_add(a: int, n: int) -> int:
+    """``a + n`` on the sequence-number circle."""
+    return (a + n) % SEQ_MOD
+
+
+def seq_sub(a: int, b: int) -> int:
+    """Signed distance from ``b`` to ``a`` (``a - b``), in ``[-2**31, 2**31)``."""
+    d = (a - b) % SEQ_MOD
+    return d - SEQ_MOD if d >= _HALF else d
+
+
+def seq_lt(a: int, b: int) -> bool:
+    """``a < b`` modulo 2**32 (RFC 9293 §3.4)."""
+    return seq_sub(a, b) < 0
+
+
+def seq_le(a: int, b: int) -> bool:
+    return seq_sub(a, b) <= 0
+
+
+def seq_gt(a: int, b: int) -> bool:
+    return seq_sub(a, b) > 0
+
+
+def seq_ge(a: int, b: int) -> bool:
+    return seq_sub(a, b) >= 0
+
+
+def seq_in_window(x: int, start: int, size: int) -> bool:
+    """``start =< x < start + size`` on the circle (the RFC's acceptability tests)."""
+    return 0 <= (x - start) % SEQ_MOD < size
+
+
+class Flags(enum.IntFlag):
+    """TCP control bits, with their bit values from the header (RFC 9293 §3.1)."""
+
+    FIN = 0x01
+    SYN = 0x02
+    RST = 0x04
+    PSH = 0x08
+    ACK = 0x10
+
+    NONE = 0
+
+    def rfc(self) -> str:
+        """``SYN,ACK`` -- the order the RFC's figures use (ACK last)."""
+        order = (Flags.SYN, Flags.FIN, Flags.RST, Flags.PSH, Flags.ACK)
+        return ",".join(f.name for f in order if f in self)
+
+    def tcpdump(self) -> str:
+        """``S.`` -- tcpdump's letters (F S R P, and ``.`` for ACK) in tcpdump's order."""
+        letters = ((Flags.FIN, "F"), (Flags.SYN, "S"), (Flags.RST, "R"), (Flags.PSH, "P"),
+                   (Flags.ACK, "."))
+        return "".join(ch for f, ch in letters if f in self) or "none"
+
+    @classmethod
+    def parse(cls, text: str) -> "Flags":
+        """``"SYN,ACK"``, ``"syn+ack"``, ``"S."`` or ``"FA"`` -> Flags."""
+        text = text.strip()
+        flags = cls.NONE
+        words = [w for w in text.replace("+", ",").replace("|", ",").replace(" ", ",")
+                 .upper().split(",") if w]
+        if words and all(w in cls.__members__ for w in words):
+            for w in words:
+                flags |= cls[w]
+            return flags
+        letters = {"F": cls.FIN, "S": cls.SYN, "R": cls.RST, "P": cls.PSH, ".": cls.ACK,
+                   "A": cls.ACK}
+        if text and all(ch.upper() in letters for ch in text):
+            for ch in text:
+                flags |= letters[ch.upper()]
+            return flags
+        raise ValueError(f"cannot read TCP flags from {text!r}: use names such as "
+                         "'SYN,ACK' or tcpdump letters such as 'S.' (F S R P, '.' = ACK)")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One TCP segment: control bits, SEG.SEQ, SEG.ACK, SEG.WND and payload.
+
+    Ports and addresses are left out: in tcplab a segment always travels between the
+    two endpoints of one connection.
+    """
+
+    flags: Flags
+    seq: int
+    ack: int = 0
+    window: int = 65535
+    data: bytes = field(default=b"")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.flags, Flags):
+            object.__setattr__(self, "flags", Flags(self.flags))
+        for name in ("seq", "ack"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < SEQ_MOD:
+                raise ValueError(f"Segment {name} must be an integer in 0..2**32-1, got {v!r}")
+        if not isinstance(self.window, int) or not 0 <= self.window < 2 ** 30:
+            raise ValueError(f"Segment window must be a non-negative integer, got "
+                             f"{self.window!r}")
+        if isinstance(self.data, str):
+            object.__setattr__(self, "data", self.data.encode())
+        elif not isinstance(self.data, bytes):
+            object.__setattr__(self, "data", bytes(self.data))
+
+    # -- the RFC's derived quantities --------------------------------------------------------
+    @property
+    def syn(self) -> bool:
+        return Flags.SYN in self.flags
+
+    @property
+    def fin(self) -> bool:
+        return Flags.FIN in self.flags
+
+    @property
+    def rst(self) -> bool:
+        return Flags.RST in self.flags
+
+    @property
+    def has_ack(self) -> bool:
+        return Flags.ACK in self.flags
+
+    @property
+    def len(self) -> int:
+        """SEG.LEN: payload octets plus one for SYN and one for FIN (RFC 9293 §3.4)."""
+        return len(self.data) + self.syn + self.fin
+
+    @property
+    def last_seq(self) -> int:
+        """SEG.SEQ + SEG.LEN - 1, the last sequence number the segment occupies."""
+        return seq_add(self.seq, max(self.len, 1) - 1)
+
+    # -- text forms ------------------------------------------------------------------------
+    def rfc(self) -> str:
+        """RFC 9293 figure notation: ``<SEQ=100><ACK=301><CTL=SYN,ACK>``."""
+        parts = [f"<SEQ={self.seq}>"]
+        if self.has_ack:
+            parts.append(f"<ACK={self.ack}>")
+        if self.flags:
+            parts.append(f"<CTL={self.flags.rfc()}>")
+        if self.data:
+            parts.append(f"<DATA={len(self.data)}>")
+        return "".join(parts)
+
+    def tcpdump(self) -> str:
+        """tcpdump-like short form: ``[S.] seq 100 ack 301`` or ``[P.] seq 101:106 ack 301 len 5``."""
+        if self.data:
+            seq = f"seq {self.seq}:{seq_add(self.seq, len(self.data))}"
+        else:
+            seq = f"seq {self.seq}"
+        text = f"[{self.flags.tcpdump()}] {seq}"
+        if self.has_ack:
+            text += f" ack {self.ack}"
+        if self.data:
+            text += f" len {len(self.data)}"
+        return text
+
+    def label(self) -> str:
+        """Very short name: ``SYN``, ``SYN,ACK``, ``ACK``, ``FIN,ACK`` or ``DATA(5),ACK``."""
+        names = [f.name for f in (Flags.SYN, Flags.FIN, Flags.RST) if f in self.flags]
+        if self.data:
+            names.insert(0, f"DATA({len(self.data)})")
+        if self.has_ack:
+            names.append("ACK")
+        return ",".join(names) or "(no flags)"
+
+    def __str__(self) -> str:
+        return self.rfc()
+
+    @classmethod
+    def make(cls, flags: "str | Flags", seq: int, ack: int = 0, *, window: int = 65535,
+             data: "bytes | str" = b"") -> "Segment":
+        """Convenience constructor taking flags as text: ``Segment.make("SYN,ACK", 300, 101)``."""
+        if isinstance(flags, str):
+            flags = Flags.parse(flags)
+        return cls(flags, seq % SEQ_MOD, ack % SEQ_MOD, window,
+                   data.encode() if isinstance(data, str) else data)
