@@ -51,9 +51,10 @@ detect_apt() {
 
 # Prints the names of the given Debian packages that are not installed.
 apt_missing() {
-    local pkg
+    local pkg status
     for pkg in "$@"; do
-        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+        status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+        if [ "$status" != "install ok installed" ]; then
             echo "$pkg"
         fi
     done
@@ -65,22 +66,25 @@ APT_UPDATED=0
 # Returns non-zero only if apt-get itself fails.
 apt_install_missing() {
     [ "$CAN_APT" = "1" ] || return 0
-    local missing=() available=() pkg log
+    local missing=() available=() pkg log policy
     mapfile -t missing < <(apt_missing "$@")
     [ "${#missing[@]}" -gt 0 ] || return 0
 
     log="$(mktemp -t tcplab-apt.XXXXXX)"
     if [ "$APT_UPDATED" = "0" ]; then
         say "apt-get update (missing: ${missing[*]})"
-        if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$log" 2>&1; then
+        if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq -o DPkg::Lock::Timeout=300 >"$log" 2>&1; then
             tail -n 20 "$log" >&2
             warn "apt-get update failed (full log: $log)"
             return 1
         fi
         APT_UPDATED=1
     fi
+    rm -f "$log"
     for pkg in "${missing[@]}"; do
-        if apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+        # Not `apt-cache policy | grep -q`: with pipefail, grep's early exit fails the pipe.
+        policy="$(apt-cache policy "$pkg" 2>/dev/null || true)"
+        if [[ "$policy" =~ Candidate:\ [^\(] ]]; then
             available+=("$pkg")
         else
             warn "Debian package '$pkg' is not available from this machine's apt sources; skipping it"
@@ -88,9 +92,9 @@ apt_install_missing() {
     done
     [ "${#available[@]}" -gt 0 ] || return 0
 
-    say "apt-get install ${available[*]}  (log: $log)"
+    say "apt-get install ${available[*]}"
     if ! $SUDO env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -qq -o Dpkg::Use-Pty=0 "${available[@]}" >"$log" 2>&1; then
+            apt-get install -y -qq -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 "${available[@]}" >"$log" 2>&1; then
         tail -n 20 "$log" >&2
         warn "apt-get install failed (full log: $log)"
         return 1
@@ -156,6 +160,7 @@ make_venv() {
     other systems:  make sure '$PYTHON -m venv' works"
         fi
     fi
+    echo '*' >"$TCPLAB_VENV/.gitignore"    # keep the venv out of `git status`
     "$TCPLAB_VENV/bin/python" -m pip install -q --upgrade pip || warn "could not upgrade pip; continuing"
 }
 
