@@ -1,3 +1,27 @@
-"""tcplab: teaching notebooks that make the life of a TCP connection visible (RFC 9293)."""
+"""tcplab: teaching notebooks that make the life of a TCP connection visible (RFC 9293).
+
+The core model is pure Python with no I/O::
+
+    from tcplab import Network
+    net = Network()
+    net.listen("server"); net.connect("client"); net.run()
+
+Diagrams (graphviz, matplotlib) and widgets (ipywidgets) live in their own modules and are
+imported only when you use them: ``tcplab.diagram``, ``tcplab.ladder``, ``tcplab.widgets``.
+"""
+
+from .endpoint import CALLS, SOCKET_CALLS, Clock, Config, Endpoint
+from .network import Network, Packet
+from .scenarios import SCENARIOS, Scenario
+from .segment import Flags, Segment
+from .states import MIB_DELETE_TCB, TcpState, crosswalk, crosswalk_html, crosswalk_text
+from .steps import Step, TcpError
+from .trace import trace
+from .transitions import TRANSITIONS, Transition
 
 __version__ = "0.1.0"
+
+__all__ = ["CALLS", "SOCKET_CALLS", "Clock", "Config", "Endpoint", "Network", "Packet",
+           "SCENARIOS", "Scenario", "Flags", "Segment", "MIB_DELETE_TCB", "TcpState",
+           "crosswalk", "crosswalk_html", "crosswalk_text", "Step", "TcpError", "trace",
+           "TRANSITIONS", "Transition"]

@@ -65,6 +65,7 @@ class Config:
     fin_wait_2_timeout: float | None = None  # Linux tcp_fin_timeout; the RFC has none
     mss: int = 536                    # the RFC's default send MSS (RFC 9293 §3.7.1)
     window: int = 65535               # our receive window, RCV.WND (fixed)
+    rfc1337: bool = False             # ignore RST in TIME-WAIT (Linux net.ipv4.tcp_rfc1337=1)
 
     @property
     def time_wait_duration(self) -> float:
@@ -388,7 +389,7 @@ class Endpoint:
                    S.SYN_SENT: self._arrive_syn_sent}.get(before, self._arrive_synchronized)
         text, rfc = handler(seg, out)
         if out.notes:
-            text = " ".join([text, *out.notes])
+            text = " ".join(t for t in [text, *out.notes] if t)
         return self._step(out, before, "segment", f"rcv {seg.label()}", text, rfc, seg)
 
     def _arrive_closed(self, seg: Segment, out: _Out) -> tuple[str, str]:
@@ -520,6 +521,9 @@ class Endpoint:
             return (f"SEQ={seg.seq} is not acceptable (RCV.NXT={self.rcv_nxt}): {why}. Send an "
                     "ACK with our current numbers and drop the segment.", rfc)
         # Second: RST (with RFC 5961's exact-match rule, as RFC 9293 recommends).
+        if seg.rst and st is S.TIME_WAIT and self.config.rfc1337:
+            return ("A RST in TIME-WAIT is ignored (RFC 1337's protection against "
+                    "TIME-WAIT assassination, Linux net.ipv4.tcp_rfc1337=1).", "RFC 1337")
         if seg.rst:
             if seg.seq != self.rcv_nxt:
                 self._send_now(out, self._ack_segment())
@@ -597,10 +601,12 @@ class Endpoint:
         if seq_lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and
                                              seq_le(self.snd_wl2, ack)):
             self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, ack
-        if advanced:
+        if advanced and self.fin_acked:
+            text = f"ACK={ack} acknowledges our FIN."
+        elif advanced:
             text = f"ACK={ack} acknowledges new data: SND.UNA advances to {self.snd_una}."
         elif seg.len:
-            text = f"SEG.SEQ={seg.seq} carries {seg.label()}."
+            text = ""          # the text and FIN steps explain this segment
         else:
             text = f"A duplicate ACK (ACK={ack}, SND.UNA={self.snd_una}) changes nothing."
         # Will this segment's FIN be processed right now (everything before it is here)?

@@ -1,0 +1,80 @@
+"""Text traces of a run in the style of RFC 9293 figures 6, 7, 12 and 13::
+
+        TCP client                                       TCP server
+    1.  CLOSED                                           LISTEN
+    2.  SYN-SENT    --> <SEQ=100><CTL=SYN>           --> SYN-RECEIVED
+    3.  ESTABLISHED <-- <SEQ=300><ACK=101><CTL=SYN,ACK> <-- SYN-RECEIVED
+
+``...`` means the segment is still in the network (it arrives on a later line, or is lost).
+"""
+
+from __future__ import annotations
+
+from .network import WIRE, Network
+from .states import TcpState
+
+__all__ = ["trace_lines", "trace"]
+
+
+def trace_lines(net: Network, style: str = "rfc", times: bool = True) -> list[str]:
+    """One line per segment or state change, like the RFC's figures.
+
+    A segment delivered by the very next step is one line ``A --> seg --> B``; otherwise
+    it is sent on one line (``--> seg ...``) and arrives on a later one (``... seg -->``).
+    """
+    if style not in ("rfc", "tcpdump"):
+        raise ValueError(f"style is 'rfc' or 'tcpdump', not {style!r}")
+    left, right = net.names
+    fmt = (lambda seg: seg.rfc()) if style == "rfc" else (lambda seg: seg.tcpdump())
+    packets = {p.id: p for p in net.lost + net.in_flight}
+    packets.update({p.id: p for p, _ in net.delivered})
+    history = net.history
+    rows: list[tuple[float | None, str, str, str, str, str]] = [
+        (None, str(TcpState.CLOSED), "", "", "", str(TcpState.CLOSED))]
+
+    def line(t: float, actor: str, state: str, near: str, seg: str, far: str,
+             other: str = "") -> None:
+        """``near`` is the arrow on the actor's side, ``far`` on the other side."""
+        if actor == left:
+            rows.append((t, state, near, seg, far, other))
+        else:
+            mirror = {"-->": "<--", "<--": "-->"}
+            rows.append((t, other, mirror.get(far, far), seg, mirror.get(near, near), state))
+
+    merged: set[int] = set()
+    for i, st in enumerate(history):
+        if st.actor == WIRE:
+            p = packets.get(st.packet) if st.packet is not None else None
+            what = {"drop": "lost", "duplicate": "duplicated", "delay": "delayed"}
+            verb = what.get(st.event.split()[0], st.event)
+            desc = f"{p.segment.label()} from {p.src}" if p else st.event
+            rows.append((st.time, "", "", f"(#{st.packet} {desc} {verb})", "", ""))
+            continue
+        if st.kind == "segment" and i not in merged and st.packet is not None:
+            line(st.time, st.actor, str(st.after), "<--", fmt(packets[st.packet].segment), "...")
+        elif st.kind != "segment" and not st.packets:
+            line(st.time, st.actor, str(st.after), "", f"({st.event.split('  ')[0]})", "")
+        for pid in st.packets:
+            p = packets.get(pid)
+            if p is None:
+                continue
+            nxt = history[i + 1] if i + 1 < len(history) else None
+            if nxt is not None and nxt.kind == "segment" and nxt.packet == pid:
+                merged.add(i + 1)
+                line(st.time, st.actor, str(st.after), "-->", fmt(p.segment), "-->",
+                     str(nxt.after))
+            else:
+                line(st.time, st.actor, str(st.after), "-->", fmt(p.segment), "...")
+    seg_w = max(len(r[3]) for r in rows)
+    st_w = max(len(s.rfc) for s in TcpState)
+    pad = " " * 9 if times else ""
+    lines = [f"    {pad}{'TCP ' + left:<{st_w}}     {'':<{seg_w}}     TCP {right}"]
+    for n, (t, l, a1, seg, a2, r) in enumerate(rows, 1):
+        tcol = "" if not times else (f"{t:7.3f}s " if t is not None else pad)
+        lines.append(f"{n:>2}. {tcol}{l:<{st_w}} {a1:>3} {seg:<{seg_w}} {a2:<3} {r}".rstrip())
+    return lines
+
+
+def trace(net: Network, style: str = "rfc", times: bool = True) -> str:
+    """The whole trace as one string (see :func:`trace_lines`)."""
+    return "\n".join(trace_lines(net, style, times))
