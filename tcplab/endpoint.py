@@ -181,6 +181,15 @@ class Endpoint:
         return [c for c, why in self.allowed_calls().items() if why is None]
 
     def _refusal(self, call: str) -> TcpError | None:
+        why = self._why_not(call)
+        if why is None:
+            return None
+        msg, rfc, hint = why
+        allowed = [c for c in CALLS if c != call and self._why_not(c) is None]
+        return TcpError(call, self.state, msg, rfc, allowed, self.name, hint)
+
+    def _why_not(self, call: str) -> tuple[str, str, str] | None:
+        """(RFC error message, RFC section, hint) if ``call`` is refused now, else None."""
         st = self.state
         msg = rfc = hint = None
         if call in ("listen", "connect"):
@@ -209,8 +218,7 @@ class Endpoint:
             raise ValueError(f"unknown user call {call!r}; the calls are {', '.join(CALLS)}")
         if msg is None:
             return None
-        allowed = [c for c in CALLS if c != call and self._refusal(c) is None]
-        return TcpError(call, st, msg, rfc or "", allowed, self.name, hint or "")
+        return msg, rfc or "", hint or ""
 
     def _check(self, call: str) -> None:
         err = self._refusal(call)

@@ -1,0 +1,182 @@
+"""The wire: latency, deliver/drop/duplicate/delay, timers in time order, history and replay."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tcplab import Network, TcpError, TcpState as S, scenarios, trace
+
+ISN = {"client": 100, "server": 300}
+
+
+def established():
+    net = Network(isn=ISN)
+    net.listen("server")
+    net.connect("client")
+    net.settle()
+    return net
+
+
+def test_latency_sets_arrival_times():
+    net = Network(isn=ISN, latency=0.25)
+    net.listen("server")
+    step = net.connect("client")
+    (pkt,) = net.in_flight
+    assert pkt.id in step.packets and pkt.sent_at == 0 and pkt.arrive_at == 0.25
+    d = net.deliver()
+    assert d.time == 0.25 and d.packet == pkt.id and d.after is S.SYN_RECEIVED
+
+
+def test_manual_delivery_can_make_fins_cross():
+    net = established()
+    net.close("client")
+    net.close("server")
+    c_fin, s_fin = net.find("client", "FIN,ACK"), net.find("server", "FIN,ACK")
+    assert net.deliver(s_fin.id).after is S.CLOSING     # client: FIN-WAIT-1 -> CLOSING
+    assert net.deliver(c_fin.id).after is S.CLOSING     # server too
+    net.settle()
+    assert net.states() == {"client": S.TIME_WAIT, "server": S.TIME_WAIT}
+
+
+def test_drop_is_recorded_and_retransmission_repairs_it():
+    net = established()
+    net.send("client", "data")
+    pkt = net.find("client", "DATA")
+    step = net.drop(pkt.id)
+    assert step.actor == "wire" and step.packet == pkt.id and pkt in net.lost
+    net.settle()
+    assert net["server"].recv() == b""
+    net.run(until=5)
+    assert net["server"].recv() == b"data"
+
+
+def test_duplicate_is_delivered_once_to_the_application():
+    net = established()
+    net.send("client", "once")
+    pkt = net.find("client", "DATA")
+    net.duplicate(pkt.id, extra_delay=0.05)
+    assert sum(p.copy_of == pkt.id for p in net.in_flight) == 1
+    net.settle()
+    assert net["server"].recv() == b"once"
+
+
+def test_delay_reorders_and_out_of_order_data_is_held():
+    net = established()
+    net.send("client", "first")
+    net.send("client", "second")
+    first = net.find("client", "DATA")
+    net.delay(first.id, 0.5)
+    net.settle()
+    assert net["server"].recv() == b"firstsecond"
+    held = [st for st in net.history if "Hold it" in st.explanation]
+    assert held, "the second segment should have been held until the first arrived"
+
+
+def test_timers_fire_in_time_order_with_deliveries():
+    net = Network(isn=ISN)
+    net.listen("server")
+    net.connect("client")
+    net.drop(net.find("client", "SYN").id)
+    ev = net.next_event()
+    assert ev[1] == "timer" and ev[0] == 1.0
+    net.run()
+    times = [st.time for st in net.history]
+    assert times == sorted(times)
+
+
+def test_replay_reproduces_every_prefix():
+    net = scenarios.get("lost-final-ack").run()
+    for n in range(len(net.history) + 1):
+        r = net.replay(n)
+        assert len(r.history) == n
+        if n:
+            assert r.history[-1] == net.history[n - 1]
+            assert dict(r.history[-1].states) == dict(net.history[n - 1].states)
+
+
+def test_rewind_is_undo():
+    net = established()
+    before = (net.states(), len(net.history), net.now)
+    net.close("client")
+    net.rewind(len(net.history) - 1)
+    assert (net.states(), len(net.history), net.now) == before
+    assert not net.in_flight
+
+
+def test_bad_wire_requests_are_clear():
+    net = established()
+    with pytest.raises(KeyError, match="no packet #99 in flight"):
+        net.drop(99)
+    with pytest.raises(TcpError, match="nothing is in flight"):
+        net.deliver()
+    with pytest.raises(KeyError, match="no endpoint 'bob'"):
+        net.close("bob")
+    with pytest.raises(ValueError, match="two endpoints"):
+        Network(("a", "a"))
+    with pytest.raises(ValueError, match="latency"):
+        Network(latency=-1)
+    with pytest.raises(TcpError, match="no timer is running"):
+        net.fire_timer("client")
+
+
+def test_refused_call_through_the_network_changes_nothing():
+    net = established()
+    before = (net.states(), len(net.history), list(net.in_flight), net["client"].tcb())
+    with pytest.raises(TcpError, match="connection already exists"):
+        net.connect("client")
+    assert (net.states(), len(net.history), list(net.in_flight), net["client"].tcb()) == before
+
+
+def test_seeded_runs_are_reproducible_and_seeds_differ():
+    a = scenarios.get("handshake").run(seed=1)
+    b = scenarios.get("handshake").run(seed=1)
+    c = scenarios.get("handshake").run(seed=2)
+    assert a.history == b.history
+    assert a["client"].iss != c["client"].iss
+
+
+def test_trace_matches_rfc_figure_6_shape():
+    text = trace(scenarios.get("handshake").run(isn=ISN), times=False)
+    lines = text.splitlines()
+    assert lines[0].split() == ["TCP", "client", "TCP", "server"]
+    assert "SYN-SENT     --> <SEQ=100><CTL=SYN>" in text and text.count("-->") >= 4
+    assert "ESTABLISHED  <-- <SEQ=300><ACK=101><CTL=SYN,ACK> <-- SYN-RECEIVED" in text
+    assert "ESTABLISHED  --> <SEQ=101><ACK=301><CTL=ACK>     --> ESTABLISHED" in text
+
+
+def test_trace_shows_crossing_segments_with_dots():
+    text = trace(scenarios.get("simultaneous-close").run(isn=ISN), times=False)
+    assert "FIN-WAIT-1   --> <SEQ=101><ACK=301><CTL=FIN,ACK> ..." in text
+    assert "... <SEQ=101><ACK=301><CTL=FIN,ACK> --> CLOSING" in text
+    tcpdump = trace(scenarios.get("handshake").run(isn=ISN), style="tcpdump")
+    assert "[S.] seq 300 ack 101" in tcpdump
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "tcplab", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_cli_lists_and_runs_scenarios():
+    out = cli("scenarios")
+    assert out.returncode == 0
+    for name in scenarios.names():
+        assert name in out.stdout
+    out = cli("run", "simultaneous-open", "--rfc-isn", "--no-times")
+    assert out.returncode == 0
+    assert "<SEQ=100><ACK=301><CTL=SYN,ACK>" in out.stdout
+    assert "Final states: client ESTABLISHED, server ESTABLISHED" in out.stdout
+
+
+def test_cli_unknown_scenario_is_a_clear_error():
+    out = cli("run", "nope")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "no scenario 'nope'" in out.stderr and "handshake" in out.stderr
+
+
+def test_import_tcplab_stays_light():
+    code = ("import sys, tcplab; heavy = [m for m in ('graphviz', 'matplotlib', 'ipywidgets', "
+            "'IPython') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"
