@@ -197,6 +197,19 @@ class Network:
         self._fire_timers_until(deadline, strictly_before=True, skip=(name, timer))
         return self._do(("timer", name, timer, max(self.now, deadline)))
 
+    def next_timer(self) -> Step:
+        """Advance the clock to the earliest running timer (any endpoint) and fire it.
+
+        Packets due before that deadline are *not* delivered: they stay on the wire, as if
+        held up -- use :meth:`step` to let everything happen in time order instead.
+        """
+        timers = self.timers()
+        if not timers:
+            raise TcpError("next_timer", self.state(self.names[0]), "no timer is running",
+                           "§3.8", [], WIRE)
+        name, timer, deadline = timers[0]
+        return self._do(("timer", name, timer, max(self.now, deadline)))
+
     def next_event(self) -> tuple[float, str, object] | None:
         """The next thing that would happen on its own: ``(time, "packet"|"timer", ref)``."""
         events: list[tuple[float, int, object]] = []

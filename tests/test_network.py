@@ -180,3 +180,14 @@ def test_import_tcplab_stays_light():
             "'IPython') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_next_timer_fires_the_earliest_timer_of_either_side():
+    net = scenarios.get("lost-final-ack").run(upto=6)   # server in LAST-ACK, FIN in flight
+    net.drop(net.find("server", "FIN,ACK").id)
+    step = net.next_timer()
+    assert step.actor == "server" and step.event == "retransmission timeout"
+    assert step.time == pytest.approx(net.history[-2].time + 1.0)
+    net.settle()
+    with pytest.raises(TcpError, match="no timer"):
+        Network().next_timer()
