@@ -58,7 +58,8 @@ class Config:
 
     rto: float = 1.0                  # initial retransmission timeout (RFC 6298 §2.1)
     rto_max: float = 60.0             # upper bound on the backed-off RTO (RFC 6298 §2.5)
-    syn_retries: int = 6              # retransmissions of SYN before giving up (R2 for SYN)
+    syn_retries: int = 7              # retransmissions of SYN before giving up (R2 for SYN):
+    #                                   1+2+4+8+16+32+60+60 = 183 s >= 3 min (RFC 9293 MUST-23)
     retries: int = 15                 # retransmissions of data/FIN before giving up (R2)
     msl: float = 120.0                # Maximum Segment Lifetime: 2 minutes (RFC 9293 §3.4.1)
     time_wait: float | None = None    # TIME-WAIT duration; None means 2*MSL
@@ -606,8 +607,11 @@ class Endpoint:
         advanced = seq_lt(self.snd_una, ack)
         if advanced:
             self._ack_advance(ack)
-        if seq_lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and
-                                             seq_le(self.snd_wl2, ack)):
+        # "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated" (an older
+        # ACK carries a stale window, whatever its SEG.SEQ).
+        if seq_le(self.snd_una, ack) and (
+                seq_lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and
+                                                  seq_le(self.snd_wl2, ack))):
             self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, ack
         if advanced and self.fin_acked:
             text = f"ACK={ack} acknowledges our FIN."
