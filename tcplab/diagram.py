@@ -260,12 +260,13 @@ def _node_dot_name(nid: str) -> str:
     return nid  # ids are already unique, readable DOT names
 
 
-def _sink_label_html(lines: Sequence[tuple[str, str | None]]) -> str:
-    """HTML-like label: left-aligned lines, emphasised ones bold and coloured."""
+def _sink_label_html(lines: Sequence[tuple[str, str | None, bool]]) -> str:
+    """HTML-like label: left-aligned lines, some coloured (and bold)."""
     out = []
-    for text, color in lines:
+    for text, color, bold in lines:
         t = html.escape(text, quote=False)
-        out.append(f'<font color="{color}"><b>{t}</b></font>' if color else t)
+        t = f"<b>{t}</b>" if bold else t
+        out.append(f'<font color="{color}">{t}</font>' if color else t)
         out.append('<br align="left"/>')
     return "<" + "".join(out) + ">"
 
@@ -334,7 +335,7 @@ def _dot_source(spec: _Spec, looks: Mapping[str, _Look] | None = None,
                 a["penwidth"] = look.stroke_width
             if look.text:
                 a["fontcolor"] = look.text
-            if look.tags and pinned:
+            if look.tags and pinned and not n.sink:   # (a sink is too small for tags)
                 name = html.escape(n.label.split("\n")[0], quote=False)
                 rest = "".join(f"<br/>{html.escape(x, quote=False)}"
                                for x in n.label.split("\n")[1:])
@@ -365,12 +366,12 @@ def _dot_source(spec: _Spec, looks: Mapping[str, _Look] | None = None,
         if e.bundle:
             a.update(fontsize=9, color=_SINK_EDGE_COLOR, fontcolor=_SINK_LABEL_COLOR,
                      penwidth=1, arrowsize=0.7)
-            emph = [(ln, (look.member_looks.get(t.key) or (None,))[0])
+            emph = [(ln, *(look.member_looks.get(t.key) or (None, False))[:2])
                     for t, lns in zip(e.members, e.member_lines) for ln in lns]
-            if any(c for _, c in emph):
+            if any(c for _, c, _ in emph):
                 a["label"] = _HtmlLabel(_sink_label_html(emph))
             else:
-                a["label"] = "".join(ln + "\\l" for ln, _ in emph)
+                a["label"] = "".join(ln + "\\l" for ln, _, _ in emph)
                 a["label"] = _Raw(_q(a["label"]).replace("\\\\l", "\\l"))
         else:
             a["label"] = _LABEL_PAD + lines[0]   # dot sets labels right of the edge
@@ -585,9 +586,21 @@ def _cut_template(spec: _Spec, svg_text: str, lj: dict) -> _Layout:
         node_box[nid] = (x, y, w, h)
         node_svg[nid] = (x, -y, w, h)
     edge_pos: dict[str, tuple[str, str]] = {}
+    moved: dict[str, tuple[float, float]] = {}     # SVG x, baseline y of re-placed labels
     for ed in lj.get("edges", []):
-        if "id" in ed:
-            edge_pos[ed["id"]] = (ed.get("pos", ""), ed.get("lp") or ed.get("xlp", ""))
+        if "id" not in ed:
+            continue
+        lp = ed.get("lp", "")
+        if not lp and ed.get("xlp"):
+            # an external label (see _XLABEL): dot may set it on the arrowhead; centre it
+            # just above the straight flat edge instead, in the picture and in exports
+            pts = [tuple(float(v) for v in tok.split(",")) for tok in ed["pos"].split()
+                   if not tok.startswith(("s,", "e,"))]
+            x = (pts[0][0] + pts[-1][0]) / 2 - 10  # a little off the incoming SEND arrow
+            y = max(p[1] for p in pts) + 4     # above the highest control point
+            lp = f"{x:.2f},{y + 3.5:.2f}"
+            moved[ed["id"]] = (x, -y)
+        edge_pos[ed["id"]] = (ed.get("pos", ""), lp)
 
     nodes = {n.id: n for n in spec.nodes}
     edges = {e.id: e for e in spec.edges}
@@ -607,6 +620,11 @@ def _cut_template(spec: _Spec, svg_text: str, lj: dict) -> _Layout:
         if gid in nodes:
             _cut_node(tb, nodes[gid], el, node_svg[gid])
         elif gid in edges:
+            if gid in moved:
+                for text in el.iter(_SVG_NS + "text"):
+                    text.set("x", f"{moved[gid][0]:.2f}")
+                    text.set("y", f"{moved[gid][1]:.2f}")
+                    text.set("text-anchor", "middle")
             _cut_edge(tb, edges[gid], el)
     tb.slot("legend", "")
     tb.text("</g>\n</svg>\n")
@@ -861,7 +879,7 @@ def _make_plan(spec: _Spec, endpoints: Sequence[str], colors: Mapping[str, str],
                 (("taken",) if tk else ()) + tuple(f"taken-{_css_name(n)}" for n in tk)
                 + (("path",) if pk else ()) + tuple(f"path-{_css_name(n)}" for n in pk)
                 + (("covered",) if cv else ()))
-            color = col[tk[0]] if tk else None
+            color = col[tk[0]] if tk else col[pk[0]] if pk else None
             member_looks[t.key] = (color, bool(tk), classes)
             e_taken += [n for n in tk if n not in e_taken]
             e_path += [n for n in pk if n not in e_path]
@@ -951,10 +969,10 @@ def _legend_prims(plan: _Plan, lay: _Layout) -> list[_Prim]:
         prims.append(_Prim("rect", x, y_row1 - 5, 14, 10, plan.colors[name]))
         prims.append(_Prim("text", x + 19, y_row1, text=name, size=10))
         x += 19 + _text_width(name, 10) + 16
-    one = plan.colors[plan.endpoints[0]] if plan.endpoints else "#333333"
+    mine = ":".join(plan.colors[n] for n in plan.endpoints)   # each endpoint's own colour
     items = []
     if plan.endpoints:
-        items += [("just taken", one, 1.0, 3.2), ("path so far", one, _PATH_ALPHA, 3.0)]
+        items += [("just taken", mine, 1.0, 3.2), ("path so far", mine, _PATH_ALPHA, 3.0)]
     if plan.coverage:
         items.append(("used in this run", COVERAGE_COLOR, 1.0, 2.4))
     for label, c, a, w in items:
@@ -979,10 +997,14 @@ def _legend_svg(prims: Sequence[_Prim]) -> str:
         if p.kind == "rect":
             out.append(f'<rect x="{p.x:g}" y="{p.y:g}" width="{p.w:g}" height="{p.h:g}" '
                        f'rx="2" fill="{p.color}" stroke="{_darker(p.color)}"/>')
-        elif p.kind == "line":
+        elif p.kind == "line":                 # one segment per colour, in series
             op = f' stroke-opacity="{p.alpha:g}"' if p.alpha < 1 else ""
-            out.append(f'<line x1="{p.x:g}" y1="{p.y:g}" x2="{p.x + p.w:g}" y2="{p.y:g}" '
-                       f'stroke="{p.color}" stroke-width="{p.h:g}"{op}/>')
+            cols = p.color.split(":")
+            seg = p.w / len(cols)
+            for i, c in enumerate(cols):
+                out.append(f'<line x1="{p.x + i * seg:g}" y1="{p.y:g}" '
+                           f'x2="{p.x + (i + 1) * seg:g}" y2="{p.y:g}" stroke="{c}" '
+                           f'stroke-width="{p.h:g}"{op}/>')
         else:
             out.append(f'<text x="{p.x:g}" y="{p.y + p.size * 0.35:g}" '
                        f'font-family="Helvetica,sans-Serif" font-size="{p.size:g}" '
@@ -1009,7 +1031,9 @@ def _legend_dot(prims: Sequence[_Prim]) -> list[str]:
                            f'pos="{x:.2f},{y:.2f}!"];')
             x1, x2 = p.x, p.x + p.w
             pos = " ".join(f"{x1 + (x2 - x1) * k / 3:.2f},{y:.2f}" for k in range(4))
-            out.append(f'"{a}" -> "{b}" [dir=none, color="{p.color}{al}", '
+            cols = p.color.split(":")
+            color = ":".join(f"{c}{al};{1 / len(cols):.3f}" for c in cols)
+            out.append(f'"{a}" -> "{b}" [dir=none, color="{color}", '
                        f'penwidth={p.h:g}, pos="{pos}", label=""];')
         else:                          # left-aligned in a fixed box whose left edge is x
             w = _text_width(p.text, p.size) + 20
@@ -1295,6 +1319,10 @@ class StateDiagram:
                 {step.actor: step.after} if step.after else {})
             just = {step.actor: list(step.transitions)} if step.transitions else {}
             cap = None
+            if not step.transitions:           # say what happened all the same
+                who = f"{step.actor}: " if step.actor else ""
+                now = _SEP.join(f"{n}: {s.rfc}" for n, s in current.items() if s)
+                cap = f"{who}{step.event.strip()} (no state change){_SEP}{now}"
         else:
             current = {n: TcpState.CLOSED for n in names}
             just = {}
