@@ -166,7 +166,16 @@ make_venv() {
 
 # Installs tcplab (editable) into .venv, unless the stamp says it is already up to date.
 # A "test" install (with the dev extra) also satisfies "lab".
+# Two runs at once (say, the test suite starting lab.sh while another run sets up) take turns.
 pip_install() {
+    if command -v flock >/dev/null 2>&1; then
+        ( flock 9; pip_install_unlocked "$1" ) 9>"$TCPLAB_VENV/.tcplab-install.lock"
+    else
+        pip_install_unlocked "$1"
+    fi
+}
+
+pip_install_unlocked() {
     local mode="$1" stamp="$TCPLAB_VENV/.tcplab-installed" hash have=""
     hash="$("$TCPLAB_VENV/bin/python" -c \
         'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' \
@@ -179,7 +188,7 @@ pip_install() {
     [ "$mode" = "test" ] && target=".[dev]"
     say "pip install -e \"$target\" into $TCPLAB_VENV (first run takes about a minute)"
     rm -f "$stamp"
-    "$TCPLAB_VENV/bin/python" -m pip install -q -e "$target"
+    "$TCPLAB_VENV/bin/python" -m pip install -q -e "$target" || die "pip install -e \"$target\" failed"
     echo "$hash $mode" >"$stamp"
 }
 
