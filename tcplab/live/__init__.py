@@ -1,0 +1,3 @@
+"""The live lab: real sockets on this machine, the kernel's TCP states next to the model's."""
+
+from .kernel import Diag, KernelSocket, explain_proc_line, proc_net_tcp
