@@ -1,5 +1,66 @@
-"""The live lab: real sockets on this machine, the kernel's TCP states next to the model's."""
+"""The live lab: real sockets on this machine, the kernel's TCP states next to the model's.
+
+::
+
+    from tcplab import live
+    r = live.run("teardown-client-first")          # loopback, no privileges needed
+    r                                              # a table: each call, kernel vs model
+    r.sequence("client"), r.sequence("client", "model")
+    r.differences                                  # every difference, explained
+
+    live.capabilities()                            # can this machine do the privileged lab?
+    r = live.run("simultaneous-close", privileged=True, delay=0.25)
+    print(r.timeline_text())                       # states and real segments, in time order
+
+A script (the model's script language, :mod:`tcplab.scenarios`) is played twice: on the
+model (:class:`tcplab.network.Network` with :meth:`tcplab.endpoint.Config.linux`) and on
+real, non-blocking sockets, one socket call at a time.  After each call -- and all the time
+in between -- a sampler thread asks the kernel for the state of exactly the sockets
+involved, by their four-tuples (a ``sock_diag`` netlink lookup, as ``ss`` does; the same
+rows are in ``/proc/net/tcp``).  :class:`LiveRun` shows both sequences side by side and
+explains every difference (:data:`LINUX_DIFFERENCES`).
+
+Two labs
+--------
+:class:`LoopbackLab` (no privileges; works on Binder): both sides on 127.0.0.1.  Stable
+states are seen between calls -- ESTABLISHED, FIN-WAIT-2 and CLOSE-WAIT, TIME-WAIT (with its
+60 s timer counting down), LISTEN, the CLOSE_WAIT leak, a refused connect, an abort.  A
+segment on loopback is delivered inside the system call that sends it, so SYN-SENT,
+SYN-RECEIVED, LAST-ACK and CLOSING pass in microseconds; FIN-WAIT-1 lasts until the peer's
+ACK, which Linux often delays by a few to ~50 ms, so it is usually seen.
+
+:class:`NamespaceLab` (root): two network namespaces joined by a veth pair, and a one-way
+delay on every TCP segment (hundreds of ms), so every transient state lasts long enough to
+be seen and two SYNs (simultaneous open) or two FINs (simultaneous close) really cross.
+
+The delay mechanism
+-------------------
+The usual tool, the netem qdisc, is a kernel module that many kernels (these machines
+included) do not have.  The lab instead puts one iptables rule in each namespace,
+``-A OUTPUT -o veth... -p tcp -j NFQUEUE --queue-bypass``, which hands each outgoing TCP
+segment to user space over the ``nfnetlink_queue`` netlink protocol.  A small pure-Python
+client of that protocol (:class:`tcplab.live.netns.NfQueue`, no C library needed) holds each
+segment for ``delay`` seconds and then gives the verdict ACCEPT: the kernel sends it on,
+unchanged and in order.  The delay line also sees every segment, so a run records the real
+segments too.  If the kernel queues nothing (no NFQUEUE support), building the lab fails
+with a clear message; ``iptables-legacy`` is tried if the nftables flavour does not queue.
+
+Cleanup: sockets are closed (live connections aborted), namespaces deleted -- which removes
+the veth pair and the iptables rules with them -- on every exit path (``with``, exceptions,
+Ctrl-C, SIGTERM/SIGHUP, interpreter exit); only a SIGKILL can leave a namespace behind, and
+:func:`cleanup_stale` (run whenever a lab opens) removes those.  No traffic leaves
+loopback or the two namespaces.
+"""
 
 from .kernel import Diag, KernelSocket, explain_proc_line, proc_net_tcp
 from .lab import Capabilities, Lab, LoopbackLab, NamespaceLab, capabilities, open_lab
 from .netns import LabError, cleanup_stale, list_lab_namespaces
+from .runner import (LINUX_DIFFERENCES, TRANSIENT_STATES, Difference, LineResult, LiveRun,
+                     LiveUnsupported, parse_script, run, run_model)
+from .scripts import LIVE_SCENARIOS, LiveScenario
+
+__all__ = ["run", "run_model", "parse_script", "LiveRun", "LineResult", "Difference",
+           "LiveUnsupported", "LINUX_DIFFERENCES", "TRANSIENT_STATES", "LIVE_SCENARIOS",
+           "LiveScenario", "Lab", "LoopbackLab", "NamespaceLab", "open_lab", "capabilities",
+           "Capabilities", "LabError", "cleanup_stale", "list_lab_namespaces", "Diag",
+           "KernelSocket", "proc_net_tcp", "explain_proc_line"]
