@@ -30,6 +30,7 @@ Every copy carries ``data-state="CLOSED"`` and the class ``state-CLOSED``.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -773,10 +774,12 @@ def _as_transition(t: "Transition | str") -> Transition:
         raise KeyError(f"no transition {t!r}; known keys: {', '.join(BY_KEY)}") from None
 
 
+@functools.lru_cache(maxsize=256)
 def _css_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name) or "_"
 
 
+@functools.lru_cache(maxsize=256)
 def _darker(color: str, f: float = 0.75) -> str:
     r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
     return "#" + "".join(f"{round(v * f):02x}" for v in (r, g, b))
@@ -866,7 +869,9 @@ def _make_plan(spec: _Spec, endpoints: Sequence[str], colors: Mapping[str, str],
         for t in before.get(name, []):
             if t.key in spec.edge_of:
                 path_by.setdefault(t.key, []).append(name)
-    for e in spec.edges:
+    involved = spec.edges if covered is not None else tuple(dict.fromkeys(
+        spec.edge_of[k] for k in (*taken_by, *path_by)))   # the others keep their defaults
+    for e in involved:
         member_looks: dict[str, tuple[str | None, bool, tuple[str, ...]]] = {}
         e_taken: list[str] = []
         e_path: list[str] = []
@@ -938,6 +943,7 @@ def _caption(taken: Mapping[str, list[Transition]], cur: Mapping[str, TcpState],
 _LEGEND_H = 44.0
 
 
+@functools.lru_cache(maxsize=256)
 def _text_width(text: str, size: float, bold: bool = False) -> float:
     """Rough Helvetica advance width (enough to place legend items)."""
     narrow = sum(1 for ch in text if ch in "iIl.,:;|!' ()[]ftjr")
