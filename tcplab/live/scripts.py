@@ -34,8 +34,9 @@ _ALL = (
     LiveScenario(
         "handshake", "The three-way handshake", _HANDSHAKE,
         "Both sides end in ESTABLISHED. On loopback, SYN-SENT and SYN-RECEIVED last "
-        "microseconds; with the delay you see SYN-SENT for one round trip and the server's "
-        "request sock in SYN-RECV for one one-way delay -- while the listener stays in LISTEN."),
+        "microseconds; with the delay you see SYN-SENT for one round trip, and the server's "
+        "request sock in SYN-RECV for one round trip (from the SYN's arrival to the ACK's) -- "
+        "while the listener stays in LISTEN."),
     LiveScenario(
         "teardown-client-first", "Teardown: the client closes first",
         _HANDSHAKE + ("client send GET /", "settle", "server send 200 OK", "settle",

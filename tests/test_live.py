@@ -1,0 +1,341 @@
+"""The live lab without privileges: real sockets on loopback, compared with the model.
+
+Every scenario the kernel can reproduce on loopback runs on real sockets; the kernel's state
+sequence must equal the model's, up to the documented Linux differences (transient states
+that pass in microseconds, the listener that stays in LISTEN, TIME-WAIT's mini-socket ...).
+The parsing of /proc/net/tcp and the script language are tested without sockets.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+import pytest
+
+from tcplab import TcpState
+from tcplab.live import kernel as K
+from tcplab.live import runner
+
+S = TcpState
+
+
+def _loopback_problem() -> str | None:
+    if not sys.platform.startswith("linux"):
+        return "the live lab reads Linux's TCP table (/proc/net/tcp, sock_diag)"
+    if not os.path.exists("/proc/net/tcp"):
+        return "/proc/net/tcp is not readable here"
+    try:
+        with K.Diag() as d:
+            d.dump()
+    except OSError as exc:
+        return f"sock_diag netlink is not available here: {exc}"
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+    except OSError as exc:
+        return f"cannot bind a socket on loopback: {exc}"
+    return None
+
+
+PROBLEM = _loopback_problem()
+needs_loopback = pytest.mark.skipif(PROBLEM is not None, reason=PROBLEM or "")
+
+#: What each scenario must look like on loopback: (actor, stable state sequence).
+#: Transient states (SYN-SENT, SYN-RECEIVED, FIN-WAIT-1, LAST-ACK, CLOSING) may or may not be
+#: caught; the rest must be exactly this.
+STABLE = {
+    "handshake": {"client": [S.CLOSED, S.ESTABLISHED],
+                  "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED]},
+    "teardown-client-first": {
+        "client": [S.CLOSED, S.ESTABLISHED, S.FIN_WAIT_2, S.TIME_WAIT],
+        "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED]},
+    "teardown-server-first": {
+        "client": [S.CLOSED, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED],
+        "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.FIN_WAIT_2, S.TIME_WAIT]},
+    "half-close": {
+        "client": [S.CLOSED, S.ESTABLISHED, S.FIN_WAIT_2, S.TIME_WAIT],
+        "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED]},
+    "refused": {"client": [S.CLOSED], "server": [S.CLOSED]},
+    "abort": {"client": [S.CLOSED, S.ESTABLISHED, S.CLOSED],
+              "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSED]},
+    "close-wait-leak": {"client": [S.CLOSED, S.ESTABLISHED, S.FIN_WAIT_2],
+                        "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSE_WAIT]},
+    "time-wait": {"client": [S.CLOSED, S.ESTABLISHED, S.FIN_WAIT_2, S.TIME_WAIT],
+                  "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED]},
+}
+
+
+def stable(seq: list[TcpState]) -> list[TcpState]:
+    return runner._dedup(s for s in seq if s not in runner.TRANSIENT_STATES)
+
+
+def is_subsequence(small: list, big: list) -> bool:
+    it = iter(big)
+    return all(any(x is y for y in it) for x in small)
+
+
+def socket_fds() -> set[str]:
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            out.add(target)
+    return out
+
+
+# ---------------------------------------------------------------------- no sockets needed
+
+PROC_SAMPLE = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:A854 0100007F:1F90 06 00000000:00000000 03:000016A8 00000000     0        0 0 3 0000000000000000
+   2: 0100007F:1F90 0100007F:A856 03 00000000:00000000 01:00000064 00000000     0        0 0 0 0000000000000000
+   3: 0100007F:A858 0100007F:1F90 05 00000000:00000000 03:00000BB8 00000000     0        0 0 3 0000000000000000
+   4: 0100007F:1F90 0100007F:A85A 08 00000000:00000005 00:00000000 00000000  1000        0 777 1 0000000000000000 20 4 30 10 -1
+"""
+
+
+def test_proc_net_tcp_lines_are_parsed():
+    rows = [K.parse_proc_line(line) for line in PROC_SAMPLE.splitlines()[1:]]
+    listener, tw, req, fw2, cw = rows
+    assert listener.local == ("127.0.0.1", 8080) and listener.remote == ("0.0.0.0", 0)
+    assert listener.state is S.LISTEN and listener.kind == "full" and listener.inode == 4242
+    assert tw.state is S.TIME_WAIT and tw.kind == "timewait" and tw.timer == 3
+    assert tw.expires == pytest.approx(0x16A8 / K.USER_HZ)      # 58 s left
+    assert tw.local == ("127.0.0.1", 0xA854)
+    assert req.state is S.SYN_RECEIVED and req.kind == "request"
+    assert fw2.state is S.FIN_WAIT_2 and fw2.kind == "timewait"
+    assert "tcp_fin_timeout" in fw2.what()
+    assert cw.state is S.CLOSE_WAIT and cw.rx_queue == 5 and not cw.orphan
+    text = K.explain_proc_line(PROC_SAMPLE.splitlines()[2])
+    assert "TCP_TIME_WAIT" in text and "TIME-WAIT" in text and "58.00 s" in text
+
+
+def test_proc_address_decoding_ipv6():
+    # ::ffff:127.0.0.1 as /proc/net/tcp6 prints it (four host-order words)
+    ks = K.parse_proc_line("   0: 0000000000000000FFFF00000100007F:0050 "
+                           "00000000000000000000000000000000:0000 0A 00000000:00000000 "
+                           "00:00000000 00000000     0        0 1 1 0 100 0 0 10 0")
+    assert ks.local == ("127.0.0.1", 80) and ks.state is S.LISTEN
+
+
+def test_script_parsing_and_close_policy():
+    lines = runner.parse_script("""
+        server listen
+        client connect      # comment
+        settle
+        client send sort these
+        client close
+        server send done
+        server close
+        wait 0.5
+    """)
+    assert [ln.kind for ln in lines] == ["call", "call", "settle", "call", "call", "call",
+                                        "call", "wait", "settle"]
+    assert lines[-1].implicit and lines[3].data == b"sort these"
+    # The client's close is followed by data from the server: shutdown(SHUT_WR), not close()
+    assert runner.close_policy(lines, 4) == "shutdown"
+    assert runner.close_policy(lines, 6) == "close"
+    with pytest.raises(runner.LiveUnsupported, match="only in the model"):
+        runner.parse_script(["server listen", "drop client SYN"])
+    with pytest.raises(ValueError, match="unknown command"):
+        runner.parse_script(["bogus"])
+    with pytest.raises(ValueError, match="send needs"):
+        runner.parse_script(["client send"])
+
+
+def test_alignment_of_state_sequences():
+    ops = runner._align([S.CLOSED, S.SYN_SENT, S.ESTABLISHED], [S.CLOSED, S.ESTABLISHED])
+    assert ops == [("=", S.CLOSED), ("m", S.SYN_SENT), ("=", S.ESTABLISHED)]
+    ops = runner._align([S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT], [S.FIN_WAIT_1, S.TIME_WAIT])
+    assert ("m", S.FIN_WAIT_2) in ops
+
+
+def test_model_side_alone():
+    net, spans = runner.run_model(["server listen", "client connect", "settle",
+                                   "client close", "settle", "server close", "settle"])
+    assert net.states() == {"client": S.TIME_WAIT, "server": S.CLOSED}
+    assert len(spans) == 7
+
+
+def test_every_live_scenario_has_valid_lines():
+    from tcplab.live import LIVE_SCENARIOS
+    for sc in LIVE_SCENARIOS.values():
+        assert runner.parse_script(sc), sc.name
+    assert set(STABLE) <= set(LIVE_SCENARIOS)
+
+
+# ---------------------------------------------------------------------- real sockets
+
+@pytest.mark.live
+@needs_loopback
+@pytest.mark.parametrize("name", list(STABLE))
+def test_scenario_on_loopback_matches_the_model(name):
+    before = socket_fds()
+    t0 = time.monotonic()
+    r = runner.run(name)
+    assert time.monotonic() - t0 < 20
+    assert r.mode == "loopback"
+    assert r.agrees, r.table()
+    for actor in ("client", "server"):
+        kernel, model = r.sequence(actor, "kernel"), r.sequence(actor, "model")
+        # The kernel shows every stable state of the model, in order ...
+        assert stable(kernel) == stable(model) == STABLE[name][actor], r.table()
+        # ... and whatever transient state it catches, the model passes through too.
+        assert is_subsequence(kernel, model), r.table()
+        # After every line (settled), both are in the same state.
+        assert r.checkpoints(actor, "kernel") == r.checkpoints(actor, "model"), r.table()
+    # Every difference is a documented one, and says so.
+    for d in r.differences:
+        assert d.kind in runner.LINUX_DIFFERENCES and d.explained
+    # No socket is left open, and only kernel-owned TIME-WAIT mini-sockets remain.
+    assert socket_fds() <= before
+    with K.Diag() as diag:
+        left = [k for k in diag.dump(set(p for _, p in r.ports.values()))
+                if k.local in r.ports.values() or k.remote in r.ports.values()]
+    assert all(k.kind == "timewait" and k.state is S.TIME_WAIT for k in left), left
+
+
+@pytest.mark.live
+@needs_loopback
+def test_refused_connect_gets_econnrefused():
+    r = runner.run("refused")
+    assert "ECONNREFUSED" in r.kernel_errors["client"]
+    assert r.model_errors["client"] == ["ECONNREFUSED"]
+    assert r.final["client"] is None and r.final["server"] is None
+
+
+@pytest.mark.live
+@needs_loopback
+def test_abort_resets_the_peer():
+    r = runner.run("abort")
+    assert "ECONNRESET" in r.kernel_errors["server"]
+    assert r.model_errors["server"] == ["ECONNRESET"]
+    assert r.kernel_received["server"] == b"hello"
+    assert all(s is not S.TIME_WAIT for a in r.names for s in r.sequence(a))
+
+
+@pytest.mark.live
+@needs_loopback
+def test_half_close_still_receives():
+    r = runner.run("half-close")
+    assert r.closed_how["client"] == "shutdown"
+    assert r.kernel_received["client"] == b"1 2 3" == r.model_received["client"]
+    assert r.kernel_received["server"] == b"sort: 3 1 2"
+
+
+@pytest.mark.live
+@needs_loopback
+def test_close_wait_leak_and_the_orphans_timer():
+    r = runner.run("close-wait-leak")
+    assert r.final["server"].state is S.CLOSE_WAIT and r.final["server"].kind == "full"
+    fw2 = r.final["client"]
+    # The orphaned FIN-WAIT-2 is a mini-socket counting down tcp_fin_timeout.
+    assert fw2.state is S.FIN_WAIT_2 and fw2.kind == "timewait" and fw2.timer == 3
+    assert 0 < fw2.expires <= max(r.fin_timeout, 1.0)
+    assert any(d.kind == "orphan-fin-wait-2" for d in r.differences)
+    assert "for ever" in r.eventually()["server"][0]
+
+
+@pytest.mark.live
+@needs_loopback
+def test_time_wait_is_there_and_counts_down_from_60_s():
+    r = runner.run("time-wait")
+    tw = r.final["client"]
+    assert tw.state is S.TIME_WAIT and tw.kind == "timewait" and tw.inode == 0
+    assert 55 < tw.expires <= 60.05, tw
+    local, remote = r.ports["client"], r.ports["server"]
+    with K.Diag() as diag:
+        first = diag.lookup(local, remote)
+        time.sleep(0.3)
+        second = diag.lookup(local, remote)
+    assert first.state is second.state is S.TIME_WAIT
+    assert 0.2 < first.expires - second.expires < 0.6
+    # /proc/net/tcp says the same: st 06, timer 3 (TIME-WAIT)
+    lines = [k for k in K.proc_net_tcp({local[1]}) if k.local == local and k.remote == remote]
+    assert lines and lines[0].state is S.TIME_WAIT and lines[0].timer == 3
+    assert " 06 " in lines[0].raw
+    assert any(d.kind == "time-wait" for d in r.differences)
+
+
+@pytest.mark.live
+@needs_loopback
+def test_scenarios_of_the_model_run_on_loopback_too():
+    """The model's own scenario scripts (tcplab.scenarios) run unchanged on the kernel."""
+    scenarios = pytest.importorskip("tcplab.scenarios")
+    ran = 0
+    for sc in scenarios.SCENARIOS.values():
+        try:
+            runner.parse_script(sc)
+        except runner.LiveUnsupported:
+            continue                           # steers single segments: model only
+        r = runner.run(sc, max_wait=0.2, name=sc.name)
+        assert r.agrees, r.table()
+        ran += 1
+    assert ran >= 5
+
+
+@pytest.mark.live
+@needs_loopback
+def test_simultaneous_open_is_refused_on_loopback():
+    """On loopback a SYN arrives inside connect(): SYNs cannot cross, both are refused,
+    exactly as in the model when every call is settled."""
+    r = runner.run("simultaneous-open")
+    assert r.agrees, r.table()
+    assert "ECONNREFUSED" in r.kernel_errors["client"]
+    assert all(s is not S.ESTABLISHED for a in r.names for s in r.sequence(a))
+
+
+@pytest.mark.live
+@needs_loopback
+def test_fin_carrying_the_ack_on_loopback():
+    """Linux delays the ACK of a FIN; a server that closes at once on EOF sends its FIN with
+    that ACK, and the client skips FIN-WAIT-2 (figure 5, note 2). The model ACKs at once."""
+    for _ in range(3):
+        r = runner.run("fin-ack-together")
+        assert r.agrees, r.table()
+        if S.FIN_WAIT_2 not in r.sequence("client"):
+            break
+    assert r.sequence("client")[-2:] == [S.FIN_WAIT_1, S.TIME_WAIT], r.timeline_text()
+    assert r.sequence("client", "model")[-3:] == [S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT]
+    assert [d.kind for d in r.differences if d.actor == "client"].count("fin-ack-together") == 1
+
+
+@pytest.mark.live
+@needs_loopback
+def test_kernel_readers_agree():
+    with socket.socket() as lst, socket.socket() as cli:
+        lst.bind(("127.0.0.1", 0))
+        lst.listen()
+        cli.connect(lst.getsockname())
+        conn, _ = lst.accept()
+        with conn, K.Diag() as diag:
+            a, b = cli.getsockname(), lst.getsockname()
+            via_diag = diag.lookup(a, b)
+            via_proc = [k for k in K.proc_net_tcp({a[1]}) if k.local == a and k.remote == b]
+            assert via_diag.state is via_proc[0].state is S.ESTABLISHED
+            assert via_diag.inode == via_proc[0].inode != 0
+            assert diag.lookup(b, ("0.0.0.0", 0)).state is S.LISTEN
+            assert diag.lookup(a, ("127.0.0.1", 1)) is None
+
+
+@pytest.mark.live
+@pytest.mark.slow
+@needs_loopback
+@pytest.mark.skipif(not os.environ.get("TCPLAB_SLOW"),
+                    reason="waits the full 60 s of TIME-WAIT; set TCPLAB_SLOW=1 to run it")
+def test_time_wait_lasts_60_seconds():
+    r = runner.run("time-wait")
+    local, remote = r.ports["client"], r.ports["server"]
+    entered = r.t0_wall + [t for t, s, _ in r.kernel_states("client") if s is S.TIME_WAIT][0]
+    with K.Diag() as diag:
+        while diag.lookup(local, remote) is not None:
+            assert time.monotonic() - entered < 65
+            time.sleep(0.05)
+    assert 59.0 < time.monotonic() - entered < 61.5

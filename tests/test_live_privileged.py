@@ -1,0 +1,315 @@
+"""The privileged live lab: two network namespaces, a veth pair and a delay line (root only).
+
+With every segment delayed, all eleven states become observable, and simultaneous open and
+simultaneous close really happen.  For each scenario the kernel's full state sequence --
+transient states included -- must equal the model's, up to the documented Linux differences.
+Then: nothing may be left behind (namespaces, iptables rules, processes, sockets), whatever
+way the lab ends -- normally, by an exception, by Ctrl-C, by SIGTERM, even by SIGKILL (with
+the next lab's sweep).
+
+CI runs the suite as root, so these run there; elsewhere they are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tcplab import TcpState
+from tcplab.live import netns, runner
+from tcplab.live.lab import NamespaceLab
+from tcplab.live.scripts import LIVE_SCENARIOS
+
+S = TcpState
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _problem() -> str | None:
+    problem = netns.privilege_problem()
+    if problem:
+        return problem
+    # Root, with the tools: can we make a namespace at all (not in a locked-down container)?
+    probe = subprocess.run(["ip", "netns", "add", f"{netns.NS_PREFIX}{os.getpid()}-probe"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        if "Operation not permitted" in probe.stderr or "Permission denied" in probe.stderr:
+            return f"cannot create network namespaces here: {probe.stderr.strip()}"
+        return None                 # some other failure: let the tests show it
+    subprocess.run(["ip", "netns", "del", f"{netns.NS_PREFIX}{os.getpid()}-probe"])
+    return None
+
+
+PROBLEM = _problem()
+pytestmark = [pytest.mark.live, pytest.mark.privileged,
+              pytest.mark.skipif(PROBLEM is not None, reason=f"privileged live lab: {PROBLEM}")]
+
+#: The kernel's exact sequence for each actor, transient states included.
+EXPECTED = {
+    "handshake": {"client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED],
+                  "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED]},
+    "teardown-client-first": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK,
+                   S.CLOSED]},
+    "teardown-server-first": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK, S.CLOSED],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2,
+                   S.TIME_WAIT]},
+    "half-close": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK,
+                   S.CLOSED]},
+    "refused": {"client": [S.CLOSED, S.SYN_SENT, S.CLOSED], "server": [S.CLOSED]},
+    "abort": {"client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.CLOSED],
+              "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSED]},
+    "close-wait-leak": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT]},
+    "time-wait": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK,
+                   S.CLOSED]},
+    "simultaneous-open": {
+        "client": [S.CLOSED, S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED],
+        "server": [S.CLOSED, S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED]},
+    "simultaneous-close": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.FIN_WAIT_1, S.CLOSING, S.TIME_WAIT],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.CLOSING,
+                   S.TIME_WAIT]},
+    "fin-wait-2-timeout": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSED],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK,
+                   S.CLOSED]},
+}
+
+
+def my_namespaces() -> list[str]:
+    return [n for n in netns.list_lab_namespaces()
+            if n.startswith(f"{netns.NS_PREFIX}{os.getpid()}-")]
+
+
+def root_rules() -> str:
+    """The host's own iptables rules that carry the lab's comment (there must be none)."""
+    out = []
+    for prog in ("iptables", "iptables-legacy"):
+        try:
+            p = subprocess.run([prog, "-w", "5", "-S"], capture_output=True, text=True,
+                               timeout=10)
+        except FileNotFoundError:
+            continue
+        out += [ln for ln in p.stdout.splitlines() if netns.RULE_COMMENT in ln]
+    return "\n".join(out)
+
+
+def children() -> list[int]:
+    me = str(os.getpid())
+    kids = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == me and fields[0] != "Z":
+                kids.append(int(pid))
+    return kids
+
+
+def socket_fds() -> set[str]:
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            out.add(target)
+    return out
+
+
+@pytest.fixture
+def no_leftovers():
+    """Snapshot before, and after the test: no namespace, rule, child or socket left."""
+    rules_before = root_rules()
+    fds_before = socket_fds()
+    yield
+    assert my_namespaces() == []
+    assert root_rules() == rules_before
+    assert children() == []
+    assert socket_fds() <= fds_before
+    assert not [t for t in threading.enumerate() if t.name.startswith("tcplab-")]
+
+
+# ---------------------------------------------------------------------- the scenarios
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_scenario_in_namespaces_matches_the_model(name, no_leftovers):
+    t0 = time.monotonic()
+    r = runner.run(name, privileged=True)
+    assert time.monotonic() - t0 < 20
+    assert r.mode == "namespaces"
+    assert r.agrees, r.table() + "\n" + r.timeline_text()
+    for actor in ("client", "server"):
+        # Every state, transient ones included: the kernel's sequence is the model's.
+        assert r.sequence(actor, "kernel") == EXPECTED[name][actor], r.timeline_text()
+        assert r.sequence(actor, "model") == EXPECTED[name][actor], r.table()
+    assert not [d for d in r.differences if d.kind in ("transient", "unexplained")]
+    assert r.segments, "the delay line saw no segment"
+
+
+def test_handshake_states_last_as_long_as_the_delay(no_leftovers):
+    r = runner.run("handshake", privileged=True, delay=0.2)
+    d = dict(r.durations("client"))
+    assert 0.35 < d[S.SYN_SENT] < 0.6          # one round trip: 2 x 0.2 s
+    # The server's SYN-RECEIVED is a request sock that lives one round trip too (SYN,ACK out,
+    # ACK back), while the listener stays in LISTEN.
+    req = [ks for t, s, ks in r.kernel_states("server") if s is S.SYN_RECEIVED]
+    assert req and req[0].kind == "request"
+    assert 0.35 < dict(r.durations("server"))[S.SYN_RECEIVED] < 0.6
+    assert r.listener_final["server"].state is S.LISTEN
+    assert any(d.kind == "listener" and "request sock" in d.text for d in r.differences)
+    assert [w.segment.flags.tcpdump() for w in r.segments] == ["S", "S.", "."]
+    assert [w.src for w in r.segments] == ["client", "server", "client"]
+
+
+def test_simultaneous_open_crosses_two_bare_syns(no_leftovers):
+    r = runner.run("simultaneous-open", privileged=True)
+    flags = [(w.src, w.segment.flags.tcpdump()) for w in r.segments]
+    assert flags[:2] in ([("client", "S"), ("server", "S")], [("server", "S"), ("client", "S")])
+    assert sorted(flags[2:4]) == [("client", "S."), ("server", "S.")]
+    # SYN-RECEIVED is a full socket here (not a request sock): nobody listens.
+    for actor in r.names:
+        ks = [k for t, s, k in r.kernel_states(actor) if s is S.SYN_RECEIVED][0]
+        assert ks.kind == "full"
+
+
+def test_simultaneous_close_crosses_two_fins(no_leftovers):
+    r = runner.run("simultaneous-close", privileged=True)
+    fins = [w for w in r.segments if w.segment.fin]
+    assert len(fins) == 2 and {w.src for w in fins} == {"client", "server"}
+    # Both FINs left before either arrived: they crossed on the wire.
+    assert max(w.sent for w in fins) < min(w.arrived for w in fins)
+    for actor in r.names:
+        assert r.final[actor].state is S.TIME_WAIT and r.final[actor].kind == "timewait"
+
+
+def test_orphaned_fin_wait_2_times_out_then_rst(no_leftovers):
+    r = runner.run("fin-wait-2-timeout", privileged=True)
+    assert r.fin_timeout == 1
+    assert any(d.kind == "rst-after-timeout" for d in r.differences), r.timeline_text()
+    rst = [w for w in r.segments if w.src == "client" and w.segment.rst]
+    fin = [w for w in r.segments if w.src == "server" and w.segment.fin]
+    assert rst and fin and rst[0].sent >= fin[0].arrived - 0.01
+
+
+def test_fin_wait_2_timer_is_at_least_three_and_a_half_rto(no_leftovers):
+    """tcp_fin_timeout = 1 s, but with a 0.25 s one-way delay the RTO is about 1.5 s and
+    Linux's orphaned FIN-WAIT-2 timer starts at 3.5 x RTO (tcp_fin_time())."""
+    script = ["server listen", "client connect", "settle", "client close", "settle"]
+    with NamespaceLab(delay=0.25, fin_timeout=1) as lab:
+        r = runner.run(script, lab)
+    timer = r._fin_wait_2_timer("client")
+    assert timer is not None and timer > 3.0, r.timeline_text()
+
+
+def test_fin_carrying_the_ack_skips_fin_wait_2(no_leftovers):
+    """The peer's ACK of our FIN is delayed; its FIN carries it: FIN-WAIT-1 -> TIME-WAIT."""
+    for _ in range(3):
+        r = runner.run("fin-ack-together", privileged=True)
+        assert r.agrees, r.table()
+        if S.FIN_WAIT_2 not in r.sequence("client"):
+            break
+    assert r.sequence("client")[-2:] == [S.FIN_WAIT_1, S.TIME_WAIT], r.timeline_text()
+    assert any(d.kind == "fin-ack-together" and "on the wire" in d.text for d in r.differences)
+
+
+def test_the_delay_line_delays(no_leftovers):
+    with NamespaceLab(delay=0.15) as lab:
+        rtt = lab.probe()
+        assert lab.iptables in ("iptables", "iptables-legacy")
+    assert 0.28 < rtt < 0.6
+
+
+# ---------------------------------------------------------------------- cleanup
+
+def test_exception_inside_the_lab_cleans_up(no_leftovers):
+    with pytest.raises(RuntimeError, match="boom"):
+        with NamespaceLab(delay=0.1) as lab:
+            assert len(my_namespaces()) == 2
+            lab.socket("client")
+            raise RuntimeError("boom")
+
+
+def test_ctrl_c_during_a_run_cleans_up(no_leftovers):
+    timer = threading.Timer(0.8, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(["server listen", "client connect", "settle", "wait 5"],
+                       privileged=True, delay=0.1)
+    finally:
+        timer.cancel()
+
+
+def test_unsupported_line_fails_before_anything_is_built(no_leftovers):
+    with pytest.raises(runner.LiveUnsupported):
+        runner.run(["server listen", "client connect", "drop client SYN"], privileged=True)
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from tcplab.live.lab import NamespaceLab
+    lab = NamespaceLab(delay=0.1)
+    print(" ".join(h.ns.name for h in lab.hosts.values()), flush=True)
+    time.sleep(60)
+""")
+
+
+def _holder() -> tuple[subprocess.Popen, list[str]]:
+    p = subprocess.Popen([sys.executable, "-c", HOLDER.format(root=str(ROOT))],
+                         stdout=subprocess.PIPE, text=True)
+    names = p.stdout.readline().split()
+    assert len(names) == 2, "the helper process could not open a lab"
+    assert all(n in netns.list_lab_namespaces() for n in names)
+    return p, names
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_to_the_process_cleans_up(sig, no_leftovers):
+    p, names = _holder()
+    p.send_signal(sig)
+    p.wait(timeout=15)
+    p.stdout.close()
+    assert not set(names) & set(netns.list_lab_namespaces())
+
+
+def test_sigkill_leftovers_are_swept_by_the_next_lab(no_leftovers):
+    p, names = _holder()
+    p.kill()
+    p.wait(timeout=15)
+    p.stdout.close()
+    assert set(names) <= set(netns.list_lab_namespaces())      # SIGKILL cannot be caught ...
+    with NamespaceLab(delay=0.05):
+        pass                                                  # ... the next lab sweeps them
+    assert not set(names) & set(netns.list_lab_namespaces())
+
+
+def test_namespace_traffic_stays_inside():
+    """The lab's addresses are not reachable from the host: the veth pair has no end here."""
+    with NamespaceLab(delay=0.05) as lab:
+        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        assert not any(dev in links for dev in lab.devices.values())
+        routes = subprocess.run(["ip", "route", "get", lab.hosts["server"].ip],
+                                capture_output=True, text=True).stdout
+        assert "veth" not in routes
