@@ -26,7 +26,36 @@ from .kernel import Diag, KernelSocket, proc_net_tcp
 from .netns import (Delayer, LabError, NetNamespace, NfQueue, RULE_COMMENT, WireSegment,
                     cleanup_stale, in_netns, privilege_problem, register, unregister)
 
-__all__ = ["Lab", "LoopbackLab", "NamespaceLab", "Capabilities", "capabilities", "open_lab"]
+__all__ = ["Lab", "LoopbackLab", "NamespaceLab", "Capabilities", "capabilities", "open_lab",
+           "close_quietly"]
+
+_LINGER0 = b"\1\0\0\0\0\0\0\0"        # struct linger {on = 1, seconds = 0}
+
+
+def close_quietly(s: socket.socket) -> None:
+    """Close a socket without leaving anything behind in the kernel.
+
+    A socket that still carries a connection is aborted (SO_LINGER 0: RST), so the peer's
+    half goes away too instead of lingering in CLOSE-WAIT or FIN-WAIT-2; others are just
+    closed.  TIME-WAIT mini-sockets a scenario made belong to the kernel and expire on
+    their own (after 60 s).
+    """
+    if s.fileno() == -1:
+        return
+    try:
+        state = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+        alive = state not in (7, 10)            # TCP_CLOSE, TCP_LISTEN
+    except OSError:
+        alive = False
+    if alive:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER0)
+        except OSError:
+            pass
+    try:
+        s.close()
+    except OSError:
+        pass
 
 
 @dataclass(frozen=True)
@@ -180,10 +209,7 @@ class Lab:
     # -- life --------------------------------------------------------------------------
     def close_sockets(self) -> None:
         for s in self.open_sockets():
-            try:
-                s.close()
-            except OSError:
-                pass
+            close_quietly(s)
 
     def close(self) -> None:
         if self.closed:
@@ -406,11 +432,7 @@ class NamespaceLab(Lab):
             return rtt
         finally:
             for s in (cli, lst):
-                try:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
-                except OSError:
-                    pass
-                s.close()
+                close_quietly(s)
 
     # -- life --------------------------------------------------------------------------
     def close(self) -> None:

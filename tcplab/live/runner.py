@@ -42,14 +42,14 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from ..endpoint import Config
 from ..network import Network
 from ..states import TcpState
 from ..steps import TcpError
 from .kernel import MODEL_ERRORS, KernelSocket, errno_name
-from .lab import Lab, LoopbackLab, open_lab
+from .lab import Lab, LoopbackLab, close_quietly, open_lab
 from .netns import WireSegment
 
 __all__ = ["run", "run_model", "parse_script", "Line", "LiveRun", "LineResult",
@@ -439,6 +439,7 @@ class LiveRun:
                  t0: float = 0.0) -> None:
         self.name = name
         self.t0_wall = t0              # time.monotonic() at the run's time 0
+        self._lab: Lab | None = None
         self.lines = lines
         self.results = results
         self.mode = mode
@@ -646,6 +647,46 @@ class LiveRun:
                                   f"{peer}'s FIN arrived after {actor}'s FIN-WAIT-2 had timed "
                                   "out: the kernel answered RST."))
         return out
+
+    # -- after the run -----------------------------------------------------------------
+    def lookup(self, actor: str) -> KernelSocket | None:
+        """Look ``actor``'s connection up in the kernel *now* (after the run).
+
+        On loopback the kernel's table is this machine's, so TIME-WAIT and orphaned
+        FIN-WAIT-2 mini-sockets can be watched after the run; the namespace lab's table
+        exists only while its lab is open (pass ``lab=`` to :func:`run`).
+        """
+        local = self.ports[actor]
+        remote = self.ports[self.model.peer(actor)]
+        lab = self._lab
+        if self.mode != "loopback":
+            if lab is None or lab.closed:
+                raise LiveUnsupported("the namespaces of this run are gone; keep a lab open "
+                                      "(with live.NamespaceLab() as lab: live.run(..., lab)) "
+                                      "to look at its sockets afterwards")
+            return lab.lookup(actor, local, remote)
+        from .kernel import Diag
+        with Diag() as diag:
+            return diag.lookup(local, remote)
+
+    def watch(self, actor: str = "client", seconds: float = 3.0, every: float = 1.0,
+              until_gone: bool = False, out: "Callable[[str], None] | None" = print
+              ) -> list[tuple[float, KernelSocket | None]]:
+        """Print ``actor``'s kernel state and timer every ``every`` s for ``seconds`` s
+        (or, with ``until_gone``, until the socket has left the table, at most 70 s)."""
+        t0 = time.monotonic()
+        seen: list[tuple[float, KernelSocket | None]] = []
+        n = int((70.0 if until_gone else seconds) / every + 1e-6)
+        for i in range(n + 1):
+            time.sleep(max(0.0, t0 + i * every - time.monotonic()))
+            ks = self.lookup(actor)
+            t = time.monotonic() - t0
+            seen.append((t, ks))
+            if out is not None:
+                out(f"{t:5.1f} s  {actor}: " + (ks.what() if ks else "gone (CLOSED)"))
+            if until_gone and ks is None:
+                break
+        return seen
 
     # -- presentation ------------------------------------------------------------------
     def eventually(self) -> dict[str, tuple[str, str]]:
@@ -990,33 +1031,17 @@ class _KernelRun:
             time.sleep(0.002)
 
     def cleanup(self) -> None:
-        """Close every socket the run opened without leaving anything behind.
-
-        A socket that still carries a live connection is aborted (RST), so the peer's half
-        goes away too; the rest are just closed.  TIME-WAIT mini-sockets already made by the
-        scenario belong to the kernel and expire on their own (at most 60 s).
-        """
+        """Close every socket the run opened (see :func:`tcplab.live.lab.close_quietly`)."""
         for side in self.sides.values():
             for s in (side.conn, side.sock):
-                if s is None or s.fileno() == -1:
-                    continue
-                try:
-                    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)
-                    alive = info[0] not in (TcpState.CLOSED.linux, TcpState.TIME_WAIT.linux)
-                except OSError:
-                    alive = True
-                try:
-                    if alive:
-                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER0)
-                except OSError:
-                    pass
-                s.close()
+                if s is not None:
+                    close_quietly(s)
 
 
 def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = False,
         delay: float | None = None, fin_timeout: float | None = None, quiet: float | None = None,
         max_wait: float = 10.0, max_settle: float = 10.0, interval: float = 0.0002,
-        name: str | None = None) -> LiveRun:
+        name: str | None = None, keep_open: bool = False) -> LiveRun:
     """Run ``script`` on real sockets and on the model; return a :class:`LiveRun`.
 
     ``script`` is a scenario name (see :data:`tcplab.live.scripts.LIVE_SCENARIOS`), script
@@ -1025,6 +1050,10 @@ def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = Fa
     it: loopback, or -- if ``privileged`` (``"auto"``: when this machine allows it) -- two
     namespaces with a one-way ``delay`` (default: the scenario's, else 0.25 s).  ``fin_timeout`` (namespaces only) sets
     ``tcp_fin_timeout`` there.
+
+    The run's sockets are closed at its end -- a live connection with a RST, so nothing is
+    left behind.  With ``keep_open`` (and a ``lab`` of your own) they stay open until the lab
+    closes, e.g. to watch a CLOSE-WAIT leak for a while with :meth:`LiveRun.watch`.
     """
     from .scripts import LiveScenario, get as get_scenario
     sc = None
@@ -1043,19 +1072,22 @@ def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = Fa
     if name is None:
         name = getattr(script, "name", None) or "script"
     own = lab is None
+    if keep_open and own:
+        raise ValueError("keep_open needs a lab you close yourself: "
+                         "with live.LoopbackLab() as lab: live.run(..., lab, keep_open=True)")
     if own:
         lab = open_lab(privileged, delay=0.25 if delay is None else delay,
                        fin_timeout=fin_timeout)
     assert lab is not None
     try:
-        return _run(lab, lines, name, quiet, max_wait, max_settle, interval)
+        return _run(lab, lines, name, quiet, max_wait, max_settle, interval, keep_open)
     finally:
         if own:
             lab.close()
 
 
 def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: float,
-         max_settle: float, interval: float) -> LiveRun:
+         max_settle: float, interval: float, keep_open: bool = False) -> LiveRun:
     loop = isinstance(lab, LoopbackLab) or lab.delay == 0
     if quiet is None:
         quiet = 0.1 if loop else max(0.3, lab.delay)
@@ -1116,17 +1148,20 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
         try:
             kr.sampler.stop()
         finally:
-            kr.cleanup()
+            if not keep_open:
+                kr.cleanup()
     model_errors = {n: [MODEL_ERRORS.get(st.error, st.error) for st in net.history
                         if st.actor == n and st.error] for n in lab.names}
     model_received = {n: b"".join(st.delivered for st in net.history if st.actor == n)
                       for n in lab.names}
-    return LiveRun(name=name, lines=lines, results=results, mode=lab.mode, delay=lab.delay,
+    result = LiveRun(name=name, lines=lines, results=results, mode=lab.mode, delay=lab.delay,
                    net=net, timeline=list(kr.sampler.timeline), segments=segments,
                    sides=kr.sides, final=final, listener_final=listener_final,
                    fin_timeout=fin_timeout, samples=kr.sampler.samples,
                    duration=kr.now(), model_errors=model_errors,
                    model_received=model_received, proc_lines=proc_lines, t0=kr.t0)
+    result._lab = lab
+    return result
 
 
 def _state_at(timeline: list, actor: str) -> TcpState:
