@@ -13,6 +13,10 @@ question cannot drift away from the model::
 
     state_after("teardown-client-first", "client rcv FIN,ACK", who="client")
     ack_number("handshake", "server", "SYN,ACK")
+    who_ends_in("simultaneous-close", "TIME-WAIT")
+
+State questions are graded by :func:`tcplab.checks.check_prediction`, the check the
+stepper's "predict" mode uses, so a quiz and the stepper can never disagree.
 
 CSS classes, for styling and for browser tests: the question is a ``t-quiz`` box holding a
 ``t-quiz-question``, one ``t-quiz-choice`` button per choice (marked ``t-quiz-right`` or
