@@ -542,11 +542,13 @@ class Endpoint:
         # Fourth: SYN.
         if seg.syn:
             if st is S.SYN_RECEIVED and self._passive:
+                close_pending = self._close_requested
                 self._go(out, "syn-received-rcv-syn")
                 self._reset_tcb()
                 self._passive = False
                 return ("A new SYN inside the window after a passive OPEN: forget this "
-                        "half-open connection and return to LISTEN.", rfc)
+                        "half-open connection and return to LISTEN."
+                        + self._pending_close_in_listen(out, close_pending), rfc)
             self._send_now(out, self._ack_segment())
             return ("A SYN in a synchronized state: send a challenge ACK and drop it "
                     "(RFC 5961). If the peer really restarted, our ACK makes it send RST.", rfc)
@@ -566,11 +568,13 @@ class Endpoint:
         st = self.state
         if st is S.SYN_RECEIVED:
             if self._passive:
+                close_pending = self._close_requested
                 self._go(out, "syn-received-rcv-rst")
                 self._reset_tcb()
-                return ("RST in SYN-RECEIVED after a passive OPEN: the half-open connection is "
+                text = ("RST in SYN-RECEIVED after a passive OPEN: the half-open connection is "
                         "dropped and the listener goes back to LISTEN (figure 5, note 1). The "
                         "application never hears of it.")
+                return text + self._pending_close_in_listen(out, close_pending)
             self._go(out, "syn-received-rcv-rst-active")
             self.reason = out.error = "connection refused"
             return "RST in SYN-RECEIVED after an active OPEN: \"connection refused\"."
@@ -580,6 +584,14 @@ class Endpoint:
             return ("RST at exactly RCV.NXT: the peer reset the connection. Queued data is "
                     "thrown away; the application gets \"connection reset\" (ECONNRESET).")
         return f"A RST in {st}: the TCB is deleted at once."
+
+    def _pending_close_in_listen(self, out: _Out, close_pending: bool) -> str:
+        """Back in LISTEN with a CLOSE queued in SYN-RECEIVED (§3.10.4): process it now."""
+        if not close_pending:
+            return ""
+        self._go(out, "listen-close")
+        return (" The application had already called CLOSE (queued until ESTABLISHED), so "
+                "it is processed now: closing a listening TCB deletes it (RFC 9293 §3.10.4).")
 
     def _process_ack(self, seg: Segment, out: _Out) -> str | None:
         """Fifth step of §3.10.7.4.  Returns an explanation, or None if processing stops."""

@@ -488,6 +488,23 @@ def test_syn_received_rst_after_passive_open_from_client_abort_returns_to_listen
     assert p.B.possible_calls() == ["connect", "send", "close", "abort"]
 
 
+def test_close_queued_in_syn_received_is_not_forgotten_when_rst_returns_to_listen():
+    # §3.10.4 SYN-RECEIVED: with data pending, CLOSE is "queued for processing after
+    # entering ESTABLISHED".  If a RST sends the TCB back to LISTEN instead (note 1), the
+    # queued CLOSE still applies -- and CLOSE in LISTEN deletes the TCB.  The application
+    # that closed must not be left with a listening socket it no longer knows about.
+    p, b = reach(S.SYN_RECEIVED)
+    p.call("B", "send", b"pending")
+    step = p.call("B", "close")
+    assert step.after is S.SYN_RECEIVED and step.sent == ()
+    p.call("A", "close")                        # A gives up: SYN-SENT -> CLOSED
+    step = p.deliver("B", "SYN,ACK")            # A (CLOSED) answers <SEQ=SEG.ACK><CTL=RST>
+    assert rfc(step) == ["<SEQ=101><CTL=RST>"]
+    step = p.deliver("A", "RST")
+    assert keys(step) == ["syn-received-rcv-rst", "listen-close"]
+    assert step.after is S.CLOSED and p.B.timers == {}
+
+
 def test_syn_received_rst_after_active_open_is_connection_refused():
     p = Pair()
     p.call("A", "connect")
