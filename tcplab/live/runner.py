@@ -39,6 +39,7 @@ import platform
 import shlex
 import socket
 import struct
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -753,7 +754,15 @@ class LiveRun:
                      "No differences.")
         for d in self.differences:
             lines.append(f"  - {d}")
+        for kind, why in self.why().items():
+            lines.append("")
+            lines.append(textwrap.fill(f"Why ({kind}): {why}", 100, subsequent_indent="  "))
         return "\n".join(lines)
+
+    def why(self) -> dict[str, str]:
+        """The general explanation of each kind of difference in this run."""
+        kinds = dict.fromkeys(d.kind for d in self.differences)
+        return {k: LINUX_DIFFERENCES[k] for k in kinds}
 
     def title(self) -> str:
         where = ("loopback 127.0.0.1, no privileges" if self.mode == "loopback" else
@@ -818,10 +827,13 @@ class LiveRun:
             f"<li>{'&#10003;' if d.explained else '&#10007; <b>unexplained</b>'} "
             f"<b>{esc(d.actor)}</b> <i>{esc(d.kind)}</i>: {esc(d.text)}</li>"
             for d in self.differences)
+        why = "".join(f"<li><i>{esc(k)}</i>: {esc(v)}</li>" for k, v in self.why().items())
         return (f"{css}<div class='tl-live'><p><b>{esc(self.title())}</b></p>"
                 f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
                 f"<p>State sequences (every state seen):</p><table>{seqs}</table>"
-                f"<p>Differences and Linux facts:</p><ul>{diffs or '<li>none</li>'}</ul></div>")
+                f"<p>Differences and Linux facts:</p><ul>{diffs or '<li>none</li>'}</ul>"
+                + (f"<details><summary>Why?</summary><ul>{why}</ul></details>" if why else "")
+                + "</div>")
 
 
 def _align(model: list[TcpState], kernel: list[TcpState]) -> list[tuple[str, TcpState]]:
