@@ -873,12 +873,9 @@ def _call_impl(impl: object, state: TcpState, event: str) -> tuple[TcpState | No
     """Ask the learner's implementation; (state or None, problem)."""
     try:
         if isinstance(impl, Mapping):
-            if (state, event) in impl:
-                got = impl[(state, event)]
-            elif (state.rfc, event) in impl:
-                got = impl[(state.rfc, event)]
-            else:
-                got = None
+            got = next((v for (k, e), v in impl.items()
+                        if e == event and _is_state_name(k) and TcpState.parse(k) is state),
+                       None)
         elif hasattr(impl, "next_state") and callable(getattr(impl, "next_state")):
             got = impl.next_state(state, event)  # type: ignore[union-attr]
         else:
@@ -917,6 +914,16 @@ def check_closing_states(impl: object, *, extended: bool = False,
                           "check(..., next_state) with def next_state(state, event): ... "
                           "returning a TcpState or a state name (not a call's result)")
     events = EXTENDED_EVENTS if extended else CLOSING_EVENTS
+    if isinstance(impl, Mapping):
+        bad = [k for k in impl if not (isinstance(k, tuple) and len(k) == 2
+                                       and k[1] in EXTENDED_EVENTS
+                                       and _is_state_name(k[0]))]
+        if not impl or bad:
+            return _malformed(ex_id, f"a dict answer maps (state, event) pairs to states, e.g. "
+                              "{(TcpState.ESTABLISHED, 'CLOSE'): 'FIN-WAIT-1'}; "
+                              + (f"these keys are not such pairs: {bad[:3]!r}" if bad
+                                 else "this one is empty")
+                              + f" (the events: {', '.join(events)})")
     cells: dict[tuple[TcpState, str], tuple[TcpState, TcpState | None, str, str]] = {}
     rows, marks, right = [], [], 0
     for state in CLOSING_STATES:
@@ -942,6 +949,16 @@ def check_closing_states(impl: object, *, extended: bool = False,
     return Feedback(ex_id, ok, right / total, msg,
                     ("state", "event", "expected", "got", "why (reference endpoint)"),
                     tuple(rows), tuple(marks), "", _grid_html(cells, events))
+
+
+def _is_state_name(value: object) -> bool:
+    if isinstance(value, TcpState):
+        return True
+    try:
+        TcpState.parse(value)  # type: ignore[arg-type]
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def _short(text: str, n: int = 110) -> str:
