@@ -326,6 +326,20 @@ def test_kernel_readers_agree():
 
 
 @pytest.mark.live
+@needs_loopback
+def test_proc_net_tcp_reader_gives_the_same_answer():
+    """Where sock_diag is missing (some sandboxes), the lab reads /proc/net/tcp instead."""
+    from tcplab.live import LoopbackLab
+    assert isinstance(K.reader(), K.Diag)
+    with LoopbackLab() as lab:
+        lab.force_proc = True
+        r = runner.run("teardown-client-first", lab)
+    assert r.reader == "/proc/net/tcp" and r.agrees, r.table()
+    assert stable(r.sequence("client")) == STABLE["teardown-client-first"]["client"]
+    assert r.final["client"].source == "/proc/net/tcp"
+
+
+@pytest.mark.live
 @pytest.mark.slow
 @needs_loopback
 @pytest.mark.skipif(not os.environ.get("TCPLAB_SLOW"),

@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 
 from ..states import TcpState
 
-__all__ = ["KernelSocket", "Diag", "DiagUnavailable", "proc_net_tcp", "explain_proc_line",
+__all__ = ["KernelSocket", "Diag", "DiagUnavailable", "ProcReader", "reader", "proc_net_tcp",
+           "explain_proc_line",
            "TIMER_NAMES", "USER_HZ", "errno_name", "MODEL_ERRORS"]
 
 #: ``/proc/net/tcp`` reports ``tm->when`` in clock ticks of USER_HZ (100 on Linux).
@@ -332,6 +333,10 @@ class Diag:
                 return ks
         return None
 
+    def lookup_many(self, pairs: "list[tuple[tuple[str, int], tuple[str, int]]]"
+                    ) -> list[KernelSocket | None]:
+        return [self.lookup(local, remote) for local, remote in pairs]
+
     def dump(self, ports: "set[int] | None" = None, family: int = socket.AF_INET
              ) -> list[KernelSocket]:
         """Every TCP socket of one address family (as ``ss -tan`` lists them)."""
@@ -341,3 +346,84 @@ class Diag:
         if ports is not None:
             out = [k for k in out if k.local[1] in ports or k.remote[1] in ports]
         return out
+
+
+class ProcReader:
+    """The same lookups as :class:`Diag`, by reading ``/proc/net/tcp`` and ``tcp6`` -- slower
+    (the whole table each time), for machines where sock_diag is not available.
+
+    ``enter`` is a context-manager factory that puts the thread into the right network
+    namespace while the file is opened (``None``: this thread's namespace).
+    """
+
+    source = "/proc/net/tcp"
+
+    def __init__(self, enter: "object | None" = None) -> None:
+        self.enter = enter
+
+    def _rows(self, ports: "set[int] | None") -> list[KernelSocket]:
+        if self.enter is None:
+            return proc_net_tcp(ports)
+        with self.enter():                    # type: ignore[operator]
+            return proc_net_tcp(ports)
+
+    def lookup(self, local: tuple[str, int], remote: tuple[str, int]) -> KernelSocket | None:
+        return self.lookup_many([(local, remote)])[0]
+
+    def lookup_many(self, pairs: "list[tuple[tuple[str, int], tuple[str, int]]]"
+                    ) -> list[KernelSocket | None]:
+        """Several lookups from one reading of the table."""
+        rows = self._rows({local[1] for local, _ in pairs})
+        out: list[KernelSocket | None] = []
+        for local, remote in pairs:
+            out.append(next((ks for ks in rows if ks.local[1] == local[1] and
+                             ks.remote[1] == remote[1] and _same_ip(ks.local[0], local[0])
+                             and _same_ip(ks.remote[0], remote[0])), None))
+        return out
+
+    def dump(self, ports: "set[int] | None" = None, family: int = socket.AF_INET
+             ) -> list[KernelSocket]:
+        return self._rows(ports)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "ProcReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _same_ip(a: str, b: str) -> bool:
+    return ipaddress.ip_address(a) == ipaddress.ip_address(b) or (
+        ipaddress.ip_address(b).is_unspecified and ipaddress.ip_address(a).is_unspecified)
+
+
+def reader(enter: "object | None" = None) -> "Diag | ProcReader":
+    """A sock_diag reader if it really works here, else a ``/proc/net/tcp`` reader.
+
+    sock_diag is checked on a throw-away listening socket: a kernel without the inet_diag
+    module answers every lookup with "no such socket", which would make every socket look
+    CLOSED.  ``enter`` (a context-manager factory) selects another network namespace.
+    """
+    from contextlib import nullcontext
+    ctx = enter if enter is not None else nullcontext
+    with ctx():                               # type: ignore[operator]
+        probe = socket.socket()
+        try:
+            probe.bind(("127.0.0.1", 0))
+            probe.listen(1)
+            try:
+                diag = Diag()                 # bound to this namespace for its whole life
+            except DiagUnavailable:
+                return ProcReader(enter)
+            try:
+                if diag.lookup(probe.getsockname(), ("0.0.0.0", 0)) is not None:
+                    return diag
+            except OSError:
+                pass
+            diag.close()
+            return ProcReader(enter)
+        finally:
+            probe.close()

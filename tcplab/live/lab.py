@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from ..segment import Segment
-from .kernel import Diag, KernelSocket, proc_net_tcp
+from .kernel import Diag, KernelSocket, ProcReader, proc_net_tcp, reader
 from .netns import (Delayer, LabError, NetNamespace, NfQueue, RULE_COMMENT, WireSegment,
                     cleanup_stale, in_netns, privilege_problem, register, unregister)
 
@@ -126,7 +126,8 @@ class Lab:
     def __init__(self, names: tuple[str, str] = ("client", "server")) -> None:
         self.names = tuple(names)
         self.hosts: dict[str, Host] = {}
-        self._diags: dict[str, Diag] = {}
+        self._diags: dict[str, Diag | ProcReader] = {}
+        self.force_proc = False      # read /proc/net/tcp even where sock_diag works
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self.closed = False
@@ -155,23 +156,32 @@ class Lab:
             return [s for s in self._sockets if s.fileno() != -1]
 
     # -- reading the kernel ------------------------------------------------------------
-    def _diag(self, actor: str) -> Diag:
+    def _diag(self, actor: str) -> "Diag | ProcReader":
         d = self._diags.get(actor)
         if d is None:
             host = self.hosts[actor]
-            if host.ns is not None:
-                with in_netns(host.ns.path):
-                    d = Diag()
-            else:
-                d = Diag()
+            enter = None if host.ns is None else (lambda: in_netns(host.ns.path))
+            d = ProcReader(enter) if self.force_proc else reader(enter)
             self._diags[actor] = d
         return d
+
+    def reader_name(self, actor: str | None = None) -> str:
+        """How the lab reads the kernel's table: ``"sock_diag"`` or ``"/proc/net/tcp"``."""
+        with self._lock:
+            d = self._diag(actor or self.names[0])
+        return "/proc/net/tcp" if isinstance(d, ProcReader) else "sock_diag"
 
     def lookup(self, actor: str, local: tuple[str, int],
                remote: tuple[str, int]) -> KernelSocket | None:
         """The socket with this four-tuple in ``actor``'s network namespace."""
         with self._lock:
             return self._diag(actor).lookup(local, remote)
+
+    def lookup_many(self, actor: str, pairs: "list[tuple[tuple[str, int], tuple[str, int]]]"
+                    ) -> list[KernelSocket | None]:
+        """Several four-tuples in ``actor``'s namespace (one table read for /proc)."""
+        with self._lock:
+            return self._diag(actor).lookup_many(pairs)
 
     def proc_net_tcp(self, actor: str, ports: "set[int] | None" = None) -> list[KernelSocket]:
         """``/proc/net/tcp`` (+tcp6) of ``actor``'s namespace, parsed."""

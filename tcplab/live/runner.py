@@ -322,8 +322,13 @@ class _Sampler:
     def sample(self) -> None:
         with self._lock:
             now = time.monotonic()
-            for key, (local, remote) in self.entities.items():
-                ks = self.lab.lookup(key[0], local, remote)
+            found: dict[tuple[str, str], KernelSocket | None] = {}
+            for actor in dict.fromkeys(k[0] for k in self.entities):
+                keys = [k for k in self.entities if k[0] == actor]
+                found.update(zip(keys, self.lab.lookup_many(actor, [self.entities[k]
+                                                                    for k in keys])))
+            for key in self.entities:
+                ks = found[key]
                 old = self.current[key]
                 self.current[key] = ks
                 if (old and (old.code, old.kind)) != (ks and (ks.code, ks.kind)):
@@ -437,7 +442,7 @@ class LiveRun:
                  listener_final: dict[str, KernelSocket | None], fin_timeout: float,
                  samples: int, duration: float, model_errors: dict[str, list[str]],
                  model_received: dict[str, bytes], proc_lines: list[str],
-                 t0: float = 0.0) -> None:
+                 t0: float = 0.0, reader: str = "sock_diag") -> None:
         self.name = name
         self.t0_wall = t0              # time.monotonic() at the run's time 0
         self._lab: Lab | None = None
@@ -463,6 +468,7 @@ class LiveRun:
         self.ports = {n: (s.ip, s.port) for n, s in sides.items()}
         self.proc_lines = proc_lines
         self.kernel_version = platform.release()
+        self.reader = reader
         self.differences = self._compare()
 
     # -- sequences ---------------------------------------------------------------------
@@ -770,7 +776,7 @@ class LiveRun:
         verdict = "agrees with the model" if self.agrees else \
             f"{len(self.unexplained)} UNEXPLAINED difference(s)"
         return (f"{self.name}: Linux {self.kernel_version} ({where}) -- {verdict}; "
-                f"{self.samples} samples in {self.duration:.2f} s")
+                f"{self.samples} samples ({self.reader}) in {self.duration:.2f} s")
 
     def timeline_text(self) -> str:
         """Every state change the sampler saw, and every segment on the wire, in time order."""
@@ -1171,7 +1177,8 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
                    sides=kr.sides, final=final, listener_final=listener_final,
                    fin_timeout=fin_timeout, samples=kr.sampler.samples,
                    duration=kr.now(), model_errors=model_errors,
-                   model_received=model_received, proc_lines=proc_lines, t0=kr.t0)
+                   model_received=model_received, proc_lines=proc_lines, t0=kr.t0,
+                   reader=lab.reader_name())
     result._lab = lab
     return result
 
