@@ -193,6 +193,19 @@ def test_simultaneous_open_crosses_two_bare_syns(no_leftovers):
         assert ks.kind == "full"
 
 
+def test_segments_kernel_next_to_model(no_leftovers):
+    r = runner.run("teardown-client-first", privileged=True)
+    wire = r.wire()
+    assert "\n  + " not in wire and "\n  - " not in wire, wire       # the very same segments
+    r = runner.run("simultaneous-open", privileged=True)
+    wire = r.wire()
+    # Linux: four segments as in RFC 9293 figure 8, plus an ACK of each (duplicate) SYN,ACK.
+    assert wire.count("\n  + ") == 2 and "\n  - " not in wire, wire
+    assert "figure 8" in wire
+    r = runner.run("abort", privileged=True)
+    assert "RST,ACK" in r.wire()
+
+
 def test_simultaneous_close_crosses_two_fins(no_leftovers):
     r = runner.run("simultaneous-close", privileged=True)
     fins = [w for w in r.segments if w.segment.fin]

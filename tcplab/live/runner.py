@@ -47,6 +47,7 @@ from typing import Callable, Iterable, Sequence
 
 from ..endpoint import Config
 from ..network import Network
+from ..segment import Segment
 from ..states import TcpState
 from ..steps import TcpError
 from .kernel import MODEL_ERRORS, KernelSocket, errno_name
@@ -568,6 +569,14 @@ class LiveRun:
                         actor, "timer-pending", f"the model's timer has run out (CLOSED); the "
                         f"kernel is still in {final.what()}.", (state,),
                         (final.state,) if final.state else ()))
+                elif state is S.CLOSED and i == len(ops) - 1 and final is not None and \
+                        final.state is S.FIN_WAIT_2 and final.kind == "full" and \
+                        not final.timer and self.closed_how.get(actor) == "shutdown":
+                    path_diffs.append(Difference(
+                        actor, "fin-timeout-orphans-only", "the model's FIN-WAIT-2 timer ran "
+                        "out (CLOSED); the kernel stays in FIN-WAIT-2 with no timer, because "
+                        "the application still holds the socket after shutdown(SHUT_WR).",
+                        (state,), (S.FIN_WAIT_2,)))
                 else:
                     path_diffs.append(Difference(
                         actor, "unexplained", f"the model passes through {state}, the kernel "
@@ -694,6 +703,49 @@ class LiveRun:
             if until_gone and ks is None:
                 break
         return seen
+
+    # -- segments ----------------------------------------------------------------------
+    def model_segments(self) -> list[tuple[float, str, Segment]]:
+        """``(time sent, sender, segment)`` for every segment the model sent, in order."""
+        net = self.model
+        pk = sorted([p for p, _ in net.delivered] + net.in_flight + net.lost,
+                    key=lambda p: p.id)
+        return [(p.sent_at, p.src, p.segment) for p in pk]
+
+    def wire(self) -> str:
+        """The real segments next to the model's, aligned, with notes on the differences
+        (namespace lab only: on loopback the lab does not see the segments)."""
+        if self.mode == "loopback":
+            return ("On loopback the lab does not see the segments (run with privileged=True to "
+                    "record them).")
+
+        def label(src: str, seg: Segment) -> str:
+            data = f" {len(seg.data)} bytes" if seg.data else ""
+            return f"{src:>7} {seg.flags.tcpdump()}{data}"
+
+        def order(items: list[tuple[float, str, Segment]]) -> list[str]:
+            # Segments both sides send at about the same moment have no order: sort them
+            # by sender within slots of half a one-way delay.
+            slot = max(self.delay / 2, 1e-3)
+            return [label(src, seg) for t, src, seg in
+                    sorted(items, key=lambda x: (int(x[0] / slot + 0.5), x[1]))]
+        k = order([(w.sent, w.src, w.segment) for w in self.segments if not w.dropped])
+        m = order(self.model_segments())
+        ops = _lcs(k, m)
+        width = max([len(x) for x in k] + [len("kernel")]) + 2
+        lines = [f"    {'kernel':<{width}}   model"]
+        notes = []
+        for i, (op, kx, mx) in enumerate(ops):
+            mark = {"=": " ", "k": "+", "m": "-"}[op]
+            lines.append(f"  {mark} {kx or '':<{width}}   {mx or ''}")
+            if op != "=":
+                note = _segment_note(op, kx or mx or "", ops, i)
+                if note and note not in notes:
+                    notes.append(note)
+        lines.append("  (+ only on the kernel, - only in the model)")
+        lines += [textwrap.fill(n, 100, initial_indent="  * ", subsequent_indent="    ")
+                  for n in notes]
+        return "\n".join(lines)
 
     # -- presentation ------------------------------------------------------------------
     def eventually(self) -> dict[str, tuple[str, str]]:
@@ -840,6 +892,50 @@ class LiveRun:
                 f"<p>Differences and Linux facts:</p><ul>{diffs or '<li>none</li>'}</ul>"
                 + (f"<details><summary>Why?</summary><ul>{why}</ul></details>" if why else "")
                 + "</div>")
+
+
+def _lcs(kernel: list[str], model: list[str]) -> list[tuple[str, str | None, str | None]]:
+    """Align two label lists: ``("=", k, m)``, ``("k", k, None)``, ``("m", None, m)``."""
+    n, m = len(kernel), len(model)
+    L = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            L[i][j] = L[i + 1][j + 1] + 1 if kernel[i] == model[j] else max(L[i + 1][j],
+                                                                             L[i][j + 1])
+    ops: list[tuple[str, str | None, str | None]] = []
+    i = j = 0
+    while i < n and j < m:
+        if kernel[i] == model[j]:
+            ops.append(("=", kernel[i], model[j]))
+            i += 1
+            j += 1
+        elif L[i + 1][j] >= L[i][j + 1]:
+            ops.append(("k", kernel[i], None))
+            i += 1
+        else:
+            ops.append(("m", None, model[j]))
+            j += 1
+    ops += [("k", x, None) for x in kernel[i:]] + [("m", None, x) for x in model[j:]]
+    return ops
+
+
+def _segment_note(op: str, label: str, ops: list, i: int) -> str:
+    flags = label.split()[1] if len(label.split()) > 1 else ""
+    if flags == "R." and op == "k":
+        return ("Linux's RST carries the ACK flag (tcp_send_active_reset() sends RST,ACK); "
+                "RFC 9293 §3.10.5 and the model send <SEQ=SND.NXT><CTL=RST>. Either is accepted.")
+    if flags == "R" and op == "m":
+        return ""
+    before = [x for o, x, _ in ops[:i] if o in "=k" and x]
+    if flags == "." and op == "k" and before and before[-1].split()[1:2] == ["S."]:
+        return ("In a simultaneous open Linux answers the peer's SYN,ACK with an ACK: the SYN "
+                "in it is a sequence number already received, so the kernel acknowledges the "
+                "duplicate -- and still moves to ESTABLISHED. RFC 9293 figure 8 and the model "
+                "exchange four segments, not six.")
+    if flags == "." and op == "m":
+        return ("The model acknowledges at once; Linux delayed this ACK (delayed ACK) and let a "
+                "later segment of its own carry it.")
+    return ""
 
 
 def _align(model: list[TcpState], kernel: list[TcpState]) -> list[tuple[str, TcpState]]:
