@@ -459,9 +459,10 @@ def check_schedule(schedule: "str | Schedule", answer: object, *, reveal: bool =
         i, event, step, message, guess, truth = first_wrong
         wrong_rows = [r[0] for r, m in zip(rows, marks) if not m]
         sides = [w for w in ("client", "server") if guess[w] is not truth[w]]
-        msg = (f"{right} of {total} states right. Look again at event"
-               f"{'s' if len(wrong_rows) > 1 else ''} {', '.join(wrong_rows)}: at event {i} "
-               f"(`{event}`) the {' and the '.join(sides)} "
+        where = (f"Look again at event {i} (`{event}`): " if len(wrong_rows) == 1 else
+                 f"Look again at events {', '.join(wrong_rows)}. First, at event {i} "
+                 f"(`{event}`): ")
+        msg = (f"{right} of {total} states right. {where}the {' and the '.join(sides)} "
                f"{'are' if len(sides) > 1 else 'is'} not where you said.")
         if step.rfc:
             msg += f" Hint: {step.rfc}."
@@ -1203,12 +1204,12 @@ def check_bug(suspect: "str | type[Endpoint]", choice: object = None, scenario: 
             b = _describe(bad.history[k]) if k < len(bad.history) else (
                 "(nothing more happens)" if not bad_err else f"stopped: {bad_err}")
             rows = [("reference Endpoint", r), (name, b)]
-            marks = [None, False]
+            marks = [None, None]
             parts.append((True, f"your scenario exposes {name}: the runs part at line "
                           f"{line_of(k)} ({lines[line_of(k) - 1]!r}), step {k}"))
         elif bad_err:
             rows = [("reference Endpoint", "runs every line"), (name, bad_err)]
-            marks = [None, False]
+            marks = [None, None]
             parts.append((True, f"your scenario exposes {name}: {bad_err}"))
         else:
             parts.append((False, f"in your scenario {name} behaves exactly like the reference "

@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import sys
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -112,6 +113,9 @@ def grade(autograder: "str | Path", submissions: Sequence["str | Path"],
     autograder = Path(autograder).resolve()
     if not autograder.is_file():
         raise FileNotFoundError(f"no autograder zip {autograder} (make it with `otter assign`)")
+    if not zipfile.is_zipfile(autograder):
+        raise ValueError(f"{autograder} is not an autograder zip: give the "
+                         "NAME-autograder_*.zip that `otter assign` wrote to RESULT/autograder/")
     subs = _submissions(submissions)
     if not subs:
         raise FileNotFoundError(f"no submissions (.ipynb or .zip) in {list(map(str, submissions))}")

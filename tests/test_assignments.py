@@ -244,6 +244,8 @@ def test_grade_folders_end_to_end(dist, tmp_path):
         out = tmp_path / "grades" / name
         cmd = [sys.executable, "-m", "tcplab.grading", "grade", "-a",
                str(dist / name / "autograder" / "*.zip"), "-o", str(out), str(subs)]
+        if name == BLANK:
+            cmd[-1:-1] = ["-j", "2"]              # three submissions, two at a time
         if name == "a1-predict-decode":           # exactly the README's command
             cmd = _localise(readme_commands()[1], tmp_path)
             cmd[cmd.index("-a") + 1] = str(dist / name / "autograder" / "*.zip")
@@ -288,3 +290,23 @@ def test_grade_folders_end_to_end(dist, tmp_path):
             assert "the choice is Ellipsis" in text and "write one letter from the bug list" in text
     print(f"grade: {time.monotonic() - t0:.1f} s")
     assert not problems, "\n\n".join(problems)
+
+
+# ----------------------------------------------------------------- the grading helpers ----
+
+def test_grading_finds_masters_and_submissions(tmp_path):
+    from tcplab.grading import _submissions, grade, main
+    assert [m.parent.name for m in masters()] == NAMES
+    (tmp_path / "a.ipynb").write_text("{}")
+    (tmp_path / "b.zip").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / ".hidden.ipynb").write_text("{}")
+    assert [p.name for p in _submissions([tmp_path])] == ["a.ipynb", "b.zip"]
+    with pytest.raises(FileNotFoundError, match="no submission"):
+        _submissions([tmp_path / "missing"])
+    with pytest.raises(FileNotFoundError, match="otter assign"):
+        grade(tmp_path / "missing.zip", [tmp_path], tmp_path / "out")
+    with pytest.raises(ValueError, match="not an autograder zip"):
+        grade(tmp_path / "a.ipynb", [tmp_path], tmp_path / "out")
+    with pytest.raises(SystemExit):
+        main(["grade", "-a", str(tmp_path / "*"), str(tmp_path)])   # matches 3 files
