@@ -26,7 +26,6 @@ notebook; :data:`EXERCISES` lists every exercise with its prompt.
 from __future__ import annotations
 
 import html
-import math
 import shlex
 from dataclasses import dataclass, field
 from functools import lru_cache

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tcplab.exercises import SCHEDULES, DUMPS, closing_transitions, waits_for
+from tcplab.exercises import DUMPS, SCHEDULES, closing_transitions
 from tcplab.grading import ASSIGNMENTS, masters
 
 ROOT = Path(__file__).resolve().parents[1]
