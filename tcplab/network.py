@@ -3,7 +3,7 @@
 The wire holds the segments in flight in each direction.  You can let time run
 (:meth:`Network.step`, :meth:`Network.run`) or take control of each segment --
 deliver it now, drop it, duplicate it, delay it -- to make segments cross, as in
-simultaneous open and close (RFC 9293 figures 8 and 13).
+simultaneous open and close (RFC 9293 figures 7 and 13).
 
 Every action appends one :class:`~tcplab.steps.Step` to :attr:`Network.history`, and
 :meth:`Network.replay` rebuilds the network as it was after any earlier step: the run is
@@ -184,6 +184,18 @@ class Network:
         self.packet(pid)
         return self._do(("delay", pid, float(seconds)))
 
+    def inject(self, dst: str, segment: Segment, *, src: str | None = None) -> Step:
+        """Put a hand-made ``segment`` on the wire towards ``dst`` (arriving after the latency).
+
+        For experiments the applications cannot cause: an old duplicate SYN (RFC 9293
+        figure 8), a forged RST, a segment from an earlier incarnation.
+        """
+        self[dst]
+        if not isinstance(segment, Segment):
+            raise TypeError(f"inject() takes a Segment, not {type(segment).__name__}; "
+                            "make one with Segment.make('SYN', 90)")
+        return self._do(("inject", src or self.peer(dst), dst, segment))
+
     def fire_timer(self, name: str, timer: str | None = None) -> Step:
         """Advance the clock to endpoint ``name``'s next timer (or ``timer``) and fire it."""
         ep = self[name]
@@ -308,6 +320,14 @@ class Network:
             self.clock.now = t
             step = self.endpoints[name].fire_timer(timer)
             return self._record(action, step)
+        if kind == "inject":
+            _, src, dst, seg = action
+            pkt = Packet(self._next_id, src, dst, seg, self.now, self.now + self.latency)
+            self._next_id += 1
+            self.in_flight.append(pkt)
+            return self._record(action, self._wire_step(
+                f"inject #{pkt.id}", f"A hand-made segment {seg.rfc()} is put on the wire "
+                f"towards {dst}, as if from {src}.", pkt.id, packets=(pkt.id,)))
         pid = action[1]
         pkt = self.packet(pid)
         if kind == "drop":

@@ -178,7 +178,7 @@ _ALL = (
         ("client connect", "server connect", "settle"),
         (("client", "c.bind(('', 5000)); c.connect(('server', 6000))"),
          ("server", "s.bind(('', 6000)); s.connect(('client', 5000))  # at the same time")),
-        {"client": S.ESTABLISHED, "server": S.ESTABLISHED}, "RFC 9293 §3.5, figure 8"),
+        {"client": S.ESTABLISHED, "server": S.ESTABLISHED}, "RFC 9293 §3.5, figure 7"),
     Scenario(
         "simultaneous-close", "Simultaneous close: two FINs cross",
         "Both applications close at the same moment. Each FIN-WAIT-1 receives the other's "
@@ -219,7 +219,7 @@ _ALL = (
                       "deliver client ACK", "run"),
         (_SERVER, _CLIENT, ("server", "conn.send(b'balance=100')"),
          ("client", "c.recv(); c.close()"), ("server", "conn.close()")),
-        {"client": S.CLOSED, "server": S.CLOSED}, "RFC 9293 §3.4.1, §3.6; RFC 1337",
+        {"client": S.CLOSED, "server": S.CLOSED}, "RFC 9293 §3.4.2, §3.6; RFC 1337",
         notes="Watch the end: the server, already CLOSED, answers the client's re-ACK with "
         "RST, and RFC 9293 (like Linux by default, net.ipv4.tcp_rfc1337=0) lets that RST end "
         "TIME-WAIT early. RFC 1337 calls this TIME-WAIT assassination; run the scenario with "

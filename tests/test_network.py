@@ -191,3 +191,26 @@ def test_next_timer_fires_the_earliest_timer_of_either_side():
     net.settle()
     with pytest.raises(TcpError, match="no timer"):
         Network().next_timer()
+
+
+def test_inject_an_old_duplicate_syn_like_rfc_figure_8():
+    # RFC 9293 figure 8: an old SYN (SEQ=90) reaches the listener first; the client, whose
+    # SYN is SEQ=100, sees an ACK of 91 and answers RST; the listener returns to LISTEN.
+    from tcplab import Segment
+    net = Network(isn=ISN)
+    net.listen("server")
+    net.connect("client")
+    net.delay(net.find("client", "SYN").id, 0.5)
+    inj = net.inject("server", Segment.make("SYN", 90))
+    assert inj.actor == "wire" and inj.packets
+    assert net.deliver(inj.packets[0]).after is S.SYN_RECEIVED
+    synack = net.find("server", "SYN,ACK")
+    assert synack.segment.ack == 91
+    rst = net.deliver(synack.id).sent[0]
+    assert rst.rst and rst.seq == 91                     # <SEQ=91><CTL=RST>
+    assert net.deliver(net.find("client", "RST").id).after is S.LISTEN
+    net.settle()
+    assert net.states() == {"client": S.ESTABLISHED, "server": S.ESTABLISHED}
+    assert len(net.replay().history) == len(net.history)
+    with pytest.raises(TypeError, match="Segment.make"):
+        net.inject("server", "SYN")

@@ -32,7 +32,7 @@ def run(name, **kw):
     return scenarios.get(name).run(isn=RFC_ISN, **kw)
 
 
-# Expected state paths, written from RFC 9293 figures 6, 8, 12, 13 and §3.10 -- not from the code.
+# Expected state paths, written from RFC 9293 figures 6, 7, 12, 13 and §3.10 -- not from the code.
 EXPECTED_PATHS = {
     "handshake": ([S.CLOSED, S.SYN_SENT, S.ESTABLISHED],
                   [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED]),
@@ -105,7 +105,7 @@ def test_handshake_with_random_isns_acks_isn_plus_one():
     assert c_iss != 100 and net["client"].iss == c_iss
 
 
-def test_simultaneous_open_is_figure_8():
+def test_simultaneous_open_is_figure_7():
     # two SYNs cross, then two SYN,ACKs cross; no third ACK is needed
     assert sorted(segments(run("simultaneous-open"))) == sorted([
         ("client", "SYN", 100, 0), ("server", "SYN", 300, 0),
