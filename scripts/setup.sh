@@ -12,7 +12,8 @@
 #      `apt-get update` runs at most once, and only if something is missing.
 #   2. Checks that python3 is 3.10 or newer (set PYTHON=/path/to/python3.x to use another one).
 #   3. Creates the virtual environment .venv (installing python3-venv if that is what is missing).
-#   4. pip-installs tcplab into .venv: `pip install -e .` (lab) or `pip install -e ".[dev]"` (test).
+#   4. pip-installs tcplab into .venv: `pip install -e ".[assignments]"` (lab: the notebooks and
+#      the course assignments, which need otter-grader) or `pip install -e ".[dev]"` (test).
 #      A stamp file in .venv remembers the hash of pyproject.toml, so repeated runs skip this.
 #   5. Checks that Graphviz's `dot` is on PATH (the lab stops with instructions if not) and, for
 #      the tests, says which tests will be skipped because a Debian package could not be installed.
@@ -184,7 +185,7 @@ pip_install_unlocked() {
     if [ "$have" = "$hash test" ] || [ "$have" = "$hash $mode" ]; then
         return
     fi
-    local target="."
+    local target=".[assignments]"     # the notebooks, and otter-grader for assignments/
     [ "$mode" = "test" ] && target=".[dev]"
     say "pip install -e \"$target\" into $TCPLAB_VENV (first run takes about a minute)"
     rm -f "$stamp"
