@@ -1,0 +1,590 @@
+"""The stepping widgets, driven in Python as a learner's clicks would drive them.
+
+Every expectation is read from the model's step records (``Network.history``,
+``Endpoint.allowed_calls()``, ``Network.in_flight``), never written out by hand, so these
+tests check that the widgets *show* the model -- not a second copy of its logic.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from tcplab import scenarios  # noqa: E402
+from tcplab.checks import check_prediction, expected_states, prediction_choices  # noqa: E402
+from tcplab.endpoint import CALLS, SOCKET_CALLS  # noqa: E402
+from tcplab.network import WIRE, Network  # noqa: E402
+from tcplab.states import TcpState  # noqa: E402
+from tcplab.widgets import Explorer, Stepper, explorer, stepper  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+# ----------------------------------------------------------------------------- helpers ----
+
+def classes(w) -> set[str]:
+    return set(w._dom_classes)
+
+
+def text_of(html_value: str) -> str:
+    """The visible text of an HTML widget value (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", html_value))
+
+
+def norm(s: str) -> str:
+    return " ".join(s.split())
+
+
+def highlighted(view) -> dict[str, str]:
+    """Endpoint -> state name of the diagram node carrying class current-<endpoint>."""
+    root = ET.fromstring(view.diagram.value)
+    out = {}
+    for g in root.iter(SVG_NS + "g"):
+        for c in (g.get("class") or "").split():
+            if c.startswith("current-"):
+                out[c[len("current-"):]] = g.get("data-state")
+    return out
+
+
+def expected_after(net: Network, k: int) -> dict[str, TcpState]:
+    """States after the first k steps, from the step records."""
+    return dict(net.history[k - 1].states) if k else {n: TcpState.CLOSED for n in net.names}
+
+
+def check_view_matches(view, net: Network, k: int) -> None:
+    states = expected_after(net, k)
+    assert highlighted(view) == {n: s.name for n, s in states.items()}
+    for n, s in states.items():
+        badge = norm(text_of(view.badges[n].value))
+        assert f"{n} {s.rfc}" in badge
+        assert f"ss {s.ss}" in badge and f"netstat {s.netstat}" in badge
+        assert f"SNMP {s.mib_name}({s.mib})" in badge
+    assert view.ladder.value[:8] == b"\x89PNG\r\n\x1a\n"
+    if k:
+        step = net.history[k - 1]
+        explain = norm(text_of(view.explain.value))
+        assert norm(step.explanation) in explain
+        assert step.rfc.split(" §")[0] in explain
+        for seg in step.sent:
+            assert seg.rfc() in explain and seg.tcpdump() in explain
+        assert f"t = {step.time:.3f} s" in text_of(view.clock.value)
+
+
+def visible(w) -> bool:
+    return w.layout.display != "none"
+
+
+# ----------------------------------------------------------------------------- import -----
+
+def test_import_tcplab_does_not_import_ipywidgets():
+    code = ("import sys, tcplab, tcplab.checks; "
+            "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+# ----------------------------------------------------------------------------- stepper ----
+
+def test_stepper_api_and_css_classes():
+    s = stepper("handshake")
+    assert isinstance(s, Stepper)
+    assert set(s.buttons) == {"step", "back", "reset", "play"}
+    for name, cls in [("step", "t-step"), ("back", "t-back"), ("reset", "t-reset"),
+                      ("play", "t-play")]:
+        assert cls in classes(s.buttons[name])
+    assert "t-slider" in classes(s.slider)
+    assert "t-diagram" in classes(s.view.diagram)
+    assert "t-ladder" in classes(s.view.ladder)
+    assert "t-explain" in classes(s.view.explain)
+    assert "t-clock" in classes(s.view.clock)
+    assert "t-error" in classes(s.error)
+    assert {"t-badge-client"} <= classes(s.view.badges["client"])
+    assert {"t-badge-server"} <= classes(s.view.badges["server"])
+    assert "t-predict" in classes(s.predict_box)
+    assert s.index == 0 and s.slider.max == len(s.history)
+
+
+def test_stepper_buttons_walk_the_whole_run():
+    s = stepper("simultaneous-close")
+    net = s.net
+    check_view_matches(s.view, net, 0)
+    assert s.buttons["back"].disabled and s.buttons["reset"].disabled
+    for k in range(1, len(net.history) + 1):
+        s.buttons["step"].click()
+        assert s.index == k
+        check_view_matches(s.view, net, k)
+    assert s.buttons["step"].disabled
+    s.buttons["step"].click()                       # at the end: nothing happens
+    assert s.index == len(net.history)
+    s.buttons["back"].click()
+    assert s.index == len(net.history) - 1
+    check_view_matches(s.view, net, s.index)
+    s.buttons["reset"].click()
+    assert s.index == 0
+    check_view_matches(s.view, net, 0)
+
+
+def test_stepper_slider_and_goto_jump():
+    s = stepper("teardown-client-first")
+    net = s.net
+    s.slider.value = 7
+    check_view_matches(s.view, net, 7)
+    s.goto(3)
+    assert s.slider.value == 3
+    check_view_matches(s.view, net, 3)
+    s.goto(len(net.history))
+    check_view_matches(s.view, net, len(net.history))
+    with pytest.raises(ValueError):
+        s.goto(len(net.history) + 1)
+
+
+def test_diagram_marks_the_edge_just_taken():
+    s = stepper("handshake")
+    for k in range(1, len(s.history) + 1):
+        s.goto(k)
+        step = s.history[k - 1]
+        root = ET.fromstring(s.view.diagram.value)
+        taken = {g.get("id") for g in root.iter(SVG_NS + "g")
+                 if f"taken-{step.actor}" in (g.get("class") or "").split()}
+        assert {f"edge-{t.key}" for t in step.transitions} <= taken
+
+
+@pytest.mark.parametrize("name", list(scenarios.SCENARIOS))
+def test_every_scenario_renders_start_middle_end(name):
+    s = stepper(name)
+    n = len(s.history)
+    for k in sorted({0, n // 2, n}):
+        s.goto(k)
+        check_view_matches(s.view, s.net, k)
+    assert not visible(s.error)
+
+
+def test_stepper_of_a_network_uses_a_private_copy():
+    net = scenarios.get("handshake").run()
+    s = stepper(net)
+    before = len(s.history)
+    net.close("client")
+    assert len(s.history) == before == s.slider.max
+    s.goto(before)
+    check_view_matches(s.view, s.net, before)
+
+
+def test_time_wait_countdown_comes_from_the_step_timers():
+    s = stepper("simultaneous-close")
+    k = next(i + 1 for i, st in enumerate(s.history)
+             if any(t == "time-wait" for _, t, _ in st.timers))
+    s.goto(k)
+    step = s.history[k - 1]
+    clock = norm(text_of(s.view.clock.value))
+    for name, timer, deadline in step.timers:
+        if timer == "time-wait":
+            left = deadline - step.time
+            assert f"{name} TIME-WAIT (2·MSL)" in clock
+            assert f"{left:.0f} s left" in clock or f"{left:.1f} s left" in clock
+    assert "t = " in clock
+
+
+def test_wire_steps_and_received_segments_are_explained():
+    s = stepper("syn-lost")
+    k = next(i + 1 for i, st in enumerate(s.history) if st.actor == WIRE)
+    s.goto(k)
+    step = s.history[k - 1]
+    explain = norm(text_of(s.view.explain.value))
+    assert norm(step.explanation) in explain
+    assert "the wire" in explain
+    s.goto(k + 1)                                   # the retransmission
+    nxt = s.history[k]
+    explain = norm(text_of(s.view.explain.value))
+    assert all(seg.rfc() in explain for seg in nxt.sent)
+
+
+def test_play_button_toggles_the_frontend_player():
+    s = stepper("handshake")
+    assert not s.play.playing
+    s.buttons["play"].click()
+    assert s.play.playing and "Pause" in s.buttons["play"].description
+    s.buttons["play"].click()
+    assert not s.play.playing and "Play" in s.buttons["play"].description
+    s.speed.value = 200
+    assert s.play.interval == 200
+
+
+def test_stepper_tree_is_built_once():
+    s = stepper("handshake")
+    children, ladder, diagram = s.children, s.view.ladder, s.view.diagram
+    first_png = ladder.value
+    s.step(); s.step()
+    assert s.children == children
+    assert s.view.ladder is ladder and s.view.diagram is diagram
+    assert ladder.value != first_png
+    s.back(); s.back()
+    assert ladder.value == first_png               # the cached picture
+
+
+# ------------------------------------------------------------------------- predict first --
+
+def test_check_prediction_reads_the_step_records():
+    for name in scenarios.SCENARIOS:
+        net = scenarios.get(name).run()
+        for step in net.history:
+            truth = expected_states(step)
+            assert check_prediction(step, truth)[0]
+            if step.after is None:
+                continue
+            ok, msg = check_prediction(step, step.after)
+            assert ok and msg.startswith("Right")
+            assert step.after in prediction_choices(step)
+            wrong = next(s for s in TcpState if s is not step.after)
+            ok, msg = check_prediction(step, wrong.rfc)
+            assert not ok and msg.startswith("Not quite") and step.after.rfc in msg
+            ok, _ = check_prediction(step, {step.actor: step.after.netstat})
+            assert ok
+
+
+def test_check_prediction_rejects_nonsense_in_plain_words():
+    step = scenarios.get("handshake").run().history[2]
+    with pytest.raises(ValueError, match="not a TCP state"):
+        check_prediction(step, "HALF-OPEN")
+    with pytest.raises(ValueError, match="no endpoint"):
+        check_prediction(step, {"alice": "LISTEN"})
+
+
+def test_predict_mode_asks_then_reveals():
+    s = stepper("handshake", predict=True)
+    assert visible(s.predict_box)
+    assert s.buttons["play"].disabled
+    nxt = s.next_step
+    shown = [st for st, b in s.choice_buttons.items() if visible(b)]
+    assert shown == prediction_choices(nxt)
+    assert s.buttons["step"].disabled              # predict first
+    assert "t-predict-choice" in classes(s.choice_buttons[nxt.after])
+    s.choice_buttons[nxt.after].click()            # the right answer
+    assert s.index == 1
+    assert "Right" in s.feedback.value and "score 1 of 1" in s.feedback.value
+    nxt = s.next_step
+    wrong = next(st for st in prediction_choices(nxt) if st is not nxt.after)
+    s.choice_buttons[wrong].click()
+    assert s.index == 2
+    fb = text_of(s.feedback.value)
+    assert "Not quite" in fb and nxt.after.rfc in fb and "score 1 of 2" in fb
+    s.skip.click()                                 # "Show me": reveal without predicting
+    assert s.index == 3 and s.score == [1, 2]
+    ok, msg = s.predict(s.next_step.after)         # the Python API does the same
+    assert ok and s.index == 4
+
+
+def test_predict_mode_play_shows_an_error_instead_of_raising():
+    s = stepper("handshake", predict=True)
+    s.buttons["play"].click()                      # disabled in the browser; click anyway
+    assert visible(s.error) and "predict" in s.error.value.lower()
+    assert not s.play.playing
+
+
+# ----------------------------------------------------------------------------- explorer ---
+
+def check_calls(e: Explorer) -> None:
+    for name in e.net.names:
+        allowed = e.net[name].allowed_calls()
+        for call in CALLS:
+            b = e.call_buttons[name][call]
+            assert f"t-call-{name}-{call}" in classes(b)
+            why = allowed[call]
+            assert b.disabled == (why is not None)
+            if why is not None:
+                assert why in b.tooltip
+            assert SOCKET_CALLS[call] in text_of(e.call_notes[name][call].value)
+
+
+def check_wire(e: Explorer) -> None:
+    assert len(e.wire_list.children) == len(e.net.in_flight)
+    assert [r for r in e.wire_list.children] == [e.wire_rows[p.id] for p in e.net.in_flight]
+    for p in e.net.in_flight:
+        row = e.wire_rows[p.id]
+        assert "t-wire-row" in classes(row)
+        assert {"t-deliver", "t-drop", "t-dup"} <= set().union(*(classes(c) for c in row.children[1:]))
+        assert p.segment.rfc() in text_of(row.children[0].value)
+
+
+def button(row, cls: str):
+    return next(c for c in row.children if cls in classes(c))
+
+
+def test_explorer_classes_and_starting_points():
+    e = explorer()
+    assert e.net.states() == {"client": TcpState.CLOSED, "server": TcpState.CLOSED}
+    for w, cls in [(e.undo_button, "t-undo"), (e.next_timer_button, "t-next-timer"),
+                   (e.load, "t-load"), (e.error, "t-error"), (e.wire, "t-wire")]:
+        assert cls in classes(w)
+    check_calls(e)
+    check_wire(e)
+    assert e.undo_button.disabled and e.next_timer_button.disabled
+    net = scenarios.get("handshake").run()
+    e2 = explorer(net)
+    assert e2.net is net                            # a Network is driven in place
+    check_view_matches(e2.view, net, len(net.history))
+
+
+def test_explorer_handshake_by_hand():
+    e = explorer()
+    e.call_buttons["server"]["listen"].click()
+    check_calls(e)
+    e.call_buttons["client"]["connect"].click()
+    check_calls(e); check_wire(e)
+    assert len(e.wire_rows) == 1
+    while e.net.in_flight:
+        button(e.wire_list.children[0], "t-deliver").click()
+        check_calls(e); check_wire(e)
+        check_view_matches(e.view, e.net, len(e.net.history))
+    assert e.net.states() == {"client": TcpState.ESTABLISHED, "server": TcpState.ESTABLISHED}
+    assert not e.error.value or not visible(e.error)
+
+
+def test_crossing_fins_through_the_explorer():
+    e = explorer("handshake")
+    e.call_buttons["client"]["close"].click()
+    e.call_buttons["server"]["close"].click()
+    check_wire(e)
+    fins = {p.src: p for p in e.net.in_flight}
+    assert set(fins) == {"client", "server"} and all(p.segment.fin for p in fins.values())
+    # deliver crosswise: each FIN arrives before the ACK of the other side's FIN
+    button(e.wire_rows[fins["client"].id], "t-deliver").click()
+    button(e.wire_rows[fins["server"].id], "t-deliver").click()
+    assert e.net.states() == {"client": TcpState.CLOSING, "server": TcpState.CLOSING}
+    check_view_matches(e.view, e.net, len(e.net.history))
+    check_wire(e)
+    assert len(e.wire_rows) == 2                    # the two ACKs
+    while e.net.in_flight:
+        button(e.wire_list.children[0], "t-deliver").click()
+        check_wire(e)
+    assert e.net.states() == {"client": TcpState.TIME_WAIT, "server": TcpState.TIME_WAIT}
+    check_view_matches(e.view, e.net, len(e.net.history))
+    check_calls(e)
+    assert "TIME-WAIT (2·MSL)" in text_of(e.view.clock.value)
+    # advance the clock: both TIME-WAIT timers fire
+    e.next_timer_button.click()
+    e.next_timer_button.click()
+    assert e.net.states() == {"client": TcpState.CLOSED, "server": TcpState.CLOSED}
+    assert e.next_timer_button.disabled
+    assert not visible(e.error)
+
+
+def test_drop_and_duplicate():
+    e = explorer("handshake")
+    e.call_buttons["client"]["send"].click()
+    pkt = e.net.in_flight[0]
+    assert pkt.segment.data == e.send_data["client"].value.encode()
+    button(e.wire_rows[pkt.id], "t-dup").click()
+    check_wire(e)
+    assert len(e.net.in_flight) == 2
+    copy = e.net.in_flight[1]
+    assert copy.copy_of == pkt.id and "copy of" in text_of(e.wire_rows[copy.id].children[0].value)
+    row = e.wire_rows[pkt.id]
+    button(row, "t-drop").click()
+    check_wire(e)
+    assert pkt.id not in e.wire_rows and pkt in e.net.lost
+    button(e.wire_rows[copy.id], "t-deliver").click()
+    assert e.net["server"].recv() == b"hello"
+
+
+def test_wire_rows_are_reused_not_rebuilt():
+    e = explorer("handshake")
+    e.call_buttons["client"]["close"].click()
+    first = e.wire_rows[e.net.in_flight[0].id]
+    e.call_buttons["server"]["close"].click()
+    assert e.wire_rows[e.net.in_flight[0].id] is first
+    card_buttons = dict(e.call_buttons["client"])
+    button(first, "t-drop").click()
+    assert e.call_buttons["client"] == card_buttons
+
+
+def test_errors_are_shown_in_the_widget_not_raised():
+    e = explorer("handshake")
+    b = e.call_buttons["client"]["listen"]
+    assert b.disabled
+    b.click()                                       # a disabled button, clicked anyway
+    assert visible(e.error)
+    msg = text_of(e.error.value)
+    assert "listen() is not possible" in msg and "connection already exists" in msg
+    assert "Traceback" not in msg
+    e.call_buttons["client"]["close"].click()       # a good action clears the error
+    assert not visible(e.error)
+    row = e.wire_rows[e.net.in_flight[0].id]
+    deliver = button(row, "t-deliver")
+    deliver.click()
+    deliver.click()                                 # a stale row: the packet is gone
+    assert visible(e.error) and "no packet" in text_of(e.error.value)
+    e.load.value = ""
+    e.next_timer_button.click()
+    assert visible(e.error) and "No timer" in text_of(e.error.value)
+    e.undo_button.click()
+    assert visible(e.error) and "Nothing to undo" in text_of(e.error.value)
+    e.send_data["server"].value = ""
+    e.call_buttons["server"]["listen"].click()
+    e.call_buttons["server"]["send"].click()        # no data
+    assert visible(e.error)
+
+
+def test_undo_takes_back_one_click():
+    e = explorer("handshake")
+    before = e.net.states(), len(e.net.history)
+    e.call_buttons["client"]["close"].click()
+    pid = e.net.in_flight[0].id
+    button(e.wire_rows[pid], "t-deliver").click()
+    mid = e.net.states(), len(e.net.history)
+    e.call_buttons["server"]["close"].click()
+    e.undo_button.click()
+    assert (e.net.states(), len(e.net.history)) == mid
+    e.undo_button.click(); e.undo_button.click()
+    assert (e.net.states(), len(e.net.history)) == before
+    check_calls(e); check_wire(e)
+    e.undo_button.click()                            # past the start point: one step back
+    assert len(e.net.history) == before[1] - 1
+
+
+def test_next_timer_and_next_event():
+    e = explorer("teardown-client-first")
+    e.undo_button.click()                            # back to before the TIME-WAIT timeout
+    assert e.net.state("client") is TcpState.TIME_WAIT
+    (name, timer, deadline), = e.net.timers()
+    assert not e.next_timer_button.disabled and f"{deadline:g}" in e.next_timer_button.tooltip
+    e.next_timer_button.click()
+    assert e.net.state("client") is TcpState.CLOSED and e.net.now == deadline
+    e2 = explorer("handshake")
+    e2.call_buttons["client"]["close"].click()
+    e2.next_event_button.click()
+    assert e2.net.state("server") is TcpState.CLOSE_WAIT
+
+
+def test_load_a_scenario_from_the_dropdown():
+    e = explorer()
+    e.load.value = "simultaneous-open"
+    ref = scenarios.get("simultaneous-open").run()
+    assert len(e.net.history) == len(ref.history)
+    assert e.net.states() == ref.states()
+    check_view_matches(e.view, e.net, len(e.net.history))
+    check_calls(e); check_wire(e)
+    e.restart_button.click()
+    assert len(e.net.history) == len(ref.history)
+
+
+def test_explorer_restarts_a_network_it_was_given():
+    net = scenarios.get("handshake").run()
+    net.close("client")
+    e = explorer(net)
+    assert e.load.value == "(given)"
+    e.undo_button.click(); e.undo_button.click()
+    assert len(net.history) == 4
+    e.restart_button.click()
+    assert e.net is net and len(net.history) == 6
+    assert net.state("client") is TcpState.FIN_WAIT_1
+
+
+def test_tcpdump_style_puts_tcpdump_first():
+    s = stepper("handshake", style="tcpdump")
+    s.goto(2)
+    seg = s.history[1].sent[0]
+    v = s.view.explain.value
+    assert v.index(html.escape(seg.tcpdump())) < v.index(html.escape(seg.rfc()))
+    with pytest.raises(ValueError):
+        stepper("handshake", style="fancy")
+
+
+# --------------------------------------------------- in a kernel: ladder later, draw ahead --
+
+def test_browser_clicks_get_the_ladder_when_the_kernel_is_idle(monkeypatch):
+    import asyncio
+
+    import tcplab.widgets as tw
+    e = explorer("handshake")                           # a cell: drawn at once
+    png0 = e.view.ladder.value
+    assert png0 and len(e.view._ladder_cache) == 1
+    monkeypatch.setattr(tw, "_frontend_event", lambda: True)
+
+    async def run():
+        e.call_buttons["client"]["close"].click()
+        # the reply (badges, diagram) is out at once; the ladder comes a moment later
+        assert e.view.timings["deferred"] == 1.0
+        assert e.net.state("client") is TcpState.FIN_WAIT_1
+        assert highlighted(e.view)["client"] == "FIN_WAIT_1"
+        assert e.view.ladder.value == png0
+        e.call_buttons["server"]["close"].click()       # a second click before it is drawn
+        await asyncio.sleep(0.01)
+        assert e.view.ladder.value != png0
+        assert "ladder_late" in e.view.timings
+        # only the newest picture was drawn: the one for both FINs in flight
+        key = (tuple(e.net.actions), round(e.net.now, 9))
+        assert e.view.has_ladder(key) and len(e.view._ladder_cache) == 2
+        assert e.view.ladder.value == e.view._ladder_cache[key]
+
+    asyncio.run(run())
+
+
+def test_stepper_draws_ahead_while_idle():
+    import asyncio
+
+    async def run():
+        s = stepper("handshake")
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if all(s.view.has_ladder(k) for k in range(s.n + 1)):
+                break
+        assert all(s.view.has_ladder(k) for k in range(s.n + 1))
+        s.step()
+        assert s.view.timings["ladder"] < 0.02            # found ready
+
+    asyncio.run(run())
+
+
+# ------------------------------------------------------------------------- headless run ---
+
+NOTEBOOK = [
+    "from tcplab.widgets import stepper, explorer",
+    "s = stepper('simultaneous-close')\ns",
+    "for _ in range(7):\n    s.buttons['step'].click()\nprint(s.index, s.net.history[s.index-1].states)",
+    "e = explorer('handshake')\ne.call_buttons['client']['close'].click()\ne",
+]
+
+
+@pytest.mark.slow
+def test_headless_notebook_saves_widget_state(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(c) for c in NOTEBOOK])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = tmp_path / "stepper.ipynb"
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(ROOT)}})
+    client.execute()
+    nbformat.write(nb, path)
+    nb = nbformat.read(path, as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 2
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    models = {k: v for k, v in state.items()}
+    for v in views:
+        assert v.data["application/vnd.jupyter.widget-view+json"]["model_id"] in models
+    html_values = [m["state"].get("value", "") for m in models.values()
+                   if m["model_name"] == "HTMLModel"]
+    # after 7 clicks both endpoints sit in FIN-WAIT-1 (simultaneous close): saved state shows it
+    assert any("current-client" in v and "current-server" in v for v in html_values)
+    assert any("Step 7 of" in v for v in html_values)
+    sliders = [m["state"] for m in models.values() if m["model_name"] == "IntSliderModel"]
+    assert any(sl.get("value") == 7 for sl in sliders)
+    images = [m for m in models.values() if m["model_name"] == "ImageModel"]
+    assert images
