@@ -17,7 +17,7 @@ implemented, as in RFC 9293 and Linux.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from .segment import Flags, Segment, seq_add, seq_ge, seq_gt, seq_in_window, seq_le, seq_lt, \
     seq_sub
@@ -82,16 +82,36 @@ class Config:
         return cls(**base)  # type: ignore[arg-type]
 
 
-@dataclass
 class _Out:
     """What one event produced, collected while it is processed."""
 
-    sent: list[Segment] = field(default_factory=list)
-    taken: list[Transition] = field(default_factory=list)
-    delivered: bytearray = field(default_factory=bytearray)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-    need_ack: bool = False
+    __slots__ = ("sent", "taken", "delivered", "notes", "error", "need_ack")
+
+    def __init__(self) -> None:         # (a plain class: this is built for every event)
+        self.sent: list[Segment] = []
+        self.taken: list[Transition] = []
+        self.delivered = bytearray()
+        self.notes: list[str] = []
+        self.error: str | None = None
+        self.need_ack = False
+
+
+# Flag combinations the endpoint sends, computed once (IntFlag arithmetic is slow).
+_ACK = Flags.ACK
+_PSH_ACK = Flags.PSH | Flags.ACK
+_FIN_ACK = Flags.FIN | Flags.ACK
+_SYN_ACK = Flags.SYN | Flags.ACK
+
+_LABELS: dict[tuple[int, int], str] = {}
+
+
+def _label(seg: Segment) -> str:
+    """``seg.label()``, which depends only on the flags and the payload length: cached."""
+    key = (int(seg.flags), len(seg.data))
+    label = _LABELS.get(key)
+    if label is None:
+        label = _LABELS[key] = seg.label()
+    return label
 
 
 class Endpoint:
@@ -394,12 +414,17 @@ class Endpoint:
             raise TypeError(f"receive() takes a Segment, not {type(seg).__name__}")
         out = self._begin()
         before = self.state
-        handler = {S.CLOSED: self._arrive_closed, S.LISTEN: self._arrive_listen,
-                   S.SYN_SENT: self._arrive_syn_sent}.get(before, self._arrive_synchronized)
-        text, rfc = handler(seg, out)
+        if before is S.CLOSED:
+            text, rfc = self._arrive_closed(seg, out)
+        elif before is S.LISTEN:
+            text, rfc = self._arrive_listen(seg, out)
+        elif before is S.SYN_SENT:
+            text, rfc = self._arrive_syn_sent(seg, out)
+        else:
+            text, rfc = self._arrive_synchronized(seg, out)
         if out.notes:
             text = " ".join(t for t in [text, *out.notes] if t)
-        return self._step(out, before, "segment", f"rcv {seg.label()}", text, rfc, seg)
+        return self._step(out, before, "segment", "rcv " + _label(seg), text, rfc, seg)
 
     def _arrive_closed(self, seg: Segment, out: _Out) -> tuple[str, str]:
         rfc = "§3.10.7.1"
@@ -433,7 +458,7 @@ class Endpoint:
             self._held[self.rcv_nxt] = Segment(seg.flags & (Flags.FIN | Flags.PSH),
                                                self.rcv_nxt, 0, seg.window, seg.data)
         self._go(out, "listen-rcv-syn")
-        self._emit(out, Segment(Flags.SYN | Flags.ACK, self.iss, self.rcv_nxt, self.rcv_wnd),
+        self._emit(out, Segment(_SYN_ACK, self.iss, self.rcv_nxt, self.rcv_wnd),
                    rtx=True)
         return (f"A SYN arrives (IRS={self.irs}). Remember it (RCV.NXT={self.rcv_nxt}), choose "
                 f"our own ISS={self.iss} and answer SYN,ACK: our SYN plus the ACK of theirs.",
@@ -478,7 +503,7 @@ class Endpoint:
             self._flush_ack(out)
             return text, rfc
         self._go(out, "syn-sent-rcv-syn")
-        self._emit(out, Segment(Flags.SYN | Flags.ACK, self.iss, self.rcv_nxt, self.rcv_wnd),
+        self._emit(out, Segment(_SYN_ACK, self.iss, self.rcv_nxt, self.rcv_wnd),
                    replace_rtx=True)
         return (f"A bare SYN (IRS={self.irs}) crosses our own: simultaneous open. Acknowledge "
                 f"it with SYN,ACK <SEQ=ISS={self.iss}><ACK={self.rcv_nxt}> and wait for the "
@@ -737,20 +762,22 @@ class Endpoint:
         """Segmentize queued data the peer's window allows, then the FIN if CLOSE was called."""
         if self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK):
             return 0
+        if not self.send_buffer and (not self._close_requested or self._fin_seq is not None):
+            return 0                 # nothing to send (the common case: skip the arithmetic)
         sent = 0
         usable = self.snd_wnd - seq_sub(self.snd_nxt, self.snd_una)
         while self.send_buffer and usable > 0 and self._fin_seq is None:
             n = min(len(self.send_buffer), self.config.mss, usable)
             chunk = bytes(self.send_buffer[:n])
             del self.send_buffer[:n]
-            flags = Flags.ACK | (Flags.PSH if not self.send_buffer else Flags.NONE)
+            flags = _ACK if self.send_buffer else _PSH_ACK
             self._emit(out, Segment(flags, self.snd_nxt, self.rcv_nxt, self.rcv_wnd, chunk),
                        rtx=True)
             sent += n
             usable -= n
         if self._close_requested and not self.send_buffer and self._fin_seq is None:
             self._fin_seq = self.snd_nxt
-            self._emit(out, Segment(Flags.FIN | Flags.ACK, self.snd_nxt, self.rcv_nxt,
+            self._emit(out, Segment(_FIN_ACK, self.snd_nxt, self.rcv_nxt,
                                     self.rcv_wnd), rtx=True)
         return sent
 
@@ -761,8 +788,9 @@ class Endpoint:
             self._rtx = [seg]
         elif rtx:
             self._rtx.append(seg)
-            self.snd_nxt = seq_add(seg.seq, seg.len) if seq_gt(seq_add(seg.seq, seg.len),
-                                                               self.snd_nxt) else self.snd_nxt
+            end = seq_add(seg.seq, seg.len)
+            if seq_gt(end, self.snd_nxt):
+                self.snd_nxt = end
         if out.need_ack and seg.has_ack:
             out.need_ack = False     # this segment carries the ACK (RFC 9293 MUST-58)
         out.sent.append(seg)
