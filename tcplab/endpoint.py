@@ -61,12 +61,16 @@ class Config:
     syn_retries: int = 7              # retransmissions of SYN before giving up (R2 for SYN):
     #                                   1+2+4+8+16+32+60+60 = 183 s >= 3 min (RFC 9293 MUST-23)
     retries: int = 15                 # retransmissions of data/FIN before giving up (R2)
-    msl: float = 120.0                # Maximum Segment Lifetime: 2 minutes (RFC 9293 §3.4.1)
+    msl: float = 120.0                # Maximum Segment Lifetime: 2 minutes (RFC 9293 §3.4.2)
     time_wait: float | None = None    # TIME-WAIT duration; None means 2*MSL
     fin_wait_2_timeout: float | None = None  # Linux tcp_fin_timeout; the RFC has none
     mss: int = 536                    # the RFC's default send MSS (RFC 9293 §3.7.1)
     window: int = 65535               # our receive window, RCV.WND (fixed)
     rfc1337: bool = False             # ignore RST in TIME-WAIT (Linux net.ipv4.tcp_rfc1337=1)
+    # At most one ACK per this many seconds in answer to unacceptable segments and for
+    # challenge ACKs (RFC 5961 §7; Linux net.ipv4.tcp_invalid_ratelimit = 500 ms).  Without
+    # it two ends that disagree on sequence numbers would answer each other's ACKs forever.
+    invalid_ack_interval: float = 0.5
 
     @property
     def time_wait_duration(self) -> float:
@@ -151,6 +155,8 @@ class Endpoint:
         self._fin_seq: int | None = None  # sequence number of our FIN once sent
         self._close_requested = False     # CLOSE issued, FIN not yet sent
         self._passive = False             # reached SYN-RECEIVED from LISTEN
+        self._orphan = False              # close() (not shutdown): Linux's FIN-WAIT-2 timeout
+        self._last_invalid_ack = float("-inf")
         self._peer_fin = False            # the peer's FIN has been received
         self.timers: dict[str, float] = {}
         self._rto = self.config.rto
@@ -305,11 +311,17 @@ class Endpoint:
         return self._step(out, before, "call", f"SEND {len(data)} bytes  (send())", text,
                           "§3.10.2")
 
-    def close(self) -> Step:
-        """CLOSE (``shutdown(SHUT_WR)``/``close()``): "I have nothing more to send" (§3.10.4)."""
+    def close(self, shutdown: bool = False) -> Step:
+        """CLOSE: "I have nothing more to send" (RFC 9293 §3.10.4).
+
+        ``close()`` also gives the socket up; ``shutdown=True`` is ``shutdown(SHUT_WR)``: the
+        application keeps the socket to read the rest.  The RFC does not distinguish them;
+        Linux does: only a given-up (orphaned) socket has a FIN-WAIT-2 timeout.
+        """
         self._check("close")
         out = self._begin()
         before = self.state
+        self._orphan = not shutdown
         if before is S.LISTEN:
             self._go(out, "listen-close")
             text = "Closing a listening socket: there is no peer, so the TCB is just deleted."
@@ -335,8 +347,8 @@ class Endpoint:
                 text = (f"Active close: we have nothing more to send, so send FIN "
                         f"(SEQ={self._fin_seq}). We can still receive data until the peer "
                         "closes too.")
-        return self._step(out, before, "call", "CLOSE  (shutdown(SHUT_WR) / close())", text,
-                          "§3.10.4")
+        event = "CLOSE  (shutdown(SHUT_WR))" if shutdown else "CLOSE  (close())"
+        return self._step(out, before, "call", event, text, "§3.10.4")
 
     def abort(self) -> Step:
         """ABORT (``SO_LINGER`` 0 then ``close()``): send RST if synchronized (§3.10.5)."""
@@ -532,7 +544,7 @@ class Endpoint:
             return ("A retransmitted FIN: the peer never got our last ACK. ACK it again and "
                     f"restart the 2*MSL timer ({self.config.time_wait_duration:g} s). This is "
                     "the first reason TIME-WAIT exists.", rfc)
-        # Simultaneous open (RFC 9293 figure 8; Linux does the same): in SYN-RECEIVED a
+        # Simultaneous open (RFC 9293 figure 7; Linux does the same): in SYN-RECEIVED a
         # repeat of the peer's SYN that now acknowledges our SYN completes the handshake.
         if st is S.SYN_RECEIVED and seg.syn and seg.has_ack and not seg.rst and \
                 seg.seq == self.irs and seq_lt(self.snd_una, seg.ack) and \
@@ -544,14 +556,18 @@ class Endpoint:
             self._flush_ack(out)
             return ("SYN,ACK repeats the peer's SYN and acknowledges ours "
                     f"(ACK={seg.ack}): both SYNs are acknowledged, the simultaneous open is "
-                    "complete (RFC 9293 figure 8).", rfc)
+                    "complete (RFC 9293 figure 7).", rfc)
         # First: sequence number check.
         if not self._acceptable(seg):
             if seg.rst:
                 return "A RST outside the receive window is dropped.", rfc
-            self._send_now(out, self._ack_segment())
             why = ("an old duplicate" if seq_lt(seg.last_seq, self.rcv_nxt)
                    else "beyond the receive window")
+            if not self._invalid_ack(out):
+                return (f"SEQ={seg.seq} is not acceptable (RCV.NXT={self.rcv_nxt}): {why}. "
+                        "Drop it; an ACK was sent for such a segment less than "
+                        f"{self.config.invalid_ack_interval:g} s ago, so none now "
+                        "(rate limit, RFC 5961 §7).", rfc)
             return (f"SEQ={seg.seq} is not acceptable (RCV.NXT={self.rcv_nxt}): {why}. Send an "
                     "ACK with our current numbers and drop the segment.", rfc)
         # Second: RST (with RFC 5961's exact-match rule, as RFC 9293 recommends).
@@ -560,9 +576,11 @@ class Endpoint:
                     "TIME-WAIT assassination, Linux net.ipv4.tcp_rfc1337=1).", "RFC 1337")
         if seg.rst:
             if seg.seq != self.rcv_nxt:
-                self._send_now(out, self._ack_segment())
-                return (f"A RST inside the window but not at RCV.NXT={self.rcv_nxt}: send a "
-                        "challenge ACK instead of resetting (RFC 5961).", rfc)
+                sent = self._invalid_ack(out)
+                return (f"A RST inside the window but not at RCV.NXT={self.rcv_nxt}: "
+                        + ("send a challenge ACK instead of resetting (RFC 5961)." if sent else
+                           "ignore it (a challenge ACK was sent very recently; RFC 5961 §7)."),
+                        rfc)
             return self._reset_by_peer(out), rfc
         # Fourth: SYN.
         if seg.syn:
@@ -574,7 +592,9 @@ class Endpoint:
                 return ("A new SYN inside the window after a passive OPEN: forget this "
                         "half-open connection and return to LISTEN."
                         + self._pending_close_in_listen(out, close_pending), rfc)
-            self._send_now(out, self._ack_segment())
+            if not self._invalid_ack(out):
+                return ("A SYN in a synchronized state is dropped (a challenge ACK was sent "
+                        "very recently; RFC 5961 §7).", rfc)
             return ("A SYN in a synchronized state: send a challenge ACK and drop it "
                     "(RFC 5961). If the peer really restarted, our ACK makes it send RST.", rfc)
         # Fifth: ACK.
@@ -637,9 +657,13 @@ class Endpoint:
             self._after_established(out)
             return text
         if seq_gt(ack, self.snd_nxt):
-            self._send_now(out, self._ack_segment())
-            out.notes.append(f"ACK={ack} acknowledges something not yet sent "
-                             f"(SND.NXT={self.snd_nxt}): send an ACK and drop the segment.")
+            if self._invalid_ack(out):
+                out.notes.append(f"ACK={ack} acknowledges something not yet sent "
+                                 f"(SND.NXT={self.snd_nxt}): send an ACK and drop the segment.")
+            else:
+                out.notes.append(f"ACK={ack} acknowledges something not yet sent "
+                                 f"(SND.NXT={self.snd_nxt}): drop it, without an ACK this time "
+                                 "(rate limit, RFC 5961 §7).")
             return None
         advanced = seq_lt(self.snd_una, ack)
         if advanced:
@@ -803,6 +827,14 @@ class Endpoint:
             out.need_ack = False
         out.sent.append(seg)
 
+    def _invalid_ack(self, out: _Out) -> bool:
+        """Send an ACK for an unacceptable segment unless one went out very recently."""
+        if self.now - self._last_invalid_ack < self.config.invalid_ack_interval:
+            return False
+        self._last_invalid_ack = self.now
+        self._send_now(out, self._ack_segment())
+        return True
+
     def _ack_segment(self) -> Segment:
         return Segment(Flags.ACK, self.snd_nxt, self.rcv_nxt, self.rcv_wnd)
 
@@ -847,7 +879,7 @@ class Endpoint:
         self.timers["time-wait"] = self.now + self.config.time_wait_duration
 
     def _arm_fin_wait_2(self) -> None:
-        if self.config.fin_wait_2_timeout is not None:
+        if self.config.fin_wait_2_timeout is not None and self._orphan:
             self.timers["fin-wait-2"] = self.now + self.config.fin_wait_2_timeout
 
     def _choose_iss(self) -> int:

@@ -147,6 +147,10 @@ class Network:
     def close(self, name: str) -> Step:
         return self.call(name, "close")
 
+    def shutdown(self, name: str) -> Step:
+        """``shutdown(SHUT_WR)``: CLOSE, but the application keeps the socket to read."""
+        return self.call(name, "close", True)
+
     def abort(self, name: str) -> Step:
         return self.call(name, "abort")
 

@@ -7,7 +7,7 @@ can map each RFC event to code they have written.
 Script lines::
 
     server listen            client connect          client send hello
-    client close             server abort
+    client close             client shutdown         server abort
     deliver [SIDE [FLAGS]]   drop SIDE FLAGS         duplicate SIDE FLAGS [+SECONDS]
     delay SIDE FLAGS SECONDS settle                  run
     wait SECONDS             timer SIDE [NAME]
@@ -87,8 +87,12 @@ def _run_line(net: Network, line: str) -> None:
     words = shlex.split(line)
     head, rest = words[0], words[1:]
     if head in net.names:
+        if rest and rest[0] == "shutdown":
+            net.shutdown(head)
+            return
         if not rest or rest[0] not in CALLS:
-            raise ValueError(f"after {head!r} comes a user call: {', '.join(CALLS)}")
+            raise ValueError(f"after {head!r} comes a user call: {', '.join(CALLS)}, "
+                             "or shutdown")
         call, args = rest[0], rest[1:]
         if call == "send":
             if not args:
@@ -162,7 +166,7 @@ _ALL = (
         "The client sends its request and shuts down its sending side. It sits in "
         "FIN-WAIT-2 while the server, in CLOSE-WAIT, goes on sending its answer; only then "
         "does the server close.",
-        _HANDSHAKE + ("client send sort these: 3 1 2", "client close", "settle",
+        _HANDSHAKE + ("client send sort these: 3 1 2", "client shutdown", "settle",
                       "server send 1 2 3", "settle", "server send (done)", "settle",
                       "server close", "run"),
         (_SERVER, _CLIENT, ("client", "c.send(b'sort these: 3 1 2'); c.shutdown(SHUT_WR)"),

@@ -192,3 +192,33 @@ def test_unknown_scenario_and_bad_script_lines_are_clear():
         scenarios.run_script(net, ["drop client SYN"])
     with pytest.raises(ValueError, match="unknown command"):
         scenarios.run_script(net, ["teleport"])
+
+
+def test_linux_fin_wait_2_timeout_only_for_orphans():
+    """Linux times out FIN-WAIT-2 only after close(); after shutdown(SHUT_WR) the socket is
+    still the application's and waits for the peer's FIN (tcp(7): tcp_fin_timeout)."""
+    linux = Config.linux()
+    net = scenarios.get("half-close").run(isn=RFC_ISN, config=linux, upto=5)
+    net.wait(600)
+    assert net.state("client") is S.FIN_WAIT_2         # shutdown: no timeout
+    net = scenarios.get("close-wait-leak").run(isn=RFC_ISN, config=linux)
+    gone = [st for st in net.history if st.transition and st.transition.key == "fin-wait-2-timeout"]
+    assert len(gone) == 1 and net.state("client") is S.CLOSED   # close(): orphan times out
+
+
+def test_invalid_acks_are_rate_limited_so_desynchronised_ends_fall_silent():
+    """Two ends that disagree on sequence numbers must not ACK each other forever
+    (RFC 5961 §7; Linux tcp_invalid_ratelimit)."""
+    from tcplab import Network
+    net = Network(isn=RFC_ISN)
+    net.listen("server"); net.connect("client"); net.settle()
+    # desynchronise them, as when a 4-tuple is reused too early: the server now expects
+    # sequence numbers far beyond anything the client will send
+    net["server"].rcv_nxt = (net["server"].rcv_nxt + 100_000) % 2**32
+    net.send("client", "x")
+    net.run(max_steps=500)                     # raises if the ACK ping-pong never stopped
+    assert not net.in_flight
+    acks = [st for st in net.history if st.kind == "segment" and st.sent]
+    silent = [st for st in net.history if "rate limit" in st.explanation]
+    assert silent, "an ACK should have been suppressed"
+    assert len(acks) < 40
