@@ -1172,7 +1172,10 @@ def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = Fa
     from .scripts import LiveScenario, get as get_scenario
     sc = None
     if isinstance(script, str) and "\n" not in script and len(script.split()) == 1:
-        sc = get_scenario(script)
+        try:
+            sc = get_scenario(script)
+        except ValueError as exc:
+            script = _model_scenario(script, exc)      # a name from tcplab.scenarios?
     elif isinstance(script, LiveScenario):
         sc = script
     if sc is not None:
@@ -1198,6 +1201,15 @@ def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = Fa
     finally:
         if own:
             lab.close()
+
+
+def _model_scenario(name: str, error: ValueError) -> object:
+    """The model's scenario of that name (tcplab.scenarios), if that module has one."""
+    try:
+        from .. import scenarios
+        return scenarios.get(name)
+    except (ImportError, ValueError, AttributeError):
+        raise error from None
 
 
 def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: float,
