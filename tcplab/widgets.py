@@ -67,32 +67,35 @@ _TIMER_NAMES = {"time-wait": "TIME-WAIT (2·MSL)",
 
 _CSS = """<style>
 .tl-w {font-family: var(--jp-ui-font-family, system-ui, -apple-system, "Segoe UI", sans-serif);
-       font-size: 13px; color: #1f2328; max-width: 1400px;}
+       font-size: 13px; color: var(--jp-content-font-color1, #1f2328); max-width: 1400px;}
 .tl-w .widget-html-content {font-size: 13px; line-height: 1.4;}
 .tl-w code, .tl-w .tl-mono {font-family: var(--jp-code-font-family, "DejaVu Sans Mono", monospace);
        font-size: 12px;}
 .tl-w .tl-head-title {font-size: 17px; font-weight: 650; margin: 0 0 2px 0;}
-.tl-w .tl-head-sum {color: #444; max-width: 1100px;}
-.tl-w .tl-head details {margin-top: 3px; color: #444;}
+.tl-w .tl-head-sum {color: var(--jp-content-font-color2, #444); max-width: 1100px;}
+.tl-w .tl-head details {margin-top: 3px; color: var(--jp-content-font-color2, #444);}
 .tl-w .tl-head summary {cursor: pointer; color: #0b63a8;}
-.tl-w .tl-head pre {margin: 4px 0 0 0; padding: 6px 10px; background: #f6f8fa;
+.tl-w .tl-head pre {margin: 4px 0 0 0; padding: 6px 10px; background: #f6f8fa; color: #1f2328;
        border-radius: 6px; font-size: 12px; white-space: pre-wrap;}
 .tl-w .tl-bar {align-items: center; gap: 6px; flex-wrap: wrap; padding: 6px 0;}
 .tl-w .tl-bar .widget-button, .tl-w .tl-bar .jupyter-button {margin: 0;}
 .tl-w .tl-badges {gap: 10px; align-items: stretch; flex-wrap: wrap; margin: 2px 0 8px 0;}
 .tl-badge {border: 2px solid var(--c); border-radius: 10px; padding: 5px 12px 6px 12px;
-       background: #fff; min-width: 250px; box-sizing: border-box; height: 100%;}
+       background: #fff; color: #1f2328; box-sizing: border-box; height: 100%;}
 .tl-badge .tl-who {display: inline-block; background: var(--c); color: #fff;
        border-radius: 5px; padding: 0 7px; font-weight: 650; font-size: 12px;
        vertical-align: 2px; margin-right: 6px;}
 .tl-badge .tl-state {font-size: 19px; font-weight: 750; color: var(--c); letter-spacing: .2px;}
 .tl-badge .tl-was {color: #777; font-size: 12px; margin-left: 6px;}
-.tl-badge .tl-names {color: #555; font-size: 11.5px; margin-top: 1px; white-space: nowrap;
-       overflow: hidden; text-overflow: ellipsis;}
+.tl-badge .tl-names {color: #555; font-size: 11.5px; margin-top: 1px;}
+.tl-badge .tl-names span {display: inline-block; white-space: nowrap;}
+.tl-w .tl-badges > .widget-html {margin: 0;}
+.tl-w .tl-badges .widget-html-content {width: 100%; height: 100%;}
+.tl-badge .tl-state {white-space: nowrap;}
 .tl-badge .tl-names b {color: #222; font-weight: 600;}
 .tl-badge.tl-changed {box-shadow: 0 0 0 3px color-mix(in srgb, var(--c) 25%, transparent);}
 .tl-clock {border: 1px solid #d0d7de; border-radius: 10px; padding: 5px 12px 6px 12px;
-       background: #f6f8fa; min-width: 250px; box-sizing: border-box; height: 100%;}
+       background: #f6f8fa; color: #1f2328; box-sizing: border-box; height: 100%;}
 .tl-clock .tl-now {font-size: 17px; font-weight: 700; font-variant-numeric: tabular-nums;}
 .tl-clock .tl-now small {font-size: 12px; font-weight: 400; color: #666;}
 .tl-timer {font-size: 12px; color: #333; margin-top: 2px; font-variant-numeric: tabular-nums;}
@@ -106,7 +109,8 @@ _CSS = """<style>
        background: #fff; box-sizing: border-box; overflow: hidden;}
 .tl-w .t-diagram svg {width: 100%; height: auto; display: block;}
 .tl-w .t-ladder {display: block;}
-.tl-explain {border-left: 4px solid var(--c); background: #f6f8fa; border-radius: 0 8px 8px 0;
+.tl-explain {border-left: 4px solid var(--c); background: #f6f8fa; color: #1f2328;
+       border-radius: 0 8px 8px 0;
        padding: 6px 12px 8px 12px;}
 .tl-explain .tl-ex-head {font-weight: 600; margin-bottom: 2px;}
 .tl-explain .tl-ex-head .tl-who {color: var(--c);}
@@ -120,7 +124,7 @@ _CSS = """<style>
 .tl-w .tl-error {color: #82071e; background: #ffebe9; border: 1px solid #ff8182;
        border-radius: 8px; padding: 5px 10px;}
 .tl-w .tl-predict {border: 1px dashed #8250df; border-radius: 10px; padding: 6px 12px;
-       background: #fbf8ff; margin: 4px 0;}
+       background: #fbf8ff; color: #1f2328; margin: 4px 0;}
 .tl-w .tl-predict .tl-q {font-weight: 600;}
 .tl-w .tl-choices {flex-wrap: wrap; gap: 4px;}
 .tl-w .tl-choices .widget-button {width: auto; margin: 0;}
@@ -129,7 +133,8 @@ _CSS = """<style>
 .tl-fb {margin-top: 4px; padding: 2px 0 2px 8px; border-left: 3px solid #8250df;}
 .tl-fb.tl-ok-box {border-left-color: #1a7f37;}
 .tl-fb.tl-bad-box {border-left-color: #cf222e;}
-.tl-w .tl-ep {border: 1px solid #d0d7de; border-radius: 10px; padding: 6px 10px; gap: 2px;}
+.tl-w .tl-ep {border: 1px solid #d0d7de; border-radius: 10px; padding: 6px 10px; gap: 2px;
+       background: #fff; color: #1f2328;}
 .tl-w .tl-ep .tl-badge {margin-bottom: 4px;}
 .tl-w .t-layout .widget-toggle-button {padding: 0 10px;}
 .tl-w .tl-call-row {align-items: center; gap: 8px; margin: 1px 0;}
@@ -140,9 +145,12 @@ _CSS = """<style>
        text-overflow: ellipsis; color: #444;}
 .tl-w .tl-sock.tl-off .widget-html-content {color: #999;}
 .tl-w .tl-sock .tl-why {font-style: italic; font-size: 12px;}
-.tl-w .tl-wire {border: 1px solid #d0d7de; border-radius: 10px; padding: 6px 10px; background: #fff;
+.tl-w .tl-wire {border: 1px solid #d0d7de; border-radius: 10px; padding: 6px 10px;
+       background: #fff; color: #1f2328;
        gap: 10px; box-sizing: border-box; margin-bottom: 8px;}
-.tl-w .t-wire-row {align-items: center; gap: 6px; border-top: 1px solid #eef0f2; padding: 2px 0;}
+.tl-w .t-wire-row {align-items: center; gap: 6px; border-top: 1px solid #eef0f2; padding: 2px 0;
+       flex-wrap: wrap;}
+.tl-w .t-wire-row .tl-pkt {flex: 1 1 300px; min-width: 0;}
 .tl-w .t-wire-row .widget-button {width: auto; margin: 0; padding: 0 10px;}
 .tl-w .tl-pkt .tl-arrow {font-weight: 700; color: var(--c); white-space: nowrap;}
 .tl-w .tl-pkt code {white-space: nowrap;}
@@ -261,9 +269,9 @@ class _View:
         self.ladder = widgets.Image(format="png", layout=widgets.Layout(
             width="100%", height="auto", object_fit="contain"))
         self.ladder.add_class("t-ladder")
-        self.badges = {n: _html(f"t-badge-{_css(n)}", min_width="250px", flex="1 1 0")
+        self.badges = {n: _html(f"t-badge-{_css(n)}", flex="1 1 260px", min_width="0")
                        for n in self.names}
-        self.clock = _html("t-clock", min_width="250px", flex="1 1 0")
+        self.clock = _html("t-clock", flex="1 1 260px", min_width="0")
         self.explain = _html("t-explain", width="100%")
         self.diagram_view = None           # the last DiagramView (tests read current_nodes)
         self.timings: dict[str, float] = {}
@@ -311,9 +319,9 @@ class _View:
         return (f'<div class="tl-badge{" tl-changed" if changed else ""}" style="--c:{c}" '
                 f'title="{title}"><span class="tl-who">{_e(name)}</span>'
                 f'<span class="tl-state">{_e(state.rfc)}</span>{was}'
-                f'<div class="tl-names">ss <b>{_e(state.ss)}</b> · netstat '
-                f'<b>{_e(state.netstat)}</b> · SNMP <b>{_e(state.mib_name)}({state.mib})</b>'
-                f'</div></div>')
+                f'<div class="tl-names"><span>ss <b>{_e(state.ss)}</b> ·</span> '
+                f'<span>netstat <b>{_e(state.netstat)}</b> ·</span> '
+                f'<span>SNMP <b>{_e(state.mib_name)}({state.mib})</b></span></div></div>')
 
     def clock_html(self, net: Network, now: float,
                    timers: Sequence[tuple[str, str, float]]) -> str:
@@ -665,6 +673,7 @@ class Stepper(widgets.VBox):
     # -- callbacks ---------------------------------------------------------------------------
     def _safe(self, fn: Callable, *args: object) -> None:
         self.error.layout.display = "none"
+        self.error.value = ""
         try:
             fn(*args)
         except _EXPECTED as exc:
@@ -868,6 +877,7 @@ class Explorer(widgets.VBox):
                 row = widgets.HBox(parts)
                 row.add_class("tl-call-row")
                 rows.append(row)
+            self.view.badges[name].layout = widgets.Layout(flex="0 0 auto", width="100%")
             card = widgets.VBox([self.view.badges[name], *rows],
                                 layout=widgets.Layout(flex="1 1 0", min_width="0"))
             card.add_class("tl-ep")
@@ -879,10 +889,11 @@ class Explorer(widgets.VBox):
         self.wire_rows: dict[int, widgets.HBox] = {}
         self._wire_labels: dict[int, widgets.HTML] = {}
         self.wire_list = widgets.VBox([])
-        self.view.clock.layout = widgets.Layout(flex="0 0 300px")
+        self.view.clock.layout = widgets.Layout(flex="1 1 250px", max_width="360px")
         wire_left = widgets.VBox([self.wire_title, self.wire_list],
-                                 layout=widgets.Layout(flex="1 1 0", min_width="0"))
-        self.wire = widgets.HBox([wire_left, self.view.clock], layout=widgets.Layout(width="100%"))
+                                 layout=widgets.Layout(flex="100 1 480px", min_width="0"))
+        self.wire = widgets.HBox([wire_left, self.view.clock],
+                                 layout=widgets.Layout(width="100%", flex_flow="row wrap"))
         self.wire.add_class("t-wire")
         self.wire.add_class("tl-wire")
         top = widgets.HBox(cards)
@@ -912,13 +923,29 @@ class Explorer(widgets.VBox):
         return self._act(lambda: self.net.call(name, call, *args))
 
     def deliver(self, pid: int) -> Step:
+        self._on_wire(pid)
         return self._act(lambda: self.net.deliver(pid))
 
     def drop(self, pid: int) -> Step:
+        self._on_wire(pid)
         return self._act(lambda: self.net.drop(pid))
 
     def duplicate(self, pid: int) -> Step:
+        self._on_wire(pid)
         return self._act(lambda: self.net.duplicate(pid))
+
+    def _on_wire(self, pid: int) -> None:
+        """Say in plain words where a segment went if it is no longer in flight."""
+        if any(p.id == pid for p in self.net.in_flight):
+            return
+        for p, t in self.net.delivered:
+            if p.id == pid:
+                raise ValueError(f"Segment #{pid} is not on the wire any more: it reached "
+                                 f"the {p.dst} at t = {t:g} s.")
+        for p in self.net.lost:
+            if p.id == pid:
+                raise ValueError(f"Segment #{pid} is not on the wire any more: it was lost.")
+        self.net.packet(pid)            # the model's own message (KeyError)
 
     def fire_next_timer(self) -> Step:
         """Advance the clock to the earliest running timer and fire it."""
@@ -975,6 +1002,7 @@ class Explorer(widgets.VBox):
 
     def _safe(self, fn: Callable, *args: object) -> None:
         self.error.layout.display = "none"
+        self.error.value = ""
         try:
             fn(*args)
         except _EXPECTED as exc:
@@ -1043,6 +1071,8 @@ class Explorer(widgets.VBox):
             if p.id not in self.wire_rows:
                 self._new_row(p)
             self._wire_labels[p.id].value = self._packet_html(p)
+            # after an Undo the same id may name another segment: keep the tooltip true
+            self.wire_rows[p.id].children[1].tooltip = f"Deliver #{p.id} to the {p.dst} now"
         rows = tuple(self.wire_rows[i] for i in ids)
         if self.wire_list.children != rows:
             self.wire_list.children = rows
@@ -1054,7 +1084,7 @@ class Explorer(widgets.VBox):
                                  '<span class="tl-muted">· nothing in flight</span>')
 
     def _new_row(self, p: Packet) -> None:
-        label = _html("tl-pkt", flex="1 1 auto")
+        label = _html("tl-pkt", flex="1 1 300px", min_width="0")
         d = _button("Deliver", "t-deliver", f"Deliver #{p.id} to the {p.dst} now", "success",
                     width="76px")
         x = _button("Drop", "t-drop", f"Lose #{p.id}: it never arrives", "danger", width="60px")

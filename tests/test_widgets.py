@@ -422,7 +422,8 @@ def test_errors_are_shown_in_the_widget_not_raised():
     deliver = button(row, "t-deliver")
     deliver.click()
     deliver.click()                                 # a stale row: the packet is gone
-    assert visible(e.error) and "no packet" in text_of(e.error.value)
+    assert visible(e.error) and "not on the wire any more" in text_of(e.error.value)
+    assert "reached the server" in text_of(e.error.value)
     e.load.value = ""
     e.next_timer_button.click()
     assert visible(e.error) and "No timer" in text_of(e.error.value)
