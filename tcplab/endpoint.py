@@ -100,6 +100,9 @@ class _Out:
         self.need_ack = False
 
 
+_SENDING_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK)
+_RFC_REF: dict[str, str] = {}       # "§3.10.4" -> "RFC 9293 §3.10.4", built once each
+
 # Flag combinations the endpoint sends, computed once (IntFlag arithmetic is slow).
 _ACK = Flags.ACK
 _PSH_ACK = Flags.PSH | Flags.ACK
@@ -784,10 +787,10 @@ class Endpoint:
     # ------------------------------------------------------------------ sending -----------
     def _push(self, out: _Out) -> int:
         """Segmentize queued data the peer's window allows, then the FIN if CLOSE was called."""
-        if self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK):
-            return 0
         if not self.send_buffer and (not self._close_requested or self._fin_seq is not None):
             return 0                 # nothing to send (the common case: skip the arithmetic)
+        if self.state not in _SENDING_STATES:
+            return 0
         sent = 0
         usable = self.snd_wnd - seq_sub(self.snd_nxt, self.snd_una)
         while self.send_buffer and usable > 0 and self._fin_seq is None:
@@ -836,7 +839,7 @@ class Endpoint:
         return True
 
     def _ack_segment(self) -> Segment:
-        return Segment(Flags.ACK, self.snd_nxt, self.rcv_nxt, self.rcv_wnd)
+        return Segment(_ACK, self.snd_nxt, self.rcv_nxt, self.rcv_wnd)
 
     def _flush_ack(self, out: _Out) -> None:
         self._push(out)
@@ -908,8 +911,9 @@ class Endpoint:
               received: Segment | None = None) -> Step:
         if out.error:
             text += f" [signal to the application: \"{out.error}\"]"
-        return Step(time=self.now, actor=self.name, kind=kind, event=event, before=before,
-                    after=self.state, explanation=text, rfc=f"RFC 9293 {rfc}"
-                    if rfc.startswith("§") else rfc, sent=tuple(out.sent), received=received,
-                    transitions=tuple(out.taken), delivered=bytes(out.delivered),
-                    error=out.error)
+        ref = _RFC_REF.get(rfc)
+        if ref is None:
+            ref = _RFC_REF[rfc] = f"RFC 9293 {rfc}" if rfc.startswith("§") else rfc
+        return Step(self.clock.now, self.name, kind, event, before, self.state, text, ref,
+                    tuple(out.sent), received, tuple(out.taken), bytes(out.delivered),
+                    out.error)

@@ -318,7 +318,8 @@ class Network:
             self.in_flight.remove(pkt)
             self.delivered.append((pkt, t))
             step = self.endpoints[pkt.dst].receive(pkt.segment)
-            return self._record(action, replace(step, packet=pid))
+            step.packet = pid
+            return self._record(action, step)
         if kind == "timer":
             _, name, timer, t = action
             self.clock.now = t
@@ -374,9 +375,10 @@ class Network:
                 self._next_id += 1
                 self.in_flight.append(pkt)
                 ids.append(pkt.id)
-        step = replace(step, index=len(self.history), packets=step.packets + tuple(ids),
-                       timers=tuple(self.timers()),
-                       states=tuple((n, e.state) for n, e in self.endpoints.items()))
+        step.index = len(self.history)
+        step.packets = step.packets + tuple(ids)
+        step.timers = tuple(self.timers())
+        step.states = tuple((n, e.state) for n, e in self.endpoints.items())
         self.history.append(step)
         self.actions.append(action)
         return step

@@ -29,19 +29,19 @@ def seq_sub(a: int, b: int) -> int:
 
 def seq_lt(a: int, b: int) -> bool:
     """``a < b`` modulo 2**32 (RFC 9293 §3.4)."""
-    return seq_sub(a, b) < 0
+    return (a - b) & 0xFFFFFFFF >= 0x80000000
 
 
 def seq_le(a: int, b: int) -> bool:
-    return seq_sub(a, b) <= 0
+    return a == b or (a - b) & 0xFFFFFFFF >= 0x80000000
 
 
 def seq_gt(a: int, b: int) -> bool:
-    return seq_sub(a, b) > 0
+    return a != b and (b - a) & 0xFFFFFFFF >= 0x80000000
 
 
 def seq_ge(a: int, b: int) -> bool:
-    return seq_sub(a, b) >= 0
+    return a == b or (b - a) & 0xFFFFFFFF >= 0x80000000
 
 
 def seq_in_window(x: int, start: int, size: int) -> bool:
@@ -105,43 +105,35 @@ class Segment:
     ack: int = 0
     window: int = 65535
     data: bytes = field(default=b"")
+    # Derived once at construction (segments are immutable): the control bits as booleans
+    # and SEG.LEN, the payload octets plus one for SYN and one for FIN (RFC 9293 §3.4).
+    syn: bool = field(init=False, repr=False, compare=False)
+    fin: bool = field(init=False, repr=False, compare=False)
+    rst: bool = field(init=False, repr=False, compare=False)
+    has_ack: bool = field(init=False, repr=False, compare=False)
+    len: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.flags, Flags):
+        if type(self.flags) is not Flags:
             object.__setattr__(self, "flags", Flags(self.flags))
-        for name in ("seq", "ack"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < SEQ_MOD:
-                raise ValueError(f"Segment {name} must be an integer in 0..2**32-1, got {v!r}")
-        if not isinstance(self.window, int) or not 0 <= self.window < 2 ** 30:
-            raise ValueError(f"Segment window must be a non-negative integer, got "
-                             f"{self.window!r}")
-        if isinstance(self.data, str):
-            object.__setattr__(self, "data", self.data.encode())
-        elif not isinstance(self.data, bytes):
-            object.__setattr__(self, "data", bytes(self.data))
-
-    # -- the RFC's derived quantities --------------------------------------------------------
-    @property
-    def syn(self) -> bool:
-        return Flags.SYN in self.flags
-
-    @property
-    def fin(self) -> bool:
-        return Flags.FIN in self.flags
-
-    @property
-    def rst(self) -> bool:
-        return Flags.RST in self.flags
-
-    @property
-    def has_ack(self) -> bool:
-        return Flags.ACK in self.flags
-
-    @property
-    def len(self) -> int:
-        """SEG.LEN: payload octets plus one for SYN and one for FIN (RFC 9293 §3.4)."""
-        return len(self.data) + self.syn + self.fin
+        seq, ack, window = self.seq, self.ack, self.window
+        if type(seq) is not int or not 0 <= seq < SEQ_MOD:
+            raise ValueError(f"Segment seq must be an integer in 0..2**32-1, got {seq!r}")
+        if type(ack) is not int or not 0 <= ack < SEQ_MOD:
+            raise ValueError(f"Segment ack must be an integer in 0..2**32-1, got {ack!r}")
+        if type(window) is not int or not 0 <= window < 2 ** 30:
+            raise ValueError(f"Segment window must be a non-negative integer, got {window!r}")
+        data = self.data
+        if type(data) is not bytes:
+            data = data.encode() if isinstance(data, str) else bytes(data)
+            object.__setattr__(self, "data", data)
+        bits = int(self.flags)
+        setattr_ = object.__setattr__
+        setattr_(self, "syn", bool(bits & 0x02))
+        setattr_(self, "fin", bool(bits & 0x01))
+        setattr_(self, "rst", bool(bits & 0x04))
+        setattr_(self, "has_ack", bool(bits & 0x10))
+        setattr_(self, "len", len(data) + (bits & 0x02 and 1) + (bits & 0x01))
 
     @property
     def last_seq(self) -> int:

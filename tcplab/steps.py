@@ -15,9 +15,9 @@ from .transitions import Transition
 __all__ = ["Step", "TcpError"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Step:
-    """One event and its consequences.
+    """One event and its consequences (a record: treat it as read-only).
 
     ``kind`` is ``"call"`` (a user call such as CLOSE), ``"segment"`` (a segment arrived),
     ``"timer"`` (a timer fired) or ``"wire"`` (the network dropped, duplicated or delayed a
