@@ -88,9 +88,11 @@ LINUX_DIFFERENCES = {
         "shutdown(SHUT_WR) the application still holds the socket and FIN-WAIT-2 has no "
         "timer. RFC 9293 has no such timeout."),
     "fin-timeout-orphans-only": (
-        "The model applies tcp_fin_timeout to every FIN-WAIT-2 endpoint (Config.linux()); "
-        "Linux applies it only to orphans. This side used shutdown(SHUT_WR) and still has "
-        "its socket, so the kernel keeps it in FIN-WAIT-2 with no timer."),
+        "A model without Network.shutdown() applies tcp_fin_timeout to every FIN-WAIT-2 "
+        "endpoint (Config.linux()); Linux applies it only to orphans. This side used "
+        "shutdown(SHUT_WR) and still has its socket, so the kernel keeps it in FIN-WAIT-2 "
+        "with no timer. (The model now tells close() and shutdown() apart: the live lab "
+        "calls Network.shutdown() where the kernel gets shutdown(SHUT_WR).)"),
     "fin-ack-together": (
         "FIN-WAIT-1 went straight to TIME-WAIT: the peer's FIN also acknowledged our FIN "
         "(RFC 9293 figure 5, note 2). Linux does not always ACK a FIN at once -- the ACK may "
@@ -228,7 +230,9 @@ def run_model(script: object, *, latency: float = 0.0, settle_each: bool = True,
     spans = []
     for i, line in enumerate(lines):
         start = len(net.history)
-        _model_line(net, line, settle_each and not _before_until(lines, i))
+        _model_line(net, line, settle_each and not _before_until(lines, i),
+                    shutdown=line.kind == "call" and line.model_call == "close"
+                    and close_policy(lines, i) == "shutdown")
         spans.append((start, len(net.history)))
     return net, spans
 
@@ -238,8 +242,12 @@ def _before_until(lines: Sequence[Line], i: int) -> bool:
     return i + 1 < len(lines) and lines[i + 1].kind == "until"
 
 
-def _model_line(net: Network, line: Line, settle_each: bool) -> str:
-    """Apply one line; return the result text (or the model's error)."""
+def _model_line(net: Network, line: Line, settle_each: bool, shutdown: bool = False) -> str:
+    """Apply one line; return the result text (or the model's error).
+
+    ``shutdown``: the kernel makes this close with ``shutdown(SHUT_WR)``; tell the model so
+    (if it knows the difference), since Linux times out only an orphaned FIN-WAIT-2.
+    """
     result = "ok"
     if line.kind == "call":
         try:
@@ -249,7 +257,10 @@ def _model_line(net: Network, line: Line, settle_each: bool) -> str:
             elif line.call == "send":
                 net.send(line.actor, line.data)
             else:
-                step = net.call(line.actor, line.model_call)
+                if shutdown and hasattr(net, "shutdown"):
+                    step = net.shutdown(line.actor)
+                else:
+                    step = net.call(line.actor, line.model_call)
                 if step.error:
                     result = MODEL_ERRORS.get(step.error, step.error)
         except TcpError as exc:
@@ -1248,7 +1259,10 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
                 kr.sampler.sample()
                 if secs < line.seconds:
                     result = f"waited {secs:g} s of {line.seconds:g} s (max_wait)"
-            model_result = _model_line(net, line, settle_each=loop and not _before_until(lines, i))
+            model_result = _model_line(
+                net, line, settle_each=loop and not _before_until(lines, i),
+                shutdown=line.kind == "call" and line.model_call == "close"
+                and kr.sides[line.actor].closed_how == "shutdown")
             t_end = kr.now()
             states = {n: _state_at(kr.sampler.timeline, n) for n in lab.names}
             kpath = {n: tuple(s for t, s, _ in _actor_states(kr.sampler.timeline, n)
