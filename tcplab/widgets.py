@@ -720,8 +720,8 @@ class Stepper(widgets.VBox):
             self.question.value = '<div class="tl-q">The run is over. Press Reset to try again.</div>'
             return
         if not choices:        # a wire step changes no state: nothing to predict
-            self.question.value = (f'<div class="tl-q">Next, {_e(_describe(nxt))}. No state '
-                                   f'changes on the wire: press Step.</div>')
+            self.question.value = (f'<div class="tl-q">Next, on the wire: {_e(nxt.explanation)} '
+                                   f'No state changes here: press Step.</div>')
             step_btn.disabled = False
             return
         self.question.value = (f'<div class="tl-q">Predict: next, {_e(_describe(nxt))}. '
@@ -760,6 +760,8 @@ def _check_style(style: str) -> None:
 
 def _describe(step: Step) -> str:
     """'the server receives SYN', 'the client calls close()' (from tcplab.quiz)."""
+    if step.kind == "timer":
+        return f"a timer of the {step.actor} fires ({step.event})"
     try:
         from .quiz import describe_step
         return describe_step(step)

@@ -283,6 +283,19 @@ def test_predict_mode_asks_then_reveals():
     assert ok and s.index == 4
 
 
+def test_predict_mode_has_nothing_to_predict_on_a_wire_step():
+    s = stepper("syn-lost", predict=True)
+    k = next(i for i, st in enumerate(s.history) if st.actor == WIRE)
+    s.goto(k)
+    assert s.next_step.actor == WIRE
+    assert not any(visible(b) for b in s.choice_buttons.values())
+    assert not s.buttons["step"].disabled
+    assert norm(s.next_step.explanation) in norm(text_of(s.question.value))
+    s.buttons["step"].click()
+    assert s.index == k + 1 and s.buttons["step"].disabled   # a timer step: predict again
+    assert s.next_step.kind == "timer"
+
+
 def test_predict_mode_play_shows_an_error_instead_of_raising():
     s = stepper("handshake", predict=True)
     s.buttons["play"].click()                      # disabled in the browser; click anyway
