@@ -39,7 +39,7 @@ import io
 import re
 import time
 from collections import OrderedDict
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Sequence
 
 import ipywidgets as widgets
 
@@ -509,9 +509,30 @@ def _pictures(view: _View) -> tuple[widgets.HBox, widgets.ToggleButtons]:
     return main, toggle
 
 
+class _Guarded:
+    """Callbacks that never let a traceback reach the learner: errors go to ``error``."""
+
+    error: widgets.HTML
+
+    def _safe(self, fn: Callable, *args: object) -> None:
+        self.error.layout.display = "none"
+        self.error.value = ""
+        try:
+            fn(*args)
+        except _EXPECTED as exc:
+            self._show_error(_error_text(exc))
+        except Exception as exc:  # never a traceback in front of a learner
+            self._show_error(f"Something went wrong inside tcplab ({type(exc).__name__}: "
+                             f"{_error_text(exc)}). Please tell your teacher.")
+
+    def _show_error(self, text: str) -> None:
+        self.error.value = f'<div class="tl-error">⚠ {_e(text)}</div>'
+        self.error.layout.display = ""
+
+
 # ------------------------------------------------------------------------- the stepper ----
 
-class Stepper(widgets.VBox):
+class Stepper(_Guarded, widgets.VBox):
     """A recorded run, shown one step at a time (see :func:`stepper`).
 
     ``index`` is the number of steps shown: 0 is before the first step, ``len(history)``
@@ -671,21 +692,6 @@ class Stepper(widgets.VBox):
         return ok, msg
 
     # -- callbacks ---------------------------------------------------------------------------
-    def _safe(self, fn: Callable, *args: object) -> None:
-        self.error.layout.display = "none"
-        self.error.value = ""
-        try:
-            fn(*args)
-        except _EXPECTED as exc:
-            self._show_error(_error_text(exc))
-        except Exception as exc:  # never a traceback in front of a learner
-            self._show_error(f"Something went wrong inside tcplab ({type(exc).__name__}: "
-                             f"{_error_text(exc)}). Please tell your teacher.")
-
-    def _show_error(self, text: str) -> None:
-        self.error.value = f'<div class="tl-error">{_e(text)}</div>'
-        self.error.layout.display = ""
-
     def _on_index(self, change: dict) -> None:
         self._safe(self._render)
 
@@ -800,7 +806,7 @@ _EMPTY = ""
 _GIVEN = "(given)"
 
 
-class Explorer(widgets.VBox):
+class Explorer(_Guarded, widgets.VBox):
     """Drive both endpoints and the wire by hand (see :func:`explorer`).
 
     ``net`` is the live network.  ``call_buttons[endpoint][call]``, ``wire_rows`` (packet id
@@ -1001,21 +1007,6 @@ class Explorer(widgets.VBox):
                 self._earlier = self.net.history[mark:-1]
             self._refresh()
         return step
-
-    def _safe(self, fn: Callable, *args: object) -> None:
-        self.error.layout.display = "none"
-        self.error.value = ""
-        try:
-            fn(*args)
-        except _EXPECTED as exc:
-            self._show_error(_error_text(exc))
-        except Exception as exc:  # never a traceback in front of a learner
-            self._show_error(f"Something went wrong inside tcplab ({type(exc).__name__}: "
-                             f"{_error_text(exc)}). Please tell your teacher.")
-
-    def _show_error(self, text: str) -> None:
-        self.error.value = f'<div class="tl-error">⚠ {_e(text)}</div>'
-        self.error.layout.display = ""
 
     def _refresh(self) -> None:
         net = self.net

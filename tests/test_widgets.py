@@ -448,6 +448,18 @@ def test_errors_are_shown_in_the_widget_not_raised():
     assert visible(e.error)
 
 
+def test_even_an_unexpected_failure_stays_inside_the_widget(monkeypatch):
+    e = explorer("handshake")
+
+    def broken(*args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(e.net, "call", broken)
+    e.call_buttons["client"]["close"].click()
+    msg = text_of(e.error.value)
+    assert visible(e.error) and "Something went wrong" in msg and "disk on fire" in msg
+
+
 def test_undo_takes_back_one_click():
     e = explorer("handshake")
     before = e.net.states(), len(e.net.history)
