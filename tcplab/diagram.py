@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from .states import TcpState
 from .transitions import BY_KEY, DEFAULT_LAYERS, LAYERS, TRANSITIONS, Transition
+from .style import PALETTE
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -58,8 +59,6 @@ __all__ = ["StateDiagram", "DiagramView", "GraphvizNotFound", "PALETTE", "SINK_L
 
 S = TcpState
 
-#: Okabe & Ito's colour-blind-safe palette: blue, vermillion, then bluish green and orange.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9")
 #: Colour of the "used in this run" coverage overlay (Okabe-Ito bluish green).
 COVERAGE_COLOR = "#009E73"
 #: Layers whose edges to CLOSED go to a small CLOSED copy beside their source state.

@@ -49,6 +49,7 @@ from .network import WIRE, Network, Packet
 from .segment import Segment
 from .states import TcpState
 from .steps import Step
+from .style import PALETTE as _PALETTE
 
 __all__ = ["ladder", "save_ladder", "ladder_png", "cli_ladder", "LadderView", "LadderLayout",
            "Mark", "Drawing", "STYLES"]
@@ -78,7 +79,7 @@ _TICKS_IN = 0.55                     # least room for the time axis labels left 
 _HEAD_IN = 0.95                      # header: names and initial states
 _FOOT_IN = 0.42
 
-_COLORS = ("#1d5fa6", "#b8511a")     # arrows from the left / the right endpoint
+_COLORS = _PALETTE[:2]               # arrows from the left / the right endpoint (as the diagram)
 _RST_COLOR = "#c62828"
 _LOST_COLOR = "#d32f2f"
 _LINE_COLOR = "#444444"

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import io
 import re
 import time
 from collections import OrderedDict
@@ -288,12 +287,8 @@ class _View:
         if png is not None:
             self._ladder_cache.move_to_end(key)
             return png
-        from .ladder import ladder
-        fig = ladder(net, upto=upto, style=self.style)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=self.dpi, facecolor="white",
-                    pil_kwargs={"compress_level": 1})
-        png = buf.getvalue()
+        from .ladder import ladder_png
+        png = ladder_png(net, upto=upto, style=self.style, dpi=self.dpi)
         self._ladder_cache[key] = png
         while len(self._ladder_cache) > _LADDER_CACHE:
             self._ladder_cache.popitem(last=False)
