@@ -88,8 +88,14 @@ def check_prediction(step: Step, answer: "TcpState | str | Mapping[str, TcpState
     for n in guess:
         before = step.before if n == step.actor else None
         facts.append(_move(n, before, truth[n]))
-    why = step.transition.summary if step.transition is not None else ""
-    why = why or step.explanation
+    if step.actor in guess:
+        why = step.transition.summary if step.transition is not None else ""
+        why = why or step.explanation
+    else:   # the question is about an endpoint this step does not touch
+        others = " and ".join(f"the {n}" for n in guess)
+        why = (f"This step happens at the {step.actor}; {others} cannot change state until "
+               f"something reaches {'them' if len(guess) > 1 else 'it'} (a segment, a call "
+               "or a timer of its own).")
     ref = f" ({step.rfc})" if step.rfc else ""
     fact = "; ".join(facts)
     if not wrong:

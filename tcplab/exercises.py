@@ -384,7 +384,7 @@ SCHEDULES: dict[str, Schedule] = {s.name: s for s in (
         ("client connect", "server connect", "deliver client SYN", "deliver server SYN",
          "deliver server SYN,ACK", "deliver client SYN,ACK"),
         story="Both sides call connect() to each other at the same moment; there is no "
-              "listener (RFC 9293 figure 8)."),
+              "listener (RFC 9293 figure 7)."),
 )}
 
 _PAIR_EXAMPLE = "[('SYN-SENT', 'LISTEN'), ('SYN-SENT', 'SYN-RECEIVED'), ...]"

@@ -4,7 +4,7 @@ Two vertical timelines, time flowing *down*, one per endpoint.  Every packet the
 on the wire is one arrow from its send time on the sender's line to its arrival time on
 the receiver's line, so the latency makes the arrows slant and segments that are in the
 network at the same time *cross* -- simultaneous open and close look like RFC 9293
-figures 8 and 13.  Beside the lines: the state each endpoint enters (boxed), the user
+figures 7 and 13.  Beside the lines: the state each endpoint enters (boxed), the user
 calls (``close()``) and timer firings (a clock and ``RTO`` / ``2MSL expired``).  Lost
 segments end in a red cross, duplicates and retransmissions are dash-dotted / dashed and
 tagged, packets still in flight are dotted up to "now".

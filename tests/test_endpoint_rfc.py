@@ -317,7 +317,7 @@ def test_syn_sent_drops_segment_with_neither_syn_nor_rst():
     assert step.sent == () and p.A.state is S.SYN_SENT
 
 
-def test_simultaneous_open_is_rfc_figure_8():
+def test_simultaneous_open_is_rfc_figure_7():
     p = Pair()
     p.call("A", "connect")                      # <SEQ=100><CTL=SYN>
     p.call("B", "connect")                      # <SEQ=300><CTL=SYN>

@@ -161,7 +161,7 @@ def test_simultaneous_close_fins_cross_like_rfc_figure_13():
     assert set(drawn.crossings()) == _crossing_pairs(drawn)
 
 
-def test_simultaneous_open_syns_cross_like_rfc_figure_8():
+def test_simultaneous_open_syns_cross_like_rfc_figure_7():
     drawn = ladder(simultaneous_open()).drawn
     syns = [m for m in drawn.segments if m.text.endswith("<CTL=SYN>")]
     assert len(syns) == 2

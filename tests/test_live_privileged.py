@@ -199,9 +199,9 @@ def test_segments_kernel_next_to_model(no_leftovers):
     assert "\n  + " not in wire and "\n  - " not in wire, wire       # the very same segments
     r = runner.run("simultaneous-open", privileged=True)
     wire = r.wire()
-    # Linux: four segments as in RFC 9293 figure 8, plus an ACK of each (duplicate) SYN,ACK.
+    # Linux: four segments as in RFC 9293 figure 7, plus an ACK of each (duplicate) SYN,ACK.
     assert wire.count("\n  + ") == 2 and "\n  - " not in wire, wire
-    assert "figure 8" in wire
+    assert "figure 7" in wire
     r = runner.run("abort", privileged=True)
     assert "RST,ACK" in r.wire()
 

@@ -941,7 +941,7 @@ def _segment_note(op: str, label: str, ops: list, i: int) -> str:
     if flags == "." and op == "k" and before and before[-1].split()[1:2] == ["S."]:
         return ("In a simultaneous open Linux answers the peer's SYN,ACK with an ACK: the SYN "
                 "in it is a sequence number already received, so the kernel acknowledges the "
-                "duplicate -- and still moves to ESTABLISHED. RFC 9293 figure 8 and the model "
+                "duplicate -- and still moves to ESTABLISHED. RFC 9293 figure 7 and the model "
                 "exchange four segments, not six.")
     if flags == "." and op == "m":
         return ("The model acknowledges at once; Linux delayed this ACK (delayed ACK) and let a "
