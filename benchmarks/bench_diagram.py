@@ -27,20 +27,14 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tcplab import diagram as dg  # noqa: E402
+from tcplab import scenarios  # noqa: E402
 from tcplab.network import Network  # noqa: E402
 from tcplab.states import TcpState  # noqa: E402
 
 
 def teardown_run() -> Network:
-    net = Network(isn={"client": 100, "server": 300})
-    net.listen("server")
-    net.connect("client")
-    net.run()
-    net.close("client")
-    net.settle()
-    net.close("server")
-    net.run()
-    return net
+    """Handshake and teardown, the client closing first (the scenario catalogue's run)."""
+    return scenarios.get("teardown-client-first").run(isn={"client": 100, "server": 300})
 
 
 def median_per_step(per_step: Callable[[int], object], steps: int, repeats: int) -> float:

@@ -30,23 +30,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tcplab.ladder import LadderView, ladder, ladder_png  # noqa: E402
+from tcplab import scenarios  # noqa: E402
 from tcplab.network import Network  # noqa: E402
 
 
 def twenty_step_run() -> Network:
-    net = Network(isn={"client": 100, "server": 300})
-    net.listen("server")
-    net.connect("client")
-    net.run()
-    net.send("client", "hello")
-    net.run()
-    net.send("server", "world!")
-    net.run()
-    net.close("client")
-    net.settle()
-    net.close("server")
-    net.run()
-    return net
+    """Handshake, a request and an answer, teardown with the client closing first."""
+    return scenarios.get("teardown-client-first").run(isn={"client": 100, "server": 300})
 
 
 def medians(fn, repeats: int) -> tuple[float, float]:
