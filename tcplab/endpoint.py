@@ -101,6 +101,7 @@ class _Out:
 
 
 _SENDING_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK)
+_AFTER_CLOSE = (S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSING, S.LAST_ACK, S.TIME_WAIT)  # CLOSE done
 _RFC_REF: dict[str, str] = {}       # "§3.10.4" -> "RFC 9293 §3.10.4", built once each
 
 # Flag combinations the endpoint sends, computed once (IntFlag arithmetic is slow).
@@ -227,20 +228,14 @@ class Endpoint:
                 msg, rfc = "connection already exists", "§3.10.1"
             elif call == "connect" and st not in (S.CLOSED, S.LISTEN):
                 msg, rfc = "connection already exists", "§3.10.1"
-        elif call == "send":
+        elif call in ("send", "close"):
+            section = "§3.10.2" if call == "send" else "§3.10.4"
             if st is S.CLOSED:
-                msg, rfc = "connection does not exist", "§3.10.2"
-            elif st in (S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSING, S.LAST_ACK, S.TIME_WAIT) or \
-                    self._close_requested:
-                msg, rfc = "connection closing", "§3.10.2"
-                hint = "This side has already called close(): it has promised to send nothing more."
-        elif call == "close":
-            if st is S.CLOSED:
-                msg, rfc = "connection does not exist", "§3.10.4"
-            elif st in (S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSING, S.LAST_ACK, S.TIME_WAIT) or \
-                    self._close_requested:
-                msg, rfc = "connection closing", "§3.10.4"
-                hint = "close() was already called on this side."
+                msg, rfc = "connection does not exist", section
+            elif st in _AFTER_CLOSE or self._close_requested:
+                msg, rfc = "connection closing", section
+                hint = ("This side has already called close(): it has promised to send "
+                        "nothing more.")
         elif call == "abort":
             if st is S.CLOSED:
                 msg, rfc = "connection does not exist", "§3.10.5"
