@@ -379,3 +379,19 @@ def test_time_wait_lasts_60_seconds():
             assert time.monotonic() - entered < 65
             time.sleep(0.05)
     assert 59.0 < time.monotonic() - entered < 61.5
+
+
+def test_so_reuseaddr_on_a_server_restart():
+    """socket(7)/tcp(7): with connections of the old server in TIME-WAIT, bind() to its port
+    fails with EADDRINUSE; SO_REUSEADDR lets the new server bind -- on Linux only if the old
+    listener had set it too -- and the TIME-WAIT sockets stay."""
+    from tcplab.live import try_reuseaddr
+    r = try_reuseaddr()
+    bare, reusing = r.case(False), r.case(True)
+    for case in (bare, reusing):
+        assert case.time_wait and all(s.state is TcpState.TIME_WAIT for s in case.time_wait)
+        assert case.without == "EADDRINUSE"
+        assert case.time_wait_after, "SO_REUSEADDR must not end TIME-WAIT"
+    assert bare.with_reuseaddr == "EADDRINUSE"      # the old sockets did not allow reuse
+    assert reusing.with_reuseaddr == "ok"
+    assert "EADDRINUSE" in str(r) and "<table" in r._repr_html_()

@@ -57,6 +57,7 @@ from .lab import Capabilities, Lab, LoopbackLab, NamespaceLab, capabilities, ope
 from .netns import LabError, cleanup_stale, list_lab_namespaces
 from .runner import (LINUX_DIFFERENCES, TRANSIENT_STATES, Difference, LineResult, LiveRun,
                      LiveUnsupported, parse_script, run, run_model)
+from .reuse import ReuseResult, try_reuseaddr
 from .scripts import LIVE_SCENARIOS, LiveScenario
 
 __all__ = ["run", "run_model", "parse_script", "LiveRun", "LineResult", "Difference",
