@@ -222,3 +222,23 @@ def test_invalid_acks_are_rate_limited_so_desynchronised_ends_fall_silent():
     silent = [st for st in net.history if "rate limit" in st.explanation]
     assert silent, "an ACK should have been suppressed"
     assert len(acks) < 40
+
+
+def test_one_script_language_for_model_and_kernel():
+    """The model and the live lab share one parser: same commands, same clear errors."""
+    from tcplab import Network
+    from tcplab.live import runner
+    for bad, msg in [(["wait"], "wait needs a number"), (["client close now"], "takes no arguments"),
+                     (["wait soon"], "number of seconds"), (["until client NOWHERE"], "unknown TCP state"),
+                     (["drop mallory SYN"], "no side 'mallory'")]:
+        with pytest.raises(ValueError, match=msg):
+            scenarios.run_script(Network(), bad)
+        with pytest.raises(ValueError, match=msg):
+            runner.parse_script(bad)
+    # until and recv work on the model too
+    net = Network(isn=RFC_ISN)
+    scenarios.run_script(net, ["server listen", "client connect", "until server ESTABLISHED",
+                               "client send hi", "settle", "server recv"])
+    assert net.state("server") is S.ESTABLISHED and net["server"].received == bytearray()
+    with pytest.raises(ValueError, match="never reaches"):
+        scenarios.run_script(Network(), ["client connect", "until client ESTABLISHED"])

@@ -36,7 +36,6 @@ from __future__ import annotations
 import errno
 import html
 import platform
-import shlex
 import socket
 import struct
 import textwrap
@@ -45,6 +44,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
+from .. import scenarios as scenario_script
 from ..endpoint import Config
 from ..network import Network
 from ..segment import Segment
@@ -138,67 +138,18 @@ class Line:
         return "close" if self.call == "shutdown" else self.call
 
 
-_CALL_WORDS = ("listen", "connect", "send", "close", "shutdown", "abort", "recv")
-_MODEL_ONLY = ("deliver", "drop", "duplicate", "delay", "timer")
-
-
-def _script_lines(script: object) -> list[str]:
-    if isinstance(script, str):
-        return script.splitlines()
-    lines = getattr(script, "script", script)
-    if isinstance(lines, str):
-        return lines.splitlines()
-    return [str(x) for x in lines]  # type: ignore[union-attr]
-
-
 def parse_script(script: object, names: Sequence[str] = ("client", "server")) -> list[Line]:
-    """Parse script lines (a string, a list of lines, or anything with ``.script``)."""
+    """Parse a script (:func:`tcplab.scenarios.parse_script`: one language for the model and
+    the kernel) into the lines the kernel can play, ending with a settle."""
     out: list[Line] = []
-    for n, raw in enumerate(_script_lines(script), 1):
-        text = raw.split("#", 1)[0].strip()
-        if not text:
-            continue
-        words = shlex.split(text)
-        head, rest = words[0], words[1:]
-
-        def bad(msg: str, exc: type = ValueError) -> Exception:
-            return exc(f"script line {n} {text!r}: {msg}")
-        if head in names:
-            if not rest or rest[0] not in _CALL_WORDS:
-                raise bad(f"after {head!r} comes a call: {', '.join(_CALL_WORDS)}")
-            call = rest[0]
-            data = b""
-            if call == "send":
-                if len(rest) < 2:
-                    raise bad("send needs the data, e.g. 'client send hello'")
-                data = " ".join(rest[1:]).encode()
-            elif len(rest) > 1:
-                raise bad(f"{call} takes no arguments")
-            out.append(Line(text, "call", head, call, data))
-        elif head in ("settle", "run"):
-            out.append(Line(text, head))
-        elif head == "wait":
-            try:
-                secs = float(rest[0])
-            except (IndexError, ValueError):
-                raise bad("wait needs a number of seconds, e.g. 'wait 1.5'") from None
-            if secs < 0:
-                raise bad("wait takes a non-negative number of seconds")
-            out.append(Line(text, "wait", seconds=secs))
-        elif head == "until":
-            if len(rest) != 2 or rest[0] not in names:
-                raise bad(f"until needs a side and a state, e.g. 'until {names[1]} CLOSE-WAIT'")
-            try:
-                state = TcpState.parse(rest[1])
-            except ValueError as exc:
-                raise bad(str(exc)) from None
-            out.append(Line(text, "until", rest[0], state=state))
-        elif head in _MODEL_ONLY:
-            raise bad(f"'{head}' steers a single segment; that exists only in the model "
-                      "(the live lab runs user calls, settle, run and wait)", LiveUnsupported)
-        else:
-            raise bad(f"unknown command {head!r}; use '<side> <call>', settle, run, wait, "
-                      "until")
+    for cmd in scenario_script.parse_script(script, names):
+        if cmd.kind in scenario_script.WIRE_COMMANDS:
+            raise LiveUnsupported(
+                f"script line {cmd.number} {cmd.text!r}: '{cmd.kind}' steers a single segment "
+                "or timer; that exists only in the model (the live lab runs calls, settle, "
+                "run, wait and until)")
+        out.append(Line(cmd.text, cmd.kind, cmd.actor, cmd.call, cmd.data, cmd.seconds,
+                        state=cmd.state))
     if not out or out[-1].kind not in ("settle", "run"):
         out.append(Line("settle", "settle", implicit=True))
     return out
