@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+from helpers import socket_fds
 
 from tcplab import TcpState
 from tcplab.live import kernel as K
@@ -75,18 +76,6 @@ def stable(seq: list[TcpState]) -> list[TcpState]:
 def is_subsequence(small: list, big: list) -> bool:
     it = iter(big)
     return all(any(x is y for y in it) for x in small)
-
-
-def socket_fds() -> set[str]:
-    out = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:"):
-            out.add(target)
-    return out
 
 
 # ---------------------------------------------------------------------- no sockets needed

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import socket_fds
 
 from tcplab import TcpState
 from tcplab.live import netns, runner
@@ -123,18 +124,6 @@ def children() -> list[int]:
             if fields[1] == me and fields[0] != "Z":
                 kids.append(int(pid))
     return kids
-
-
-def socket_fds() -> set[str]:
-    out = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:"):
-            out.add(target)
-    return out
 
 
 @pytest.fixture
