@@ -638,11 +638,7 @@ def _cut_template(spec: _Spec, svg_text: str, lj: dict) -> _Layout:
 def _cut_node(tb: _TemplateBuilder, n: _Node, el: ET.Element,
               box: tuple[float, float, float, float]) -> None:
     shape_style, text_style = _base_node_style(n)
-    tb.text(f'<g id="{n.id}" class="')
-    tb.slot(f"{n.id}:class", n.classes)
-    tb.text(f'" data-state="{n.state.name}">\n<title>')
-    tb.slot(f"{n.id}:title", _esc(_node_title(n)))
-    tb.text("</title>\n")
+    _open_group(tb, n.id, n.classes, f' data-state="{n.state.name}"', _node_title(n))
     texts = []
     for child in el:
         tag = child.tag.replace(_SVG_NS, "")
@@ -666,16 +662,22 @@ def _cut_node(tb: _TemplateBuilder, n: _Node, el: ET.Element,
     tb.text("\n</g>\n")
 
 
+def _open_group(tb: _TemplateBuilder, gid: str, classes: str, attrs: str, title: str) -> None:
+    """``<g id=.. class=..><title>..</title>`` with the class and title as restylable slots."""
+    tb.text(f'<g id="{gid}" class="')
+    tb.slot(f"{gid}:class", classes)
+    tb.text(f'"{attrs}>\n<title>')
+    tb.slot(f"{gid}:title", _esc(title))
+    tb.text("</title>\n")
+
+
 def _cut_edge(tb: _TemplateBuilder, e: _Edge, el: ET.Element) -> None:
     path_style, head_style, label_style = _base_edge_style(e)
     t0 = e.members[0]
     data = (f' data-source="{t0.source.name}" data-target="{t0.target.name}"'
             f' data-tail="{e.tail}" data-head="{e.head}"')
-    tb.text(f'<g id="{e.id}" class="')
-    tb.slot(f"{e.id}:class", " ".join(("edge",) + _edge_classes(e)))
-    tb.text(f'"{data}' + (f' data-layer="{e.layer}"' if not e.bundle else "") + ">\n<title>")
-    tb.slot(f"{e.id}:title", _esc(_edge_title(e)))
-    tb.text("</title>\n")
+    _open_group(tb, e.id, " ".join(("edge",) + _edge_classes(e)),
+                data + (f' data-layer="{e.layer}"' if not e.bundle else ""), _edge_title(e))
     texts = []
     for child in el:
         tag = child.tag.replace(_SVG_NS, "")
