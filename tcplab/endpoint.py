@@ -41,9 +41,6 @@ SOCKET_CALLS = {
     "abort": "SO_LINGER 0, then close()",
 }
 
-_RFC_CALL = {"listen": "passive OPEN", "connect": "active OPEN", "send": "SEND",
-             "close": "CLOSE", "abort": "ABORT"}
-
 
 @dataclass
 class Clock:
@@ -89,7 +86,8 @@ class Config:
 class _Out:
     """What one event produced, collected while it is processed."""
 
-    __slots__ = ("sent", "taken", "delivered", "notes", "error", "need_ack")
+    __slots__ = ("sent", "taken", "delivered", "notes", "error", "need_ack", "call",
+                 "socket_call", "timer", "retransmission")
 
     def __init__(self) -> None:         # (a plain class: this is built for every event)
         self.sent: list[Segment] = []
@@ -98,6 +96,10 @@ class _Out:
         self.notes: list[str] = []
         self.error: str | None = None
         self.need_ack = False
+        self.call: str | None = None          # the user call this event is, if any
+        self.socket_call: str | None = None   # ... as a sockets programmer writes it
+        self.timer: str | None = None         # the timer that fired, if any
+        self.retransmission = False           # a segment was sent again after a timeout
 
 
 _SENDING_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK)
@@ -254,7 +256,7 @@ class Endpoint:
     def listen(self) -> Step:
         """Passive OPEN (``listen()``): wait for a SYN (RFC 9293 §3.10.1)."""
         self._check("listen")
-        out = self._begin()
+        out = self._begin("listen", "listen()")
         before = self.state
         self._reset_tcb()
         self.reason = None
@@ -266,7 +268,7 @@ class Endpoint:
     def connect(self) -> Step:
         """Active OPEN (``connect()``): choose an ISS and send SYN (RFC 9293 §3.10.1)."""
         self._check("connect")
-        out = self._begin()
+        out = self._begin("connect", "connect()")
         before = self.state
         if before is S.CLOSED:
             self._reset_tcb()
@@ -287,7 +289,7 @@ class Endpoint:
         if not isinstance(data, (bytes, bytearray)) or not data:
             raise ValueError("send() needs at least one byte of data (bytes or str)")
         self._check("send")
-        out = self._begin()
+        out = self._begin("send", "send()")
         before = self.state
         self.send_buffer += data
         if before is S.LISTEN:
@@ -317,7 +319,7 @@ class Endpoint:
         Linux does: only a given-up (orphaned) socket has a FIN-WAIT-2 timeout.
         """
         self._check("close")
-        out = self._begin()
+        out = self._begin("close", "shutdown(SHUT_WR)" if shutdown else "close()")
         before = self.state
         self._orphan = not shutdown
         if before is S.LISTEN:
@@ -351,7 +353,7 @@ class Endpoint:
     def abort(self) -> Step:
         """ABORT (``SO_LINGER`` 0 then ``close()``): send RST if synchronized (§3.10.5)."""
         self._check("abort")
-        out = self._begin()
+        out = self._begin("abort", "SO_LINGER 0 + close()")
         before = self.state
         if before in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
             self._send_now(out, Segment(Flags.RST, self.snd_nxt, 0, 0))
@@ -377,6 +379,7 @@ class Endpoint:
             raise ValueError(f"{self.name} has no {name!r} timer running; running: "
                              f"{', '.join(self.timers)}")
         out = self._begin()
+        out.timer = name
         before = self.state
         del self.timers[name]
         if name == "time-wait":
@@ -411,6 +414,7 @@ class Endpoint:
         self._rto = min(self._rto * 2, self.config.rto_max)
         seg = self._refresh(self._rtx[0])
         self._send_now(out, seg)
+        out.retransmission = True
         self.timers["retransmission"] = self.now + self._rto
         return self._step(out, before, "timer", "retransmission timeout",
                           f"No acknowledgment for {seg.label()} (SEQ={seg.seq}) in time: "
@@ -886,8 +890,11 @@ class Endpoint:
         return self._rng.randrange(2 ** 32)
 
     # ------------------------------------------------------------------ bookkeeping --------
-    def _begin(self) -> _Out:
-        return _Out()
+    def _begin(self, call: str | None = None, socket_call: str | None = None) -> _Out:
+        out = _Out()
+        if call is not None:
+            out.call, out.socket_call = call, socket_call
+        return out
 
     def _go(self, out: _Out, key: str) -> None:
         """Take the transition ``key`` from the table -- the only way state changes."""
@@ -909,6 +916,9 @@ class Endpoint:
         ref = _RFC_REF.get(rfc)
         if ref is None:
             ref = _RFC_REF[rfc] = f"RFC 9293 {rfc}" if rfc.startswith("§") else rfc
-        return Step(self.clock.now, self.name, kind, event, before, self.state, text, ref,
+        step = Step(self.clock.now, self.name, kind, event, before, self.state, text, ref,
                     tuple(out.sent), received, tuple(out.taken), bytes(out.delivered),
                     out.error)
+        step.call, step.socket_call = out.call, out.socket_call
+        step.timer, step.retransmission = out.timer, out.retransmission
+        return step

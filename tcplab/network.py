@@ -331,7 +331,7 @@ class Network:
             self._next_id += 1
             self.in_flight.append(pkt)
             return self._record(action, self._wire_step(
-                f"inject #{pkt.id}", f"A hand-made segment {seg.rfc()} is put on the wire "
+                "inject", f"inject #{pkt.id}", f"A hand-made segment {seg.rfc()} is put on the wire "
                 f"towards {dst}, as if from {src}.", pkt.id, packets=(pkt.id,)))
         pid = action[1]
         pkt = self.packet(pid)
@@ -339,7 +339,7 @@ class Network:
             self.in_flight.remove(pkt)
             self.lost.append(pkt)
             return self._record(action, self._wire_step(
-                f"drop #{pid}", f"Packet #{pid} ({pkt.segment.label()} from {pkt.src}) is lost: "
+                "drop", f"drop #{pid}", f"Packet #{pid} ({pkt.segment.label()} from {pkt.src}) is lost: "
                 f"it will never reach {pkt.dst}.", pid))
         if kind == "duplicate":
             extra = action[2]
@@ -348,7 +348,7 @@ class Network:
             self._next_id += 1
             self.in_flight.append(copy)
             return self._record(action, self._wire_step(
-                f"duplicate #{pid}", f"The network duplicates packet #{pid} "
+                "duplicate", f"duplicate #{pid}", f"The network duplicates packet #{pid} "
                 f"({pkt.segment.label()}): copy #{copy.id} will arrive too.", pid,
                 packets=(copy.id,)))
         if kind == "delay":
@@ -356,19 +356,21 @@ class Network:
             i = self.in_flight.index(pkt)
             self.in_flight[i] = replace(pkt, arrive_at=pkt.arrive_at + seconds)
             return self._record(action, self._wire_step(
-                f"delay #{pid}", f"Packet #{pid} ({pkt.segment.label()}) is held up "
+                "delay", f"delay #{pid}", f"Packet #{pid} ({pkt.segment.label()}) is held up "
                 f"{seconds:g} s longer on the wire.", pid))
         raise ValueError(f"unknown action {action!r}")
 
-    def _wire_step(self, event: str, text: str, pid: int, packets: tuple[int, ...] = ()) -> Step:
+    def _wire_step(self, wire: str, event: str, text: str, pid: int,
+                   packets: tuple[int, ...] = ()) -> Step:
         return Step(time=self.now, actor=WIRE, kind="wire", event=event, before=None,
-                    after=None, explanation=text, rfc="", packet=pid, packets=packets)
+                    after=None, explanation=text, rfc="", packet=pid, packets=packets,
+                    wire=wire)
 
     def _record(self, action: tuple, step: Step) -> Step:
         ids = []
         if step.actor != WIRE:
             dst = self.peer(step.actor)
-            retrans = step.kind == "timer" and step.event == "retransmission timeout"
+            retrans = step.retransmission
             for seg in step.sent:
                 pkt = Packet(self._next_id, step.actor, dst, seg, self.now,
                              self.now + self.latency, retransmission=retrans)

@@ -12,7 +12,11 @@ from .segment import Segment
 from .states import TcpState
 from .transitions import Transition
 
-__all__ = ["Step", "TcpError"]
+__all__ = ["Step", "TcpError", "RFC_CALLS"]
+
+#: The RFC 9293 §3.9.1 name of each user call.
+RFC_CALLS = {"listen": "passive OPEN", "connect": "active OPEN", "send": "SEND",
+             "close": "CLOSE", "abort": "ABORT", "recv": "RECEIVE"}
 
 
 @dataclass(slots=True)
@@ -22,6 +26,14 @@ class Step:
     ``kind`` is ``"call"`` (a user call such as CLOSE), ``"segment"`` (a segment arrived),
     ``"timer"`` (a timer fired) or ``"wire"`` (the network dropped, duplicated or delayed a
     segment).  ``before``/``after`` are the actor's states (``None`` for the wire).
+
+    ``event`` is display text only.  What happened is in the typed fields, never to be
+    parsed back out of ``event``: ``call`` (one of :data:`~tcplab.endpoint.CALLS`, for a
+    ``"call"`` step) and ``socket_call`` (the same as a sockets programmer writes it,
+    ``"close()"`` or ``"shutdown(SHUT_WR)"``); ``timer`` (``"retransmission"``,
+    ``"time-wait"``, ``"fin-wait-2"``, ``"persist"``, for a ``"timer"`` step);
+    ``wire`` (``"drop"``, ``"duplicate"``, ``"delay"``, ``"inject"``, for a ``"wire"``
+    step); ``retransmission`` (a segment was sent again after a timeout).
     """
 
     time: float
@@ -42,11 +54,21 @@ class Step:
     packet: int | None = None         # id of the packet this step consumed/acted on
     timers: tuple[tuple[str, str, float], ...] = ()  # (endpoint, timer, deadline) afterwards
     states: tuple[tuple[str, TcpState], ...] = ()    # every endpoint's state afterwards
+    call: str | None = None           # "listen", "connect", "send", "close", "abort", "recv"
+    socket_call: str | None = None    # "listen()", "close()", "shutdown(SHUT_WR)", ...
+    timer: str | None = None          # "retransmission", "time-wait", "fin-wait-2", "persist"
+    wire: str | None = None           # "drop", "duplicate", "delay", "inject"
+    retransmission: bool = False      # a segment was sent again after a timeout
 
     @property
     def transition(self) -> Transition | None:
         """The (last) diagram edge this step took, if any."""
         return self.transitions[-1] if self.transitions else None
+
+    @property
+    def rfc_call(self) -> str | None:
+        """The RFC's name of the user call (``"passive OPEN"``, ``"CLOSE"``), if any."""
+        return RFC_CALLS.get(self.call) if self.call else None
 
     @property
     def changed_state(self) -> bool:
