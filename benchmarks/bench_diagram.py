@@ -26,7 +26,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tcplab import diagram as dg  # noqa: E402
+from tcplab.render import diagram as dg  # noqa: E402
 from tcplab import scenarios  # noqa: E402
 from tcplab.network import Network  # noqa: E402
 from tcplab.states import TcpState  # noqa: E402

@@ -8,7 +8,7 @@ teardown, TIME-WAIT expiry) for:
 * ``+ Agg draw``: the same plus rasterising it once;
 * ``ladder_png()``: the same plus PNG encoding -- what an ``ipywidgets.Image`` pays;
 * stepping ``upto=k`` for every k, with a new figure per step (``ladder_png``) or with
-  one reused figure and renderer (:class:`tcplab.ladder.LadderView`; its PNG memo is
+  one reused figure and renderer (:class:`tcplab.render.ladder_diagram.LadderView`; its PNG memo is
   fresh in every repeat, so every step is really drawn; a revisited step costs ~0);
 
 in each of the three label styles.  Both wall-clock and process CPU time are shown: on a
@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tcplab.ladder import LadderView, ladder, ladder_png  # noqa: E402
+from tcplab.render.ladder_diagram import LadderView, ladder, ladder_png  # noqa: E402
 from tcplab import scenarios  # noqa: E402
 from tcplab.network import Network  # noqa: E402
 

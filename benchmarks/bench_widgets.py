@@ -39,8 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import tcplab.widgets as tw  # noqa: E402
-from tcplab.widgets import explorer, stepper  # noqa: E402
+import tcplab.ui.widgets as tw  # noqa: E402
+from tcplab.ui import explorer, stepper  # noqa: E402
 
 SCENARIOS = ("handshake", "simultaneous-close", "teardown-client-first", "old-duplicate")
 

@@ -16,12 +16,22 @@ from .scenarios import SCENARIOS, Scenario
 from .segment import Flags, Segment
 from .states import MIB_DELETE_TCB, TcpState, crosswalk, crosswalk_html, crosswalk_text
 from .steps import Step, TcpError
-from .trace import trace
 from .transitions import TRANSITIONS, Transition
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # Compatibility: notebooks handed out before the layers became folders say
+    # ``from tcplab import trace``.  The trace is text drawn from a run, so it lives in the
+    # render layer; it is imported from there only when asked for (PEP 562), and the model
+    # itself never imports a layer.
+    if name == "trace":
+        from .render.text import trace
+        return trace
+    raise AttributeError(f"module 'tcplab' has no attribute {name!r}")
+
 __all__ = ["CALLS", "SOCKET_CALLS", "Clock", "Config", "Endpoint", "Network", "Packet",
            "SCENARIOS", "Scenario", "Flags", "Segment", "MIB_DELETE_TCB", "TcpState",
-           "crosswalk", "crosswalk_html", "crosswalk_text", "Step", "TcpError", "trace",
+           "crosswalk", "crosswalk_html", "crosswalk_text", "Step", "TcpError",
            "TRANSITIONS", "Transition"]

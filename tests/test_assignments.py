@@ -1,11 +1,11 @@
 """The instructor's path, end to end, with the real course tool (otter-grader), no Docker:
 
 1. generate the student versions and autograders from the instructor versions
-   (``python -m tcplab.grading generate``, i.e. ``otter assign``);
+   (``python -m tcplab.exercises.grading generate``, i.e. ``otter assign``);
 2. check the student versions hold no solutions and no hidden tests, and that the committed
    ones in ``assignments/student/`` are what otter generates today;
 3. fill in a correct and a wrong submission for every assignment, as a student would;
-4. grade each folder of submissions (``python -m tcplab.grading grade``) and check every
+4. grade each folder of submissions (``python -m tcplab.exercises.grading grade``) and check every
    score in ``final_grades.csv`` and the feedback written for each submission.
 """
 
@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 from tcplab.exercises import DUMPS, SCHEDULES, closing_transitions
-from tcplab.grading import ASSIGNMENTS, masters
+from tcplab.exercises.grading import ASSIGNMENTS, masters
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT_DIR = ASSIGNMENTS / "student"
@@ -120,7 +120,7 @@ def _localise(command, tmp):
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory):
     """a1 by the README's own `otter assign` command (which also runs all tests against the
-    solutions); the others by `python -m tcplab.grading generate`, at the same time."""
+    solutions); the others by `python -m tcplab.exercises.grading generate`, at the same time."""
     tmp = tmp_path_factory.mktemp("course")
     t0 = time.monotonic()
     readme_assign = _localise(readme_commands()[0], tmp)
@@ -129,7 +129,7 @@ def dist(tmp_path_factory):
     procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
              for cmd in (readme_assign,
-                         [sys.executable, "-m", "tcplab.grading", "generate", "-o",
+                         [sys.executable, "-m", "tcplab.exercises.grading", "generate", "-o",
                           str(tmp / "dist"), "--no-run-tests", *others])]
     for proc in procs:
         log, _ = proc.communicate(timeout=GRADE_TIMEOUT)
@@ -158,7 +158,7 @@ def test_committed_student_version_is_what_otter_generates(dist, name):
     committed = nbformat.read(STUDENT_DIR / f"{name}.ipynb", as_version=4)
     assert _comparable(committed) == _comparable(fresh), (
         f"assignments/student/{name}.ipynb is stale: run "
-        "`python -m tcplab.grading generate --update-student`")
+        "`python -m tcplab.exercises.grading generate --update-student`")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -242,7 +242,7 @@ def test_grade_folders_end_to_end(dist, tmp_path):
         if name == BLANK:
             _submission(student, {}, subs / "blank.ipynb")     # handed in as handed out
         out = tmp_path / "grades" / name
-        cmd = [sys.executable, "-m", "tcplab.grading", "grade", "-a",
+        cmd = [sys.executable, "-m", "tcplab.exercises.grading", "grade", "-a",
                str(dist / name / "autograder" / "*.zip"), "-o", str(out), str(subs)]
         if name == BLANK:
             cmd[-1:-1] = ["-j", "2"]              # three submissions, two at a time
@@ -295,7 +295,7 @@ def test_grade_folders_end_to_end(dist, tmp_path):
 # ----------------------------------------------------------------- the grading helpers ----
 
 def test_grading_finds_masters_and_submissions(tmp_path):
-    from tcplab.grading import _submissions, grade, main
+    from tcplab.exercises.grading import _submissions, grade, main
     assert [m.parent.name for m in masters()] == NAMES
     (tmp_path / "a.ipynb").write_text("{}")
     (tmp_path / "b.zip").write_bytes(b"")

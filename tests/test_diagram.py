@@ -1,4 +1,4 @@
-"""The graphviz state diagram (tcplab.diagram): structure, highlighting, model consistency,
+"""The graphviz state diagram (tcplab.render.diagram): structure, highlighting, model consistency,
 stability, export and the command line."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tcplab import diagram as dg
-from tcplab.diagram import GraphvizNotFound, StateDiagram, cli_diagram, parse_layers
+from tcplab.render import diagram as dg
+from tcplab.render.diagram import GraphvizNotFound, StateDiagram, cli_diagram, parse_layers
 from tcplab.network import Network
 from tcplab.states import TcpState as S
 from tcplab.transitions import BY_KEY, DEFAULT_LAYERS, LAYERS, TRANSITIONS
@@ -432,7 +432,7 @@ def test_missing_dot_raises_a_clear_error(monkeypatch, tmp_path):
 
 
 def test_importing_tcplab_does_not_import_graphviz():
-    code = ("import sys, tcplab, tcplab.diagram; "
+    code = ("import sys, tcplab, tcplab.render.diagram; "
             "print('graphviz' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], check=True)

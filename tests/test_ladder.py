@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tcplab.ladder import LadderView, cli_ladder, ladder, ladder_png, save_ladder
+from tcplab.render.ladder_diagram import LadderView, cli_ladder, ladder, ladder_png, save_ladder
 from tcplab.network import Network
 from tcplab.states import TcpState
 
@@ -438,9 +438,9 @@ def test_python_dash_m_tcplab_ladder(tmp_path):
 
 
 def test_import_stays_light():
-    code = ("import sys, tcplab, tcplab.network, tcplab.ladder\n"
+    code = ("import sys, tcplab, tcplab.network, tcplab.render.ladder_diagram\n"
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported too early'\n"
-            "import tcplab.ladder as L\n"
+            "import tcplab.render.ladder_diagram as L\n"
             "from tcplab.network import Network\n"
             "n = Network(); n.listen('server'); n.connect('client'); n.run()\n"
             "L.ladder(n)\n"
@@ -463,7 +463,7 @@ def test_png_text_cache_draws_what_matplotlib_draws():
     """Texts on Agg come from a bitmap cache; the picture must be the same."""
     import numpy as np
     from PIL import Image
-    import tcplab.ladder as L
+    import tcplab.render.ladder_diagram as L
     net = lost_final_ack()
     try:
         L.TEXT_CACHE = True

@@ -5,7 +5,10 @@ import sys
 
 import pytest
 
-from tcplab import Network, TcpError, TcpState as S, scenarios, trace
+from tcplab import Network, TcpError, TcpState as S, scenarios
+
+
+from tcplab.render import trace
 
 ISN = {"client": 100, "server": 300}
 

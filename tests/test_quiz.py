@@ -4,7 +4,7 @@ the question generators, whose answers must come from running the model."""
 import pytest
 
 from tcplab import Config, TcpState as S, scenarios
-from tcplab.quiz import (Quiz, QuestionSpec, ack_number, find_step, next_state, quiz,
+from tcplab.ui.quiz import (Quiz, QuestionSpec, ack_number, find_step, next_state, quiz,
                          segment_count, self_check, state_after, time_wait_duration,
                          who_ends_in)
 
@@ -89,7 +89,7 @@ def test_feedback_escapes_html():
 
 
 def test_markup():
-    from tcplab.quiz import markup
+    from tcplab.ui.quiz import markup
     assert markup("waits for *our own application*") == "waits for <i>our own application</i>"
     assert markup("2*MSL and 2*MSL") == "2*MSL and 2*MSL"
     assert markup("**SYN** `a<b`") == "<b>SYN</b> <code>a&lt;b</code>"
@@ -155,7 +155,7 @@ def test_state_after_matches_the_rfc(scenario, event, who, expected):
 
 
 def test_state_after_grades_with_check_prediction():
-    from tcplab.checks import check_prediction
+    from tcplab.exercises.checks import check_prediction
     net = scenarios.get("simultaneous-close").run()
     step = find_step(net, "client rcv FIN,ACK")
     spec = state_after(net, "client rcv FIN,ACK")

@@ -19,11 +19,11 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from tcplab import scenarios  # noqa: E402
-from tcplab.checks import check_prediction, expected_states, prediction_choices  # noqa: E402
+from tcplab.exercises.checks import check_prediction, expected_states, prediction_choices  # noqa: E402
 from tcplab.endpoint import CALLS, SOCKET_CALLS  # noqa: E402
 from tcplab.network import WIRE, Network  # noqa: E402
 from tcplab.states import TcpState  # noqa: E402
-from tcplab.widgets import Explorer, Stepper, explorer, stepper  # noqa: E402
+from tcplab.ui import Explorer, Stepper, explorer, stepper  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -86,7 +86,7 @@ def visible(w) -> bool:
 # ----------------------------------------------------------------------------- import -----
 
 def test_import_tcplab_does_not_import_ipywidgets():
-    code = ("import sys, tcplab, tcplab.checks; "
+    code = ("import sys, tcplab, tcplab.exercises.checks; "
             "assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True)
@@ -530,7 +530,7 @@ def test_tcpdump_style_puts_tcpdump_first():
 def test_browser_clicks_get_the_ladder_when_the_kernel_is_idle(monkeypatch):
     import asyncio
 
-    import tcplab.widgets as tw
+    import tcplab.ui.widgets as tw
     e = explorer("handshake")                           # a cell: drawn at once
     png0 = e.view.ladder.value
     assert png0 and len(e.view._ladder_cache) == 1
@@ -574,7 +574,7 @@ def test_stepper_draws_ahead_while_idle():
 # ------------------------------------------------------------------------- headless run ---
 
 NOTEBOOK = [
-    "from tcplab.widgets import stepper, explorer",
+    "from tcplab.ui import stepper, explorer",
     "s = stepper('simultaneous-close')\ns",
     "for _ in range(7):\n    s.buttons['step'].click()\nprint(s.index, s.net.history[s.index-1].states)",
     "e = explorer('handshake')\ne.call_buttons['client']['close'].click()\ne",

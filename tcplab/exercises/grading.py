@@ -6,8 +6,8 @@ engine (a laptop, a CI runner, this course's lab machines) this module grades wi
 otter's own non-containerised runner -- the one ``otter run`` uses -- and writes the same
 ``final_grades.csv`` that ``otter grade`` writes (otter's own table code)::
 
-    python -m tcplab.grading generate                      # every assignment -> dist/
-    python -m tcplab.grading grade -a dist/a1-predict-decode/autograder/*.zip \\
+    python -m tcplab generate                      # every assignment -> dist/
+    python -m tcplab grade -a dist/a1-predict-decode/autograder/*.zip \\
         -o grades/a1 submissions/a1/
 
 Besides ``final_grades.csv`` the grade command writes, for each submission, ``NAME.txt``
@@ -36,7 +36,7 @@ from typing import Iterable, Sequence
 
 __all__ = ["ROOT", "ASSIGNMENTS", "masters", "generate", "grade_one", "grade", "main"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = ROOT / "assignments"
 SUBMISSION_EXTENSIONS = (".ipynb", ".zip")
 
@@ -148,7 +148,7 @@ def _copy_student(student: Path, dest_dir: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tcplab.grading",
+        prog="python -m tcplab",
         description="Build tcplab's otter-grader assignments and grade submissions without "
                     "Docker.")
     sub = parser.add_subparsers(dest="command", required=True)

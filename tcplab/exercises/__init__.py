@@ -32,14 +32,14 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .checks import check_prediction
-from .endpoint import Config, Endpoint
-from .network import WIRE, Network
-from .procnet import SocketRow, parse_dump
-from .scenarios import run_script
-from .segment import Flags, Segment, seq_add
-from .states import TcpState
-from .steps import Step, TcpError
-from .transitions import DEFAULT_LAYERS, TRANSITIONS
+from ..endpoint import Config, Endpoint
+from ..network import WIRE, Network
+from ..procnet import SocketRow, parse_dump
+from ..scenarios import run_script
+from ..segment import Flags, Segment, seq_add
+from ..states import TcpState
+from ..steps import Step, TcpError
+from ..transitions import DEFAULT_LAYERS, TRANSITIONS
 
 __all__ = [
     "Feedback", "Exercise", "EXERCISES", "exercise", "check", "practice",
@@ -166,7 +166,7 @@ class Feedback:
 
 def _md(text: str) -> str:
     """Escape, then ``code`` -> <code>."""
-    from .quiz import markup
+    from ..ui.quiz import markup
     return markup(text)
 
 
@@ -755,7 +755,7 @@ def check_target(target: "str | Target", actions: object, *,
     got = (net.state("client"), net.state("server"))
     ok = got == t.target
     right = sum(g is w for g, w in zip(got, t.target))
-    from .trace import trace
+    from ..render.text import trace
     if ok:
         msg = f"client {got[0].rfc}, server {got[1].rfc}: goal reached in {len(lines)} commands."
     else:
@@ -1214,7 +1214,7 @@ def check_bug(suspect: "str | type[Endpoint]", choice: object = None, scenario: 
             parts.append((False, f"in your scenario {name} behaves exactly like the reference "
                           "endpoint (same states, segments, timers and times): it does not "
                           "reach the bug. Try a scenario that ends with 'run' so timers fire"))
-        from .trace import trace
+        from ..render.text import trace
         detail = ("reference Endpoint:\n" + trace(ref, times=True) + f"\n\n{name}:\n"
                   + trace(bad, times=True))
     score = sum(ok for ok, _ in parts) / len(parts)
@@ -1328,7 +1328,7 @@ def practice(exercise_id: "str | Exercise", *, reveal: bool = False) -> Any:
     if ex.kind == "implement":
         raise ValueError(f"{ex.id} takes a Python function: write it in a cell and call "
                          f"check({ex.id!r}, next_state)")
-    from .quiz import markup
+    from ..ui.quiz import markup
     prompt = widgets.HTML(f"<p><b>{markup(ex.title)}</b></p><p>{markup(ex.answer_help)}</p>")
     box = widgets.Textarea(placeholder="one entry per line",
                            layout=widgets.Layout(width="100%", height="8em"))

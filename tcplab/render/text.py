@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-from .network import WIRE, Network
-from .states import TcpState
+from ..network import WIRE, Network
+from ..states import TcpState
 
 __all__ = ["trace_lines", "trace"]
 

@@ -44,15 +44,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-from .states import TcpState
-from .transitions import BY_KEY, DEFAULT_LAYERS, LAYERS, TRANSITIONS, Transition
-from .style import PALETTE
+from ..states import TcpState
+from ..transitions import BY_KEY, DEFAULT_LAYERS, LAYERS, TRANSITIONS, Transition
+from .theme import PALETTE
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
 
-    from .network import Network
-    from .steps import Step
+    from ..network import Network
+    from ..steps import Step
 
 __all__ = ["StateDiagram", "DiagramView", "GraphvizNotFound", "PALETTE", "SINK_LAYERS",
            "parse_layers", "cli_diagram"]

@@ -33,14 +33,14 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import ipywidgets as widgets
 
-from .checks import check_prediction, expected_states, prediction_choices
-from .endpoint import Config
-from .network import WIRE, Network, _matches
-from .scenarios import Scenario, get as get_scenario
-from .segment import Flags
-from .states import TcpState
-from .steps import Step
-from .transitions import DEFAULT_LAYERS, edges_from
+from ..exercises.checks import check_prediction, expected_states, prediction_choices
+from ..endpoint import Config
+from ..network import WIRE, Network, _matches
+from ..scenarios import Scenario, get as get_scenario
+from ..segment import Flags
+from ..states import TcpState
+from ..steps import Step
+from ..transitions import DEFAULT_LAYERS, edges_from
 
 __all__ = ["Quiz", "quiz", "self_check", "QuestionSpec", "state_after", "next_state",
            "ack_number", "who_ends_in", "segment_count", "time_wait_duration", "find_step",

@@ -42,13 +42,13 @@ from typing import Callable, Iterable, Sequence
 
 import ipywidgets as widgets
 
-from .checks import check_prediction, prediction_choices
-from .endpoint import CALLS, SOCKET_CALLS
-from .network import WIRE, Network, Packet
-from .scenarios import SCENARIOS, Scenario, get as get_scenario
-from .segment import Segment
-from .states import TcpState
-from .steps import Step, TcpError
+from ..exercises.checks import check_prediction, prediction_choices
+from ..endpoint import CALLS, SOCKET_CALLS
+from ..network import WIRE, Network, Packet
+from ..scenarios import SCENARIOS, Scenario, get as get_scenario
+from ..segment import Segment
+from ..states import TcpState
+from ..steps import Step, TcpError
 
 __all__ = ["stepper", "explorer", "Stepper", "Explorer", "SPEEDS"]
 
@@ -173,7 +173,7 @@ def _e(text: object) -> str:
 def _colors(names: Sequence[str]) -> dict[str, str]:
     """Endpoint colours: the diagram's (first endpoint blue, second vermillion)."""
     try:
-        from .diagram import PALETTE
+        from ..render.diagram import PALETTE
     except Exception:  # pragma: no cover - diagram.py is part of the package
         PALETTE = ("#0072B2", "#D55E00")
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
@@ -287,7 +287,7 @@ class _View:
         if png is not None:
             self._ladder_cache.move_to_end(key)
             return png
-        from .ladder import ladder_png
+        from ..render.ladder_diagram import ladder_png
         png = ladder_png(net, upto=upto, style=self.style, dpi=self.dpi)
         self._ladder_cache[key] = png
         while len(self._ladder_cache) > _LADDER_CACHE:
@@ -298,7 +298,7 @@ class _View:
         return key in self._ladder_cache
 
     def _diagram_html(self, net: Network, k: int) -> str:
-        from .diagram import StateDiagram
+        from ..render.diagram import StateDiagram
         view = StateDiagram.for_network(net, k, layers=self.layers)
         self.diagram_view = view
         svg = view.svg

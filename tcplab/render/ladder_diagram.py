@@ -45,11 +45,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .network import WIRE, Network, Packet
-from .segment import Segment
-from .states import TcpState
-from .steps import Step
-from .style import PALETTE as _PALETTE
+from ..network import WIRE, Network, Packet
+from ..segment import Segment
+from ..states import TcpState
+from ..steps import Step
+from .theme import PALETTE as _PALETTE
 
 __all__ = ["ladder", "save_ladder", "ladder_png", "cli_ladder", "LadderView", "LadderLayout",
            "Mark", "Drawing", "STYLES"]
@@ -1518,7 +1518,7 @@ def cli_ladder(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-title", action="store_true", help="leave out the title")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
-        from . import scenarios
+        from .. import scenarios
     except ImportError:  # pragma: no cover - scenarios.py is another engineer's module
         parser.exit(2, "error: tcplab.scenarios is not available yet\n")
     try:

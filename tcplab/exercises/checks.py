@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .states import TcpState
-from .steps import Step
-from .transitions import edges_from
+from ..states import TcpState
+from ..steps import Step
+from ..transitions import edges_from
 
 __all__ = ["check_prediction", "expected_states", "prediction_choices", "Answer"]
 
