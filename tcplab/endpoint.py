@@ -8,16 +8,24 @@ socket, a thread or the wall clock; time comes from a :class:`Clock` you advance
 Every state change goes through :mod:`tcplab.transitions`, so the state diagram shows
 exactly the edges this code can take.
 
+The receive window is the free space of the receive buffer (``Config.rcvbuf`` bytes, at
+most ``Config.window``):
+bytes delivered but not yet read by the application (``recv()``) close it, reading opens
+it again with a window update (RFC 9293 §3.8.6.2.2), and a sender facing a zero window
+probes it on the persist timer (§3.8.6.1; Linux's probe, ``<SEQ=SND.UNA-1><CTL=ACK>``).
+
 Simplifications (documented, never silent): no urgent data, no options (MSS is fixed by
-:class:`Config`), no congestion control, a fixed receive window, retransmission of the
-oldest unacknowledged segment only (RFC 6298 §5.4).  RFC 5961's challenge ACKs *are*
+:class:`Config`), no congestion control, no delayed ACKs, retransmission of the oldest
+unacknowledged segment only (RFC 6298 §5.4).  RFC 5961's challenge ACKs *are*
 implemented, as in RFC 9293 and Linux.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+import math
+from collections import deque
+from dataclasses import dataclass, fields, replace
 
 from .segment import Flags, Segment, seq_add, seq_ge, seq_gt, seq_in_window, seq_le, seq_lt, \
     seq_sub
@@ -62,12 +70,45 @@ class Config:
     time_wait: float | None = None    # TIME-WAIT duration; None means 2*MSL
     fin_wait_2_timeout: float | None = None  # Linux tcp_fin_timeout; the RFC has none
     mss: int = 536                    # the RFC's default send MSS (RFC 9293 §3.7.1)
-    window: int = 65535               # our receive window, RCV.WND (fixed)
+    window: int = 65535               # largest window we advertise, bytes (no window scaling)
+    rcvbuf: int = 131072              # receive buffer, bytes (Linux tcp_rmem's default);
+    #                                   RCV.WND = min(window, rcvbuf - bytes not yet read)
     rfc1337: bool = False             # ignore RST in TIME-WAIT (Linux net.ipv4.tcp_rfc1337=1)
     # At most one ACK per this many seconds in answer to unacceptable segments and for
     # challenge ACKs (RFC 5961 §7; Linux net.ipv4.tcp_invalid_ratelimit = 500 ms).  Without
     # it two ends that disagree on sequence numbers would answer each other's ACKs forever.
     invalid_ack_interval: float = 0.5
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("time_wait", "fin_wait_2_timeout") and value is None:
+                continue
+            if f.name == "rfc1337":
+                if type(value) is not bool:
+                    raise TypeError(f"Config(rfc1337=...) takes True or False, got {value!r}")
+                continue
+            integer = f.name in ("syn_retries", "retries", "mss", "window", "rcvbuf")
+            if integer:
+                if type(value) is not int:
+                    raise TypeError(f"Config({f.name}=...) takes a whole number, got {value!r}")
+            elif type(value) not in (int, float):
+                raise TypeError(f"Config({f.name}=...) takes a number of seconds, got {value!r}")
+            low = {"mss": 1, "window": 1, "rcvbuf": 1, "rto": 1e-6, "rto_max": 1e-6, "msl": 1e-6,
+                   "fin_wait_2_timeout": 1e-6}.get(f.name, 0)
+            if not (math.isfinite(value) and value >= low) or (integer and value > 2 ** 30 - 1):
+                what = {"mss": "at least 1 byte", "syn_retries": "0 or more",
+                        "rcvbuf": "at least 1 byte and less than 2**30",
+                        "retries": "0 or more",
+                        "window": "at least 1 byte and less than 2**30 (to see a zero window, "
+                                  "let the application not read: the window is the free space "
+                                  "of the receive buffer)"}.get(
+                    f.name, "a positive finite number of seconds" if low else
+                    "a finite number of seconds >= 0")
+                raise ValueError(f"Config({f.name}={value!r}): {f.name} must be {what}")
+        if self.rto_max < self.rto:
+            raise ValueError(f"Config(rto_max={self.rto_max!r}) is smaller than rto={self.rto!r}: "
+                             "the backed-off RTO is bounded by rto_max, so rto_max >= rto")
 
     @property
     def time_wait_duration(self) -> float:
@@ -102,7 +143,9 @@ class _Out:
         self.retransmission = False           # a segment was sent again after a timeout
 
 
-_SENDING_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK)
+# States in which queued data (and a FIN behind it) may still be sent: a FIN that waits
+# behind data leaves the state at FIN-WAIT-1, CLOSING or LAST-ACK while the data drains.
+_SENDING_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK)
 _AFTER_CLOSE = (S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSING, S.LAST_ACK, S.TIME_WAIT)  # CLOSE done
 _RFC_REF: dict[str, str] = {}       # "§3.10.4" -> "RFC 9293 §3.10.4", built once each
 
@@ -142,6 +185,7 @@ class Endpoint:
         self.state = S.CLOSED
         self.received = bytearray()      # delivered to the application, not yet read
         self.reason: str | None = None   # why the connection ended, if it ended badly
+        self._network = None             # weakref to the Network it belongs to, if any
         self._reset_tcb()
 
     # ------------------------------------------------------------------ TCB and read-outs --
@@ -154,9 +198,10 @@ class Endpoint:
         self.snd_wl1 = 0
         self.snd_wl2 = 0
         self.rcv_nxt = 0
-        self.rcv_wnd = self.config.window
+        self._rcv_adv = 0                 # right edge last advertised: RCV.NXT + RCV.WND
         self.send_buffer = bytearray()   # written by the application, not yet segmentized
-        self._rtx: list[Segment] = []    # retransmission queue, oldest first
+        self._rtx: deque[Segment] = deque()  # retransmission queue, oldest first
+        self._probes = 0                  # zero-window probes since the peer last ACKed
         self._held: dict[int, Segment] = {}  # out-of-order segments (RFC 9293 SHLD-31)
         self._fin_seq: int | None = None  # sequence number of our FIN once sent
         self._close_requested = False     # CLOSE issued, FIN not yet sent
@@ -171,6 +216,14 @@ class Endpoint:
     @property
     def now(self) -> float:
         return self.clock.now
+
+    @property
+    def rcv_wnd(self) -> int:
+        """RCV.WND, bytes: the free space of the receive buffer (``Config.rcvbuf`` minus the
+        bytes delivered but not yet read by the application), at most ``Config.window``."""
+        free = self.config.rcvbuf - len(self.received)
+        window = self.config.window
+        return window if free >= window else free if free > 0 else 0
 
     @property
     def fin_acked(self) -> bool:
@@ -190,11 +243,47 @@ class Endpoint:
                 "timers": dict(self.timers)}
 
     def recv(self, n: int | None = None) -> bytes:
-        """Read (and remove) up to ``n`` bytes the peer sent; ``b""`` if none yet."""
+        """``recv(n)``: read (and remove) up to ``n`` bytes (default: all) the peer sent;
+        ``b""`` if none yet.  On an endpoint of a :class:`~tcplab.network.Network` the read
+        is recorded in the network's history, and a window update it causes is sent.
+
+        Raises ``TypeError``/``ValueError`` unless ``n`` is ``None`` or a whole number >= 0.
+        """
+        network = self._network() if self._network is not None else None
+        if network is not None:
+            return network.recv(self.name, n)
+        return self.read(n).read
+
+    def read(self, n: int | None = None) -> Step:
+        """The application reads up to ``n`` bytes (default: all): RECEIVE (RFC 9293
+        §3.10.3).  The step's ``read`` holds the bytes; reading frees receive buffer, and
+        when the window opens by at least min(buffer/2, MSS) beyond the right edge last
+        advertised, a window update is sent (receiver SWS avoidance, §3.8.6.2.2)."""
+        if n is not None and (type(n) is not int or n < 0):
+            raise (TypeError if type(n) is not int else ValueError)(
+                f"recv() takes a number of bytes >= 0 (or nothing, for all), got {n!r}")
+        out = self._begin("recv", "recv()")
+        before = self.state
         n = len(self.received) if n is None else n
         data = bytes(self.received[:n])
         del self.received[:n]
-        return data
+        text = (f"recv(): the application reads {len(data)} bytes" if data else
+                "recv(): nothing to read yet" if not self._peer_fin else
+                "recv() returns b'': the peer has closed its direction (end of file)")
+        if data:
+            text += f"; {len(self.received)} bytes stay unread, RCV.WND is {self.rcv_wnd}."
+        else:
+            text += "."
+        if data and self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+            edge = seq_add(self.rcv_nxt, self.rcv_wnd)
+            if seq_sub(edge, self._rcv_adv) >= min(self.config.rcvbuf // 2, self.config.mss):
+                self._send_now(out, self._ack_segment())
+                text += (f" The window opened by {seq_sub(edge, self._rcv_adv)} bytes: send a "
+                         "window update so that the peer may send again.")
+        step = self._step(out, before, "call", f"RECEIVE {len(data)} bytes  (recv())", text,
+                          "§3.10.3")
+        step.read = data
+        return step
 
     def next_deadline(self) -> float | None:
         """When the next timer fires, or ``None`` if no timer runs."""
@@ -396,6 +485,8 @@ class Endpoint:
                               f"tcp_fin_timeout ({self.config.fin_wait_2_timeout:g} s). The RFC "
                               "would wait for the peer's FIN forever. A FIN arriving later is "
                               "answered with RST.", "Linux tcp(7)")
+        if name == "persist":
+            return self._persist(out, before)
         # retransmission timeout
         if not self._rtx:
             return self._step(out, before, "timer", "retransmission timeout",
@@ -420,6 +511,29 @@ class Endpoint:
                           f"No acknowledgment for {seg.label()} (SEQ={seg.seq}) in time: "
                           f"retransmit it (retry {self._retries}) and double the timeout to "
                           f"{self._rto:g} s.", "§3.8.1, RFC 6298 §5")
+
+    def _persist(self, out: _Out, before: TcpState) -> Step:
+        """The persist timer fired: probe the peer's zero window (RFC 9293 §3.8.6.1)."""
+        if self._probes >= self.config.retries:
+            self._go(out, f"{before.rfc.lower()}-timeout")
+            self.reason = out.error = "connection timed out"
+            return self._step(out, before, "timer", "persist timeout: give up",
+                              f"{self._probes} zero-window probes went unanswered: give up "
+                              "(\"connection timed out\", ETIMEDOUT; Linux does the same after "
+                              "tcp_retries2 unanswered probes).", "§3.8.6.1")
+        self._probes += 1
+        # Linux's probe (tcp_xmit_probe_skb): an ACK with SEG.SEQ=SND.UNA-1, which the peer
+        # must answer with an ACK carrying its current window; it consumes no sequence space.
+        self._send_now(out, Segment(_ACK, seq_add(self.snd_una, -1), self.rcv_nxt,
+                                    self.rcv_wnd))
+        self._rto = min(self._rto * 2, self.config.rto_max)
+        self.timers["persist"] = self.now + self._rto
+        return self._step(out, before, "timer", "persist timeout: window probe",
+                          f"The peer's window is closed (SND.WND={self.snd_wnd}) and "
+                          f"{len(self.send_buffer)} bytes wait: probe it with an ACK at "
+                          f"SEQ=SND.UNA-1={seq_add(self.snd_una, -1)}, which the peer must "
+                          f"answer with its window (probe {self._probes}; next in "
+                          f"{self._rto:g} s).", "§3.8.6.1")
 
     # ------------------------------------------------------------------ segment arrival ----
     def receive(self, seg: Segment) -> Step:
@@ -676,6 +790,9 @@ class Endpoint:
                 seq_lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and
                                                   seq_le(self.snd_wl2, ack))):
             self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, ack
+        self._probes = 0           # the peer answers: a zero window is no reason to give up
+        if "persist" in self.timers and self.snd_wnd > seq_sub(self.snd_nxt, self.snd_una):
+            del self.timers["persist"]      # the window opened: _push sends again
         if advanced and self.fin_acked:
             text = f"ACK={ack} acknowledges our FIN."
         elif advanced:
@@ -699,12 +816,14 @@ class Endpoint:
                 self._enter_time_wait()
                 return (f"ACK={ack} acknowledges our FIN after the simultaneous close: enter "
                         f"TIME-WAIT for 2*MSL ({self.config.time_wait_duration:g} s).")
+            self._push(out)      # data (and our FIN behind it) may still be queued
             return text
         if st is S.LAST_ACK:
             if self.fin_acked:
                 self._go(out, "last-ack-rcv-ack")
                 return (f"The last ACK (ACK={ack}) acknowledges our FIN: the passive closer is "
                         "done and deletes its TCB. It does not need TIME-WAIT.")
+            self._push(out)      # data (and our FIN behind it) may still be queued
             return text
         if st is S.TIME_WAIT:
             return text
@@ -741,15 +860,23 @@ class Endpoint:
         if skip < 0:
             return
         new = seg.data[skip:]
-        if new:
-            if self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+        if new and self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+            room = self.rcv_wnd
+            trimmed = len(new) > room
+            if trimmed:          # beyond the window: keep what fits, the peer resends the rest
+                out.notes.append(f"Only {room} of its {len(new)} new bytes fit the receive "
+                                 "window; the rest is trimmed (RFC 9293 §3.10.7.4).")
+                new = new[:room]
+            if new:
                 self.received += new
                 out.delivered += new
                 self.rcv_nxt = seq_add(self.rcv_nxt, len(new))
-                out.need_ack = True
                 out.notes.append(f"{len(new)} bytes delivered to the application"
                                  + (" from the out-of-order queue" if from_queue else "")
                                  + f"; RCV.NXT={self.rcv_nxt}.")
+            out.need_ack = True
+            if trimmed:
+                return           # a FIN behind trimmed bytes is not reached yet
         fin_at = seq_add(seg.seq, len(seg.data))
         if seg.fin and fin_at == self.rcv_nxt:
             self._process_fin(out)
@@ -785,40 +912,50 @@ class Endpoint:
 
     # ------------------------------------------------------------------ sending -----------
     def _push(self, out: _Out) -> int:
-        """Segmentize queued data the peer's window allows, then the FIN if CLOSE was called."""
+        """Segmentize queued data the peer's window allows, then the FIN once CLOSE was
+        called and every byte before it has gone out (RFC 9293 §3.10.4: "queue this until
+        all preceding SENDs have been segmentized").  Works in every state that still has
+        something queued: ESTABLISHED and CLOSE-WAIT, and FIN-WAIT-1, CLOSING and LAST-ACK
+        while the FIN waits behind data.  A zero usable window starts the persist timer."""
         if not self.send_buffer and (not self._close_requested or self._fin_seq is not None):
             return 0                 # nothing to send (the common case: skip the arithmetic)
         if self.state not in _SENDING_STATES:
             return 0
         sent = 0
         usable = self.snd_wnd - seq_sub(self.snd_nxt, self.snd_una)
-        while self.send_buffer and usable > 0 and self._fin_seq is None:
-            n = min(len(self.send_buffer), self.config.mss, usable)
-            chunk = bytes(self.send_buffer[:n])
-            del self.send_buffer[:n]
-            flags = _ACK if self.send_buffer else _PSH_ACK
+        buf = self.send_buffer
+        while buf and usable > 0:
+            n = min(len(buf), self.config.mss, usable)
+            chunk = bytes(buf[:n])
+            del buf[:n]
+            flags = _ACK if buf else _PSH_ACK
             self._emit(out, Segment(flags, self.snd_nxt, self.rcv_nxt, self.rcv_wnd, chunk),
                        rtx=True)
             sent += n
             usable -= n
-        if self._close_requested and not self.send_buffer and self._fin_seq is None:
+        if self._close_requested and not buf and self._fin_seq is None and usable > 0:
             self._fin_seq = self.snd_nxt
             self._emit(out, Segment(_FIN_ACK, self.snd_nxt, self.rcv_nxt,
                                     self.rcv_wnd), rtx=True)
+        if usable <= 0 and not self._rtx and "persist" not in self.timers:
+            # Nothing in flight to be ACKed, yet something waits for the window: without
+            # probing, a lost window update would deadlock both ends (§3.8.6.1).
+            self.timers["persist"] = self.now + self._rto
         return sent
 
     def _emit(self, out: _Out, seg: Segment, rtx: bool = False,
               replace_rtx: bool = False) -> None:
         """Send a segment that occupies sequence space; keep it for retransmission."""
         if replace_rtx:
-            self._rtx = [seg]
+            self._rtx = deque((seg,))
         elif rtx:
             self._rtx.append(seg)
             end = seq_add(seg.seq, seg.len)
             if seq_gt(end, self.snd_nxt):
                 self.snd_nxt = end
-        if out.need_ack and seg.has_ack:
+        if seg.has_ack:
             out.need_ack = False     # this segment carries the ACK (RFC 9293 MUST-58)
+            self._rcv_adv = seq_add(seg.ack, seg.window)
         out.sent.append(seg)
         if "retransmission" not in self.timers:
             self.timers["retransmission"] = self.now + self._rto
@@ -827,6 +964,7 @@ class Endpoint:
         """Send a segment that needs no retransmission (ACK, RST)."""
         if seg.has_ack and not seg.rst:
             out.need_ack = False
+            self._rcv_adv = seq_add(seg.ack, seg.window)
         out.sent.append(seg)
 
     def _invalid_ack(self, out: _Out) -> bool:
@@ -855,7 +993,9 @@ class Endpoint:
     def _ack_advance(self, ack: int) -> None:
         """SND.UNA <- SEG.ACK; drop what is acknowledged; restart or stop the timer."""
         self.snd_una = ack
-        self._rtx = [s for s in self._rtx if seq_gt(seq_add(s.seq, s.len), ack)]
+        rtx = self._rtx               # oldest first: pop what is wholly acknowledged
+        while rtx and not seq_gt(seq_add(rtx[0].seq, rtx[0].len), ack):
+            rtx.popleft()
         self._retries = 0
         self._rto = self.config.rto
         self.timers.pop("retransmission", None)
@@ -876,6 +1016,7 @@ class Endpoint:
 
     def _enter_time_wait(self) -> None:
         self.timers.pop("retransmission", None)
+        self.timers.pop("persist", None)
         self.timers.pop("fin-wait-2", None)
         self._rtx.clear()
         self.timers["time-wait"] = self.now + self.config.time_wait_duration

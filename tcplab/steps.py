@@ -59,6 +59,7 @@ class Step:
     timer: str | None = None          # "retransmission", "time-wait", "fin-wait-2", "persist"
     wire: str | None = None           # "drop", "duplicate", "delay", "inject"
     retransmission: bool = False      # a segment was sent again after a timeout
+    read: bytes = b""                 # what the application read, for a "recv" call
 
     @property
     def transition(self) -> Transition | None:
