@@ -15,7 +15,8 @@ it again with a window update (RFC 9293 §3.8.6.2.2), and a sender facing a zero
 probes it on the persist timer (§3.8.6.1; Linux's probe, ``<SEQ=SND.UNA-1><CTL=ACK>``).
 
 Simplifications (documented, never silent): no urgent data, no options (MSS is fixed by
-:class:`Config`), no congestion control, no delayed ACKs, retransmission of the oldest
+:class:`Config`), no congestion control, no delayed ACKs, no silly-window-syndrome avoidance (a sender
+fills whatever window is offered, §3.8.6.2), retransmission of the oldest
 unacknowledged segment only (RFC 6298 §5.4).  RFC 5961's challenge ACKs *are*
 implemented, as in RFC 9293 and Linux.
 """

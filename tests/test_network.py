@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tcplab import Network, TcpError, TcpState as S, scenarios
+from tcplab import Config, Network, Segment, TcpError, TcpState as S, scenarios
 
 
 from tcplab.render import trace
@@ -217,3 +217,86 @@ def test_inject_an_old_duplicate_syn_like_rfc_figure_8():
     assert len(net.replay().history) == len(net.history)
     with pytest.raises(TypeError, match="Segment.make"):
         net.inject("server", "SYN")
+
+
+# ---------------------------------------------------------------- full windows, replay ----
+
+def test_a_full_window_of_data_and_both_closes_lose_no_byte():
+    """The core-under-load issue's input: 100,000 bytes (more than the 65,535-byte window),
+    both ends close while data is still queued.  Every byte arrives, then both FINs
+    (RFC 9293 §3.10.4: the FIN only after the data), and both ends end CLOSED."""
+    net = Network(); net.listen("server"); net.connect("client"); net.run()
+    net.send("client", b"x" * 100_000); net.close("client"); net.close("server"); net.run()
+    assert len(net["server"].received) == 100_000
+    assert net.states() == {"client": S.CLOSED, "server": S.CLOSED} and net.quiet()
+    fins = [p for p, _ in net.delivered if p.segment.fin and p.src == "client"]
+    last_data = max(t for p, t in net.delivered if p.src == "client" and p.segment.data)
+    assert fins and all(t >= last_data for p, t in net.delivered if p in fins)
+
+
+def test_a_zero_window_is_probed_and_reopened_by_reading():
+    """The receiver's application does not read: its 1,000-byte buffer fills, the window
+    closes to zero and the sender probes it on the persist timer (§3.8.6.1, Linux's
+    SND.UNA-1 probe), without giving up.  Reading opens the window with a window update
+    (§3.8.6.2.2) and the rest flows."""
+    cfg = Config(rcvbuf=1000, mss=100)
+    net = Network(config=cfg, isn={"client": 100, "server": 300})
+    net.listen("server"); net.connect("client"); net.run()
+    net.send("client", b"y" * 2500)
+    net.run(until=60)
+    assert len(net["server"].received) == 1000 and net["server"].rcv_wnd == 0
+    probes = [s for s in net.history if s.timer == "persist"]
+    assert len(probes) >= 4 and all(s.sent[0].seq == net["client"].snd_una - 1 and
+                                    not s.sent[0].data for s in probes)
+    gaps = [b.time - a.time for a, b in zip(probes, probes[1:])]
+    assert gaps == sorted(gaps) and gaps[0] >= 1.0            # backed off, from the RTO
+    assert net.state("client") is S.ESTABLISHED                # answered: never gives up
+    assert net.recv("server") == b"y" * 1000
+    update = net.history[-1]
+    assert update.call == "recv" and update.sent[0].window == 1000   # the window update
+    while net["server"].received or not net.quiet():
+        net.run(max_steps=50, stop=lambda n: n["server"].rcv_wnd == 0)
+        net.recv("server")
+        if net.quiet():
+            break
+    assert net["client"].snd_una == 100 + 1 + 2500 and not net["client"].send_buffer
+
+
+def test_data_beyond_the_window_is_trimmed_not_delivered():
+    net = Network(config=Config(rcvbuf=10), isn={"client": 100, "server": 300})
+    net.listen("server"); net.connect("client"); net.run()
+    net.inject("server", Segment.make("ACK", 101, 301, data=b"0123456789abcdef"))
+    step = net.step()
+    assert bytes(net["server"].received) == b"0123456789" and net["server"].rcv_nxt == 111
+    assert "trimmed" in step.explanation
+
+
+def test_replay_and_rewind_keep_waits_and_reads():
+    """A run is a pure function of its actions: wait() and recv() are part of it."""
+    from tcplab import scenarios
+    net = scenarios.get("close-wait-leak").run()
+    assert net.now == 3600.5 and net.replay().now == 3600.5
+    net2 = Network(); net2.listen("server"); net2.connect("client"); net2.run()
+    net2.send("client", "hello"); net2.run()
+    assert net2["server"].recv() == b"hello"          # through the endpoint: recorded too
+    copy = net2.replay()
+    assert copy["server"].received == b"" and copy.history[-1].read == b"hello"
+    n = len(net2.history)
+    net2.wait(100)
+    net2.close("client")
+    net2.rewind(n)                                     # Undo the close: the wait stays
+    assert net2.now == net2.history[n - 1].time + 100 and net2.state("client") is S.ESTABLISHED
+
+
+def test_run_says_honestly_when_it_is_still_busy():
+    net = Network(); net.listen("server"); net.connect("client"); net.run()
+    net.send("client", b"z" * 200_000)
+    with pytest.raises(RuntimeError, match=r"still busy: \d+ segments \(\d+ bytes of data\) "
+                                           r"in flight.*max_steps=100"):
+        net.run(max_steps=10)
+    for _ in range(100):                               # and it goes on from there
+        net.run(stop=lambda n: n["server"].rcv_wnd == 0)
+        net.recv("server")
+        if net.quiet():
+            break
+    assert net["client"].snd_una == net["client"].snd_nxt and not net["client"].send_buffer

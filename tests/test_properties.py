@@ -1,8 +1,11 @@
 """Property tests: random schedules on a :class:`~tcplab.network.Network`.
 
-A schedule mixes user calls (listen, connect, send, close, abort) on both ends with wire
-events (deliver ANY packet in flight -- so reorders --, drop, duplicate, delay) and timer
-firings.  Whatever the schedule:
+A schedule mixes user calls (listen, connect, send, close, abort) and reads (recv) on both
+ends with wire events (deliver ANY packet in flight -- so reorders --, drop, duplicate,
+delay), timer firings and the clock moving (wait).  Half of the schedules run with small
+receive buffers and segments (``FULL_CONFIGS``) and send up to ten times the buffer: the
+window fills, closes to zero while an application does not read, and opens again; the
+persist timer and window updates are exercised.  Whatever the schedule:
 
 1. nothing but :class:`TcpError` (a refused user call) is ever raised;
 2. bytes arrive EXACTLY ONCE AND IN ORDER: what an application received is always a
@@ -11,7 +14,8 @@ firings.  Whatever the schedule:
    quiet network (nothing in flight, no timer running) is in a *stable* configuration;
 4. once both applications have closed and the network is run until quiet, both ends are
    CLOSED -- the only legitimate exception is named and explained below;
-5. ``replay(n)`` reproduces the states of the original run after n steps.
+5. ``replay(n)`` reproduces the run after n steps: states, TCB variables, segments in
+   flight, the clock, and what each application received and read.
 
 Each endpoint is opened at most once (listen and/or connect, then never again after it
 returns to CLOSED): the invariants are about ONE connection.  A second incarnation could
@@ -20,6 +24,8 @@ selection make unlikely, not impossible), which would make "exactly once" unfals
 """
 
 from __future__ import annotations
+
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,6 +44,14 @@ RFC_CONFIG = Config(syn_retries=3, retries=4, rto_max=8.0, msl=2.0)
 #: Linux-like: orphaned FIN-WAIT-2 times out (tcp_fin_timeout), fixed TIME-WAIT.
 LINUX_CONFIG = Config.linux(syn_retries=3, retries=4, rto_max=8.0, time_wait=4.0,
                             fin_wait_2_timeout=10.0)
+#: Small buffers and segments: a few hundred bytes fill the window (and close it to zero
+#: while the application does not read); sends below are up to ten times larger.
+FULL_CONFIGS = [
+    Config(syn_retries=3, retries=4, rto_max=8.0, msl=2.0, mss=100, window=300, rcvbuf=300),
+    Config(syn_retries=3, retries=4, rto_max=8.0, msl=2.0, mss=64, window=1000, rcvbuf=200),
+    Config.linux(syn_retries=3, retries=4, rto_max=8.0, time_wait=4.0, fin_wait_2_timeout=10.0,
+                 mss=120, window=500, rcvbuf=500),
+]
 
 # ----------------------------------------------------------------- state classes -------
 # X sent its FIN (and is not CLOSED): only these states come after a FIN is sent.
@@ -104,6 +118,7 @@ class Run:
         self.config = config
         self.net = Network(NAMES, seed=seed, config=config, latency=latency)
         self.sent = {n: bytearray() for n in NAMES}      # what each application sent
+        self.read = {n: bytearray() for n in NAMES}      # what each application read
         self.opened = {n: False for n in NAMES}
         self.aborted = {n: False for n in NAMES}
         self.refused = 0
@@ -150,6 +165,10 @@ class Run:
         elif kind == "timer":
             if net[action[1]].timers:
                 net.fire_timer(action[1])
+        elif kind == "recv":
+            self.read[action[1]] += net.recv(action[1], action[2])
+        elif kind == "wait":
+            net.wait(action[1])
         elif kind == "step":
             net.step()
         elif kind == "settle":                          # deliver all that is in flight
@@ -168,11 +187,19 @@ class Run:
         return any(s.actor == receiver and any(t.key in keys for t in s.transitions)
                    for s in self.net.history)
 
+    def got(self, who: str) -> bytes:
+        """Everything the application ``who`` was given: what it read, then what waits."""
+        return bytes(self.read[who]) + bytes(self.net[who].received)
+
+    def read_all(self) -> None:
+        for n in NAMES:
+            self.read[n] += self.net.recv(n)
+
     def check(self) -> None:
         net = self.net
         for src in NAMES:
             dst = net.peer(src)
-            got, sent = bytes(net[dst].received), bytes(self.sent[src])
+            got, sent = self.got(dst), bytes(self.sent[src])
             assert sent.startswith(got), (
                 f"{dst} received {got!r}, not a prefix of what {src} sent {sent!r}")
         a, b = (net.state(n) for n in NAMES)
@@ -205,21 +232,24 @@ class Run:
             for src in NAMES:
                 dst = net.peer(src)
                 assert net[src].snd_nxt == net[dst].rcv_nxt
-                assert bytes(net[dst].received) == bytes(self.sent[src])
+                assert self.got(dst) == bytes(self.sent[src])
 
     def check_complete_transfer(self) -> None:
         for src in NAMES:
             dst = self.net.peer(src)
             if self.fin_processed(dst):
                 # a FIN is processed only after every byte before it: all of it arrived
-                assert bytes(self.net[dst].received) == bytes(self.sent[src])
+                assert self.got(dst) == bytes(self.sent[src])
 
 
 # ----------------------------------------------------------------- strategies ----------
 index = st.integers(min_value=0, max_value=31)
 seconds = st.sampled_from([0.0, 0.05, 0.15, 0.5, 1.5, 4.0])
-sizes = st.integers(min_value=1, max_value=1200)
+sizes = st.integers(min_value=1, max_value=3000)
+reads = st.one_of(st.none(), st.integers(min_value=0, max_value=700))
 actions = st.one_of(
+    st.tuples(st.just("recv"), st.sampled_from(NAMES), reads),
+    st.tuples(st.just("wait"), seconds),
     st.tuples(st.just("call"), st.sampled_from(NAMES), st.sampled_from(CALLS), sizes),
     st.tuples(st.just("call"), st.sampled_from(NAMES), st.just("send"), sizes),
     st.tuples(st.just("call"), st.sampled_from(NAMES), st.just("send"), sizes),
@@ -252,9 +282,12 @@ body = st.lists(st.one_of(actions, progress), min_size=5, max_size=35)
 closes = st.lists(st.sampled_from([("call", "client", "close", 0),
                                    ("call", "server", "close", 0)]), max_size=2)
 schedules = st.builds(lambda a, b, c, d: a + b + c + d, openings, body, closes, body)
-configs = st.sampled_from([RFC_CONFIG, LINUX_CONFIG])
-SETTINGS = settings(max_examples=200, deadline=None,
+configs = st.sampled_from([RFC_CONFIG, LINUX_CONFIG, *FULL_CONFIGS])
+#: 10,000 schedules in all (and a replay check on 1,000 more): TCPLAB_SCHEDULES scales it.
+EXAMPLES = int(os.environ.get("TCPLAB_SCHEDULES", "10000"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
+REPLAY_SETTINGS = settings(SETTINGS, max_examples=max(EXAMPLES // 10, 50))
 
 
 def play(config: Config, seed: int, latency: float, schedule: list) -> Run:
@@ -275,12 +308,18 @@ def test_random_schedules_keep_tcp_invariants(config, seed, latency, schedule):
     net = run.net
     # Both applications close (a refused close means it was already closed, or there is
     # no connection), then the network runs until nothing can happen any more.
+    # Both applications read what they were sent (as they would before closing), close, and
+    # keep reading while the network runs until nothing can happen any more.
+    run.read_all()
     for who in NAMES:
         if "close" in net[who].possible_calls():
             net.close(who)
         run.check()
-    net.run(max_steps=5000)
-    run.check()
+    for _ in range(50_000):         # an application that reads whatever arrives
+        if net.step() is None:
+            break
+        run.read_all()
+        run.check()
     assert quiet(net)
     run.check_complete_transfer()
     for who in NAMES:
@@ -299,24 +338,52 @@ def test_random_schedules_keep_tcp_invariants(config, seed, latency, schedule):
             "connection reset", "connection timed out"), (other, net[other].reason)
 
 
-@SETTINGS
+def observe(net: Network) -> dict:
+    """All a learner can see of a run at one moment."""
+    return {"now": net.now, "states": net.states(),
+            "tcb": {m: net[m].tcb() for m in NAMES},
+            "in_flight": [(p.id, p.src, p.segment, p.arrive_at) for p in net.in_flight],
+            "timers": net.timers()}
+
+
+class Recording(Run):
+    """A Run that takes a snapshot of the network just before each action it records."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.seen: dict[int, dict] = {}
+
+    def do(self, action: tuple) -> None:
+        self.seen.setdefault(len(self.net.actions), observe(self.net))
+        super().do(action)
+        self.seen[len(self.net.actions)] = observe(self.net)
+
+
+@REPLAY_SETTINGS
 @given(config=configs, seed=st.integers(0, 2 ** 16), schedule=schedules, data=st.data())
-def test_replay_reproduces_the_states_after_n_steps(config, seed, schedule, data):
-    run = play(config, seed, 0.1, schedule)
+def test_replay_reproduces_the_run_after_n_steps(config, seed, schedule, data):
+    run = Recording(config, seed, 0.1)
+    for action in schedule:
+        run.do(action)
     net = run.net
     total = len(net.actions)
     assert len(net.history) == total
-    for n in {0, total, data.draw(st.integers(0, total), label="n")}:
+    # every moment between two of the schedule's actions (after a wait(), a recv(), ...)
+    moments = sorted(run.seen)
+    for n in {0, total, data.draw(st.integers(0, total), label="n"),
+              data.draw(st.sampled_from(moments), label="moment")}:
         copy = net.replay(n)
         want = dict(net.history[n - 1].states) if n else {m: S.CLOSED for m in NAMES}
         assert copy.states() == want
         assert len(copy.history) == n
         assert [s.sent for s in copy.history] == [s.sent for s in net.history[:n]]
-    full = net.replay()
-    assert full.now == net.now
-    assert [p.segment for p in full.in_flight] == [p.segment for p in net.in_flight]
-    for m in NAMES:
-        assert full[m].tcb() == net[m].tcb()
+        if n in run.seen:
+            assert observe(copy) == run.seen[n], f"replay({n}) differs from the run then"
+    assert observe(net.replay()) == observe(net)
+    # Undo in place goes back to the same moment
+    k = data.draw(st.sampled_from(moments), label="k")
+    net.rewind(k)
+    assert len(net.history) == k and observe(net) == run.seen[k]
 
 
 def test_handshake_data_and_close_without_loss_is_clean():
