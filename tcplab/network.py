@@ -64,6 +64,10 @@ def _seconds(what: str, value: object, *, positive: bool = False) -> float:
     return float(value)
 
 
+def _timer_order(timer: tuple[str, str, float]) -> tuple[float, str, str]:
+    return timer[2], timer[0], timer[1]
+
+
 def _packet_id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"a packet is named by its id, a whole number (Packet.id), "
@@ -186,8 +190,10 @@ class Network:
 
     def timers(self) -> list[tuple[str, str, float]]:
         """All running timers as ``(endpoint, timer, deadline)``, earliest first."""
-        return sorted(((n, t, d) for n, e in self.endpoints.items() for t, d in e.timers.items()),
-                      key=lambda x: (x[2], x[0], x[1]))
+        found = [(n, t, d) for n, e in self.endpoints.items() for t, d in e.timers.items()]
+        if len(found) > 1:
+            found.sort(key=_timer_order)
+        return found
 
     def quiet(self) -> bool:
         """True when nothing is in flight and no timer runs."""
@@ -345,6 +351,9 @@ class Network:
         ev = self.next_event()
         if ev is None:
             return None
+        return self._take(ev)
+
+    def _take(self, ev: tuple[float, str, object]) -> Step:
         t, kind, ref = ev
         if kind == "packet":
             return self._do(Deliver(ref.id, max(self.now, t)))  # type: ignore[union-attr]
@@ -373,7 +382,7 @@ class Network:
             ev = self.next_event()
             if ev is None or (until is not None and ev[0] > until):
                 break
-            self.step()
+            self._take(ev)
         else:
             if not (stop is not None and stop(self)) and self.next_event() is not None and \
                     (until is None or self.next_event()[0] <= until):  # type: ignore[index]

@@ -1,0 +1,94 @@
+"""Bulk transfer on a Network: network steps per second and peak memory, for 1 MB and 10 MB.
+
+    .venv/bin/python benchmarks/bench_bulk.py             # 1 MB and 10 MB
+    .venv/bin/python benchmarks/bench_bulk.py --quick     # 1 MB only
+
+A transfer is: handshake; the client sends N bytes and closes; the server's application
+reads whatever arrives (as a real one would, so the receive window keeps opening) and
+closes at the end; the network runs until both ends are CLOSED.  It runs on a network that
+keeps every step (``history_limit=None``, replayable) and on one that keeps only the last
+1,000 (``history_limit=1000``): the second's peak memory should not grow with N.
+
+The baseline, measured in the same process, is the endpoint alone processing the events of
+whole connection lifetimes (``bench_endpoint.endpoint_connections``): the ratio says how
+much the network (event queue, packets, history) costs on top of the endpoint.  Medians of
+several repeats; peak memory from ``tracemalloc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_endpoint import endpoint_connections, make_endpoints  # noqa: E402
+
+from tcplab import Config, Network, TcpState  # noqa: E402
+
+MSS = 1460                  # an Ethernet-sized segment, as a bulk transfer would use
+
+
+def transfer(nbytes: int, history_limit: int | None) -> tuple[int, float]:
+    """One bulk transfer; returns (network steps, seconds)."""
+    net = Network(config=Config(mss=MSS), latency=0.01, history_limit=history_limit)
+    t0 = time.perf_counter()
+    net.listen("server"); net.connect("client"); net.run()
+    net.send("client", b"x" * nbytes)
+    net.close("client")
+    got = 0
+    while True:
+        net.run(stop=lambda n: n["server"].rcv_wnd < MSS)
+        got += len(net.recv("server"))
+        if net.state("server") is TcpState.CLOSE_WAIT and not net["server"].received:
+            break
+    net.close("server"); net.run()
+    seconds = time.perf_counter() - t0
+    assert got == nbytes and net.states() == {"client": TcpState.CLOSED,
+                                              "server": TcpState.CLOSED}
+    return net._count, seconds
+
+
+def endpoint_rate(repeats: int) -> float:
+    rates = []
+    for _ in range(repeats):
+        a, b = make_endpoints()
+        t0 = time.perf_counter()
+        events = endpoint_connections(a, b, 2000)
+        rates.append(events / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 MB only")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    sizes = [1_000_000] if args.quick else [1_000_000, 10_000_000]
+    base = endpoint_rate(args.repeats)
+    print(f"endpoint alone (baseline): {base:,.0f} events/s\n")
+    print(f"{'transfer':>9} {'history':>10} {'steps':>8} {'steps/s':>10} {'vs endpoint':>12} "
+          f"{'peak MiB':>9}")
+    for nbytes in sizes:
+        for limit in (None, 1000):
+            rates = []
+            steps = 0
+            for _ in range(args.repeats):
+                steps, seconds = transfer(nbytes, limit)
+                rates.append(steps / seconds)
+            tracemalloc.start()
+            transfer(nbytes, limit)
+            peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
+            tracemalloc.stop()
+            rate = statistics.median(rates)
+            print(f"{nbytes / 1e6:>7g}MB {('all' if limit is None else f'last {limit}'):>10} "
+                  f"{steps:>8,} {rate:>10,.0f} {base / rate:>11.2f}x {peak:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
