@@ -13,6 +13,7 @@ imported only when you use them: ``tcplab.diagram``, ``tcplab.ladder``, ``tcplab
 from .endpoint import CALLS, SOCKET_CALLS, Clock, Config, Endpoint
 from .network import Network, Packet
 from .scenarios import SCENARIOS, Scenario
+from .script import parse_script, run_script
 from .segment import Flags, Segment
 from .states import MIB_DELETE_TCB, TcpState, crosswalk, crosswalk_html, crosswalk_text
 from .steps import Step, TcpError
@@ -32,6 +33,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'tcplab' has no attribute {name!r}")
 
 __all__ = ["CALLS", "SOCKET_CALLS", "Clock", "Config", "Endpoint", "Network", "Packet",
-           "SCENARIOS", "Scenario", "Flags", "Segment", "MIB_DELETE_TCB", "TcpState",
+           "SCENARIOS", "Scenario", "parse_script", "run_script", "Flags", "Segment", "MIB_DELETE_TCB", "TcpState",
            "crosswalk", "crosswalk_html", "crosswalk_text", "Step", "TcpError",
            "TRANSITIONS", "Transition"]

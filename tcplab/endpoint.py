@@ -178,6 +178,14 @@ class Endpoint:
 
     def __init__(self, name: str = "A", *, iss: int | None = None, config: Config | None = None,
                  clock: Clock | None = None, rng: random.Random | None = None) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"an Endpoint's name is non-empty text, got {name!r}")
+        if iss is not None and (isinstance(iss, bool) or not isinstance(iss, int)
+                                or not 0 <= iss < 2 ** 32):
+            raise ValueError(f"Endpoint(iss=...) takes a sequence number in 0..2**32-1, "
+                             f"got {iss!r}")
+        if config is not None and not isinstance(config, Config):
+            raise TypeError(f"Endpoint(config=...) takes a tcplab Config, got {config!r}")
         self.name = name
         self.config = config or Config()
         self.clock = clock or Clock()
@@ -465,7 +473,7 @@ class Endpoint:
                            self.possible_calls(), self.name)
         if name is None:
             name = min(self.timers, key=self.timers.__getitem__)
-        if name not in self.timers:
+        if not isinstance(name, str) or name not in self.timers:
             raise ValueError(f"{self.name} has no {name!r} timer running; running: "
                              f"{', '.join(self.timers)}")
         out = self._begin()

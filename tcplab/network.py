@@ -315,7 +315,7 @@ class Network:
             raise TcpError("fire_timer", ep.state, "no timer is running", "§3.8",
                            ep.possible_calls(), name)
         timer = timer or min(ep.timers, key=ep.timers.__getitem__)
-        if timer not in ep.timers:
+        if not isinstance(timer, str) or timer not in ep.timers:
             raise ValueError(f"{name} has no {timer!r} timer; running: {', '.join(ep.timers)}")
         deadline = ep.timers[timer]
         self._fire_timers_until(deadline, skip=(name, timer))
@@ -584,7 +584,18 @@ class Network:
              packets: Iterable[Packet] | None = None) -> Packet:
         """The earliest in-flight packet from ``src`` whose flags match ``flags`` exactly
         (``"SYN"``, ``"SYN,ACK"``, ``"FIN,ACK"``, ``"ACK"``, ``"DATA"`` for any data)."""
-        cands = list(self.in_flight if packets is None else packets)
+        if flags is not None and not isinstance(flags, str):
+            raise TypeError(f"find(flags=...) takes text such as 'SYN,ACK' or 'DATA', "
+                            f"got {flags!r}")
+        if packets is None:
+            cands = self.in_flight
+        else:
+            try:
+                cands = list(packets)
+            except TypeError:
+                raise TypeError(f"find(packets=...) takes Packets, got {packets!r}") from None
+            if not all(isinstance(p, Packet) for p in cands):
+                raise TypeError(f"find(packets=...) takes Packets, got {packets!r:.80}")
         if src is not None:
             self[src]
             cands = [p for p in cands if p.src == src]

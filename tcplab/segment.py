@@ -74,6 +74,8 @@ class Flags(enum.IntFlag):
     @classmethod
     def parse(cls, text: str) -> "Flags":
         """``"SYN,ACK"``, ``"syn+ack"``, ``"S."`` or ``"FA"`` -> Flags."""
+        if not isinstance(text, str):
+            raise TypeError(f"Flags.parse() takes text such as 'SYN,ACK' or 'S.', got {text!r}")
         text = text.strip()
         flags = cls.NONE
         words = [w for w in text.replace("+", ",").replace("|", ",").replace(" ", ",")
@@ -115,7 +117,11 @@ class Segment:
 
     def __post_init__(self) -> None:
         if type(self.flags) is not Flags:
-            object.__setattr__(self, "flags", Flags(self.flags))
+            flags = self.flags
+            if isinstance(flags, bool) or not isinstance(flags, int) or not 0 <= flags <= 0x1F:
+                raise TypeError(f"Segment flags are Flags (e.g. Flags.SYN | Flags.ACK), got "
+                                f"{flags!r}; Segment.make('SYN,ACK', ...) takes them as text")
+            object.__setattr__(self, "flags", Flags(flags))
         seq, ack, window = self.seq, self.ack, self.window
         if type(seq) is not int or not 0 <= seq < SEQ_MOD:
             raise ValueError(f"Segment seq must be an integer in 0..2**32-1, got {seq!r}")
@@ -125,7 +131,12 @@ class Segment:
             raise ValueError(f"Segment window must be a non-negative integer, got {window!r}")
         data = self.data
         if type(data) is not bytes:
-            data = data.encode() if isinstance(data, str) else bytes(data)
+            if isinstance(data, str):
+                data = data.encode()
+            elif isinstance(data, (bytearray, memoryview)):
+                data = bytes(data)
+            else:
+                raise TypeError(f"Segment data is bytes or str, got {data!r:.60}")
             object.__setattr__(self, "data", data)
         bits = int(self.flags)
         setattr_ = object.__setattr__
@@ -180,8 +191,14 @@ class Segment:
     @classmethod
     def make(cls, flags: "str | Flags", seq: int, ack: int = 0, *, window: int = 65535,
              data: "bytes | str" = b"") -> "Segment":
-        """Convenience constructor taking flags as text: ``Segment.make("SYN,ACK", 300, 101)``."""
+        """Convenience constructor taking flags as text: ``Segment.make("SYN,ACK", 300, 101)``.
+
+        ``seq`` and ``ack`` are taken mod 2**32.  Raises ``TypeError``/``ValueError`` naming
+        the argument."""
         if isinstance(flags, str):
             flags = Flags.parse(flags)
+        for what, value in (("seq", seq), ("ack", ack), ("window", window)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"Segment.make({what}=...) takes a whole number, got {value!r}")
         return cls(flags, seq % SEQ_MOD, ack % SEQ_MOD, window,
                    data.encode() if isinstance(data, str) else data)
