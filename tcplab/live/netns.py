@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from ..segment import Flags, Segment
+from . import netlink
 
 __all__ = ["LabError", "in_netns", "NetNamespace", "NfQueue", "Delayer", "WireSegment",
            "cleanup_stale", "list_lab_namespaces", "privilege_problem", "NS_PREFIX",
@@ -272,13 +273,7 @@ NFQNL_CFG_CMD_BIND = 1
 NFQNL_COPY_PACKET = 2
 NF_DROP = 0
 NF_ACCEPT = 1
-_NLH = struct.Struct("=IHHII")
-_NFGEN = struct.Struct("!BBH")
-
-
-def _attr(kind: int, data: bytes) -> bytes:
-    length = 4 + len(data)
-    return struct.pack("=HH", length, kind) + data + b"\0" * (-length % 4)
+_NFGEN = struct.Struct("!BBH")           # struct nfgenmsg: family, version, resource id
 
 
 class NfQueue:
@@ -292,9 +287,10 @@ class NfQueue:
             self.sock.bind((0, 0))
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
             self._seq = 0
-            self._config(_attr(NFQA_CFG_CMD, struct.pack("!BxH", NFQNL_CFG_CMD_BIND,
-                                                         socket.AF_INET)))
-            self._config(_attr(NFQA_CFG_PARAMS, struct.pack("!IB", copy, NFQNL_COPY_PACKET)))
+            self._config(netlink.attribute(NFQA_CFG_CMD, struct.pack(
+                "!BxH", NFQNL_CFG_CMD_BIND, socket.AF_INET)))
+            self._config(netlink.attribute(NFQA_CFG_PARAMS, struct.pack(
+                "!IB", copy, NFQNL_COPY_PACKET)))
         except BaseException:
             self.sock.close()
             raise
@@ -305,29 +301,28 @@ class NfQueue:
     def _send(self, msg_type: int, flags: int, body: bytes) -> int:
         self._seq += 1
         payload = _NFGEN.pack(socket.AF_UNSPEC, 0, self.num) + body
-        self.sock.send(_NLH.pack(_NLH.size + len(payload), (NFNL_SUBSYS_QUEUE << 8) | msg_type,
-                                 flags, self._seq, 0) + payload)
+        self.sock.send(netlink.message((NFNL_SUBSYS_QUEUE << 8) | msg_type, flags, self._seq,
+                                       payload))
         return self._seq
 
     def _config(self, body: bytes) -> None:
-        seq = self._send(NFQNL_MSG_CONFIG, 1 | 4, body)           # NLM_F_REQUEST | NLM_F_ACK
+        seq = self._send(NFQNL_MSG_CONFIG, netlink.REQUEST | netlink.ACK, body)
         self.sock.settimeout(2)
         try:
             while True:
-                data = self.sock.recv(65536)
-                length, typ, _, rseq, _ = _NLH.unpack_from(data)
-                if typ == 2 and rseq == seq:                     # NLMSG_ERROR (0 = ack)
-                    err = -struct.unpack_from("=i", data, _NLH.size)[0]
-                    if err:
-                        raise LabError(f"NFQUEUE configuration failed: {os.strerror(err)} "
-                                       "(is nfnetlink_queue available in this kernel?)")
-                    return
+                for msg in netlink.messages(self.sock.recv(65536)):
+                    if msg.type == netlink.NLMSG_ERROR and msg.seq == seq:
+                        err = netlink.error_code(msg.payload)          # 0: the ACK
+                        if err:
+                            raise LabError(f"NFQUEUE configuration failed: {os.strerror(err)} "
+                                           "(is nfnetlink_queue available in this kernel?)")
+                        return
         finally:
             self.sock.settimeout(None)
 
     def receive(self) -> list[tuple[int, bytes]]:
         """Queued packets waiting now: ``(packet id, IP packet)``."""
-        out = []
+        out: list[tuple[int, bytes]] = []
         try:
             data = self.sock.recv(262144, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
@@ -336,32 +331,23 @@ class NfQueue:
             if exc.errno == errno.ENOBUFS:   # the kernel dropped queue messages: go on
                 return out
             raise
-        off = 0
-        while off + _NLH.size <= len(data):
-            length, typ, _, _, _ = _NLH.unpack_from(data, off)
-            if length < _NLH.size:
-                break
-            if typ == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
-                a, end = off + _NLH.size + _NFGEN.size, off + length
-                pid, payload = None, b""
-                while a + 4 <= end:
-                    alen, atype = struct.unpack_from("=HH", data, a)
-                    if alen < 4:
-                        break
-                    atype &= 0x7FFF
-                    if atype == NFQA_PACKET_HDR:
-                        pid = struct.unpack_from("!I", data, a + 4)[0]
-                    elif atype == NFQA_PAYLOAD:
-                        payload = data[a + 4:a + alen]
-                    a += (alen + 3) & ~3
-                if pid is not None:
-                    out.append((pid, payload))
-            off += (length + 3) & ~3
+        for msg in netlink.messages(data):
+            if msg.type != (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
+                continue
+            pid, payload = None, b""
+            for kind, value in netlink.attributes(msg.payload, _NFGEN.size):
+                if kind == NFQA_PACKET_HDR:
+                    pid = struct.unpack_from("!I", value)[0]
+                elif kind == NFQA_PAYLOAD:
+                    payload = value
+            if pid is not None:
+                out.append((pid, payload))
         return out
 
     def verdict(self, packet_id: int, accept: bool = True) -> None:
-        self._send(NFQNL_MSG_VERDICT, 1, _attr(NFQA_VERDICT_HDR, struct.pack(
-            "!II", NF_ACCEPT if accept else NF_DROP, packet_id)))
+        verdict = struct.pack("!II", NF_ACCEPT if accept else NF_DROP, packet_id)
+        self._send(NFQNL_MSG_VERDICT, netlink.REQUEST,
+                   netlink.attribute(NFQA_VERDICT_HDR, verdict))
 
     def close(self) -> None:
         self.sock.close()
