@@ -64,4 +64,4 @@ __all__ = ["run", "run_model", "parse_script", "LiveRun", "LineResult", "Differe
            "LiveUnsupported", "LINUX_DIFFERENCES", "TRANSIENT_STATES", "LIVE_SCENARIOS",
            "LiveScenario", "Lab", "LoopbackLab", "NamespaceLab", "open_lab", "capabilities",
            "Capabilities", "LabError", "cleanup_stale", "list_lab_namespaces", "Diag",
-           "KernelSocket", "proc_net_tcp", "explain_proc_line"]
+           "KernelSocket", "proc_net_tcp", "explain_proc_line", "ReuseResult", "try_reuseaddr"]

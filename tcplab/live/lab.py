@@ -17,6 +17,7 @@ import itertools
 import os
 import shutil
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -27,9 +28,10 @@ from .netns import (Delayer, LabError, NetNamespace, NfQueue, RULE_COMMENT, Wire
                     cleanup_stale, in_netns, privilege_problem, register, unregister)
 
 __all__ = ["Lab", "LoopbackLab", "NamespaceLab", "Capabilities", "capabilities", "open_lab",
-           "close_quietly"]
+           "close_quietly", "LINGER_ABORT"]
 
-_LINGER0 = b"\1\0\0\0\0\0\0\0"        # struct linger {on = 1, seconds = 0}
+#: ``struct linger {l_onoff = 1, l_linger = 0}``: close() then aborts the connection (RST).
+LINGER_ABORT = struct.pack("ii", 1, 0)
 
 
 def close_quietly(s: socket.socket) -> None:
@@ -49,7 +51,7 @@ def close_quietly(s: socket.socket) -> None:
         alive = False
     if alive:
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_ABORT)
         except OSError:
             pass
     try:

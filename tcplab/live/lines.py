@@ -1,0 +1,165 @@
+"""A script as the live lab plays it: the lines, how each is made on the kernel, and the
+model's half of the run.
+
+A script is the model's own script language (:mod:`tcplab.scenarios`, parsed by
+:func:`tcplab.scenarios.parse_script`), one line each::
+
+    server listen        client connect       client send hello
+    client close         client shutdown      client abort        client recv
+    settle               run                  wait SECONDS        until server CLOSE-WAIT
+
+``close`` is the RFC's CLOSE: "I have nothing more to send".  On the kernel it becomes
+``close()`` -- unless the peer still sends data later in the script, then
+``shutdown(SHUT_WR)``, because after ``close()`` Linux answers arriving data with RST
+(:func:`close_policy`); the model is then told so too (``Network.shutdown``), since Linux
+times out only an orphaned FIN-WAIT-2.  ``shutdown`` always means ``shutdown(SHUT_WR)``.
+
+``settle`` waits until nothing is in flight and no state has changed for a moment; ``run``
+does the same (the long timers, TIME-WAIT's 60 s, are not waited for: the last row of the
+comparison, *eventually*, says what each timer will do).  ``wait SECONDS`` lets real time
+pass (at most ``max_wait``).  ``until SIDE STATE`` lets things happen until that side is in
+that state -- and not a moment longer, so the next call comes right after (the model runs
+until the same moment).  The lines that steer single segments or timers
+(:data:`tcplab.scenarios.WIRE_COMMANDS`) exist only in the model: :func:`parse_script`
+refuses them with :class:`LiveUnsupported`.
+
+Builds on the model only (:mod:`tcplab.scenarios`, :class:`tcplab.network.Network`); the
+kernel's half is :mod:`tcplab.live.sockets`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from .. import scenarios as scenario_script
+from ..endpoint import Config
+from ..network import Network
+from ..states import TcpState
+from ..steps import TcpError
+from .kernel import MODEL_ERRORS
+
+__all__ = ["LiveUnsupported", "Line", "parse_script", "close_policy", "run_model",
+           "model_config", "play_on_model", "model_path", "before_until"]
+
+
+class LiveUnsupported(ValueError):
+    """A script line the real kernel cannot perform (e.g. dropping one chosen segment)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One script line, parsed."""
+
+    text: str
+    kind: str                   # "call", "settle", "run", "wait", "until"
+    actor: str = ""
+    call: str = ""              # listen connect send close shutdown abort recv
+    data: bytes = b""
+    seconds: float = 0.0
+    implicit: bool = False      # added by the runner (the final settle)
+    state: TcpState | None = None  # for "until"
+
+    @property
+    def model_call(self) -> str:
+        return "close" if self.call == "shutdown" else self.call
+
+
+def parse_script(script: object, names: Sequence[str] = ("client", "server")) -> list[Line]:
+    """Parse a script (:func:`tcplab.scenarios.parse_script`: one language for the model and
+    the kernel) into the lines the kernel can play, ending with a settle."""
+    out: list[Line] = []
+    for cmd in scenario_script.parse_script(script, names):
+        if cmd.kind in scenario_script.WIRE_COMMANDS:
+            raise LiveUnsupported(
+                f"script line {cmd.number} {cmd.text!r}: '{cmd.kind}' steers a single segment "
+                "or timer; that exists only in the model (the live lab runs calls, settle, "
+                "run, wait and until)")
+        out.append(Line(cmd.text, cmd.kind, cmd.actor, cmd.call, cmd.data, cmd.seconds,
+                        state=cmd.state))
+    if not out or out[-1].kind not in ("settle", "run"):
+        out.append(Line("settle", "settle", implicit=True))
+    return out
+
+
+def close_policy(lines: Sequence[Line], i: int) -> str:
+    """How line ``i`` (a close) is made on the kernel: ``"close"`` or ``"shutdown"``."""
+    line = lines[i]
+    if line.call == "shutdown":
+        return "shutdown"
+    for later in lines[i + 1:]:
+        if later.kind == "call" and later.actor != line.actor and later.call == "send":
+            return "shutdown"
+    return "close"
+
+
+# ---------------------------------------------------------------------- the model
+
+def model_config(fin_timeout: float) -> Config:
+    return Config.linux(fin_wait_2_timeout=float(fin_timeout))
+
+
+def run_model(script: object, *, latency: float = 0.0, settle_each: bool = True,
+              fin_timeout: float = 60.0, names: Sequence[str] = ("client", "server"),
+              ) -> tuple[Network, list[tuple[int, int]]]:
+    """Play ``script`` on the model; return the network and each line's (start, end) steps."""
+    lines = parse_script(script, names)
+    net = Network(tuple(names), latency=latency, config=model_config(fin_timeout))
+    spans = []
+    for i, line in enumerate(lines):
+        start = len(net.history)
+        play_on_model(net, line, settle_each and not before_until(lines, i),
+                    shutdown=line.kind == "call" and line.model_call == "close"
+                    and close_policy(lines, i) == "shutdown")
+        spans.append((start, len(net.history)))
+    return net, spans
+
+
+def before_until(lines: Sequence[Line], i: int) -> bool:
+    """Is line ``i`` followed by an ``until``?  Then it is not settled on loopback either."""
+    return i + 1 < len(lines) and lines[i + 1].kind == "until"
+
+
+def play_on_model(net: Network, line: Line, settle_each: bool, shutdown: bool = False) -> str:
+    """Apply one line; return the result text (or the model's error).
+
+    ``shutdown``: the kernel makes this close with ``shutdown(SHUT_WR)``; tell the model so
+    (if it knows the difference), since Linux times out only an orphaned FIN-WAIT-2.
+    """
+    result = "ok"
+    if line.kind == "call":
+        try:
+            if line.call == "recv":
+                data = net[line.actor].recv()
+                result = repr(data)
+            elif line.call == "send":
+                net.send(line.actor, line.data)
+            else:
+                if shutdown and hasattr(net, "shutdown"):
+                    step = net.shutdown(line.actor)
+                else:
+                    step = net.call(line.actor, line.model_call)
+                if step.error:
+                    result = MODEL_ERRORS.get(step.error, step.error)
+        except TcpError as exc:
+            result = f"error: {exc.message}"
+        if settle_each:
+            net.settle()
+    elif line.kind in ("settle", "run"):
+        net.settle()
+    elif line.kind == "wait":
+        net.wait(line.seconds)
+    elif line.kind == "until":
+        net.run(stop=lambda n: n.state(line.actor) is line.state)
+        if net.state(line.actor) is not line.state:
+            result = f"{line.actor} never reaches {line.state}"
+    return result
+
+
+def model_path(net: Network, actor: str, start: int, end: int) -> list[TcpState]:
+    path = []
+    for st in net.history[start:end]:
+        if st.actor == actor:
+            path.extend(t.target for t in st.transitions)
+    return path
+
