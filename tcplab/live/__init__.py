@@ -39,7 +39,7 @@ The usual tool, the netem qdisc, is a kernel module that many kernels (these mac
 included) do not have.  The lab instead puts one iptables rule in each namespace,
 ``-A OUTPUT -o veth... -p tcp -j NFQUEUE --queue-bypass``, which hands each outgoing TCP
 segment to user space over the ``nfnetlink_queue`` netlink protocol.  A small pure-Python
-client of that protocol (:class:`tcplab.live.netns.NfQueue`, no C library needed) holds each
+client of that protocol (:class:`tcplab.live.delay.NfQueue`, no C library needed) holds each
 segment for ``delay`` seconds and then gives the verdict ACCEPT: the kernel sends it on,
 unchanged and in order.  The delay line also sees every segment, so a run records the real
 segments too.  If the kernel queues nothing (no NFQUEUE support), building the lab fails
@@ -48,8 +48,10 @@ with a clear message; ``iptables-legacy`` is tried if the nftables flavour does 
 Cleanup: sockets are closed (live connections aborted), namespaces deleted -- which removes
 the veth pair and the iptables rules with them -- on every exit path (``with``, exceptions,
 Ctrl-C, SIGTERM/SIGHUP, interpreter exit); only a SIGKILL can leave a namespace behind, and
-:func:`cleanup_stale` (run whenever a lab opens) removes those.  No traffic leaves
-loopback or the two namespaces.
+:func:`cleanup_stale` removes those -- every lab (the loopback lab too) and every :func:`run`
+calls it -- never touching a namespace whose owner is alive.  By hand, as root:
+``sudo ip netns list`` shows them (``tcplab-PID-N-SIDE``) and ``sudo ip netns delete NAME``
+removes one.  No traffic leaves loopback or the two namespaces.
 """
 
 from .kernel import Diag, KernelSocket, explain_proc_line, proc_net_tcp

@@ -7,7 +7,7 @@ CLOSING) lasts microseconds and is rarely caught between two samples.
 
 :class:`NamespaceLab` needs root: each side gets its own network namespace, the two joined
 by a veth pair, and every TCP segment is held ``delay`` seconds on its way out (see
-:mod:`tcplab.live.netns`).  Now every state lasts long enough to be seen, and segments
+:mod:`tcplab.live.delay`).  Now every state lasts long enough to be seen, and segments
 sent at the same moment from both sides really cross.
 """
 
@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 from ..segment import Segment
 from .kernel import Diag, KernelSocket, ProcReader, proc_net_tcp, reader
-from .netns import (Delayer, LabError, NetNamespace, NfQueue, RULE_COMMENT, WireSegment,
-                    cleanup_stale, in_netns, privilege_problem, register, unregister)
+from .delay import Delayer, NfQueue, WireSegment
+from .netns import (RULE_COMMENT, LabError, NetNamespace, cleanup_stale, in_netns,
+                    privilege_problem, register, unregister)
 
 __all__ = ["Lab", "LoopbackLab", "NamespaceLab", "Capabilities", "capabilities", "open_lab",
            "close_quietly", "LINGER_ABORT"]
@@ -127,6 +128,8 @@ class Lab:
 
     def __init__(self, names: tuple[str, str] = ("client", "server")) -> None:
         self.names = tuple(names)
+        #: Namespaces of dead processes (a SIGKILLed lab) removed when this lab opened.
+        self.swept: list[str] = cleanup_stale()
         self.hosts: dict[str, Host] = {}
         self._diags: dict[str, Diag | ProcReader] = {}
         self.force_proc = False      # read /proc/net/tcp even where sock_diag works
@@ -249,7 +252,11 @@ class Lab:
 
 
 class LoopbackLab(Lab):
-    """Both sides on 127.0.0.1 of this machine's own network namespace.  No privileges."""
+    """Both sides on 127.0.0.1 of this machine's own network namespace.  No privileges.
+
+    Opening it (as opening any lab) also removes the namespaces a SIGKILLed privileged lab
+    left behind, if this process may (root): :func:`tcplab.live.netns.cleanup_stale`.
+    """
 
     mode = "loopback"
 
@@ -288,7 +295,6 @@ class NamespaceLab(Lab):
         self._queues: list[NfQueue] = []
         self._port = itertools.count(20000, 2)
         self.iptables = ""                 # which iptables program installed the rules
-        cleanup_stale()
         register(self)
         try:
             self._build(fin_timeout)

@@ -23,7 +23,7 @@ from . import comparison, reports
 from .comparison import Difference, dedup
 from .kernel import reader
 from .lines import Line, LiveUnsupported
-from .netns import WireSegment
+from .delay import WireSegment
 from .sampler import actor_states
 
 if TYPE_CHECKING:                       # pragma: no cover - for the type hints only

@@ -23,6 +23,7 @@ from ..network import Network
 from .comparison import LINUX_DIFFERENCES, TRANSIENT_STATES, Difference
 from .kernel import MODEL_ERRORS
 from .lab import Lab, LoopbackLab, open_lab
+from .netns import cleanup_stale
 from .lines import (Line, LiveUnsupported, before_until, model_config, model_path,
                     parse_script, play_on_model, run_model)
 from .result import LineResult, LiveRun
@@ -45,6 +46,9 @@ def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = Fa
     it: loopback, or -- if ``privileged`` (``"auto"``: when this machine allows it) -- two
     namespaces with a one-way ``delay`` (default: the scenario's, else 0.25 s).
     ``fin_timeout`` (namespaces only) sets ``tcp_fin_timeout`` there.
+
+    Namespaces a SIGKILLed privileged lab left behind (their process is dead) are removed
+    first, when this process may (root; see :func:`tcplab.live.netns.cleanup_stale`).
 
     The run's sockets are closed at its end -- a live connection with a RST, so nothing is
     left behind.  With ``keep_open`` (and a ``lab`` of your own) they stay open until the lab
@@ -75,7 +79,9 @@ def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = Fa
                          "with live.LoopbackLab() as lab: live.run(..., lab, keep_open=True)")
     if own:
         lab = open_lab(privileged, delay=0.25 if delay is None else delay,
-                       fin_timeout=fin_timeout)
+                       fin_timeout=fin_timeout)        # opening a lab sweeps stale namespaces
+    else:
+        cleanup_stale()
     assert lab is not None
     try:
         return _run(lab, lines, name, quiet, max_wait, max_settle, interval, keep_open)
