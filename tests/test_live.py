@@ -140,6 +140,28 @@ def test_script_parsing_and_close_policy():
         script_lines.parse_script(["client send"])
 
 
+def test_the_live_lab_speaks_the_models_script_language():
+    """Every command of the model's language is either played on the kernel or refused as a
+    wire command; the lines are the model's own parsed commands, with the model's names."""
+    from tcplab import scenarios
+    every = ["client connect", "deliver", "drop client SYN", "duplicate client SYN",
+             "delay client SYN 1", "timer client", "settle", "run", "wait 1",
+             "until client ESTABLISHED", *(f"client {c}" + (" x" if c == "send" else "")
+                                           for c in scenarios.SCRIPT_CALLS)]
+    kinds = {c.kind for c in scenarios.parse_script(every)}
+    assert kinds == set(script_lines.LIVE_KINDS) | set(scenarios.WIRE_COMMANDS)
+    for wire in scenarios.WIRE_COMMANDS:
+        line = next(x for x in every if x.startswith(wire))
+        with pytest.raises(script_lines.LiveUnsupported, match="only in the model"):
+            script_lines.parse_script([line])
+    played = script_lines.parse_script([x for x in every if x.split()[0] not in
+                                        scenarios.WIRE_COMMANDS])
+    assert {ln.call for ln in played if ln.kind == "call"} == set(scenarios.SCRIPT_CALLS)
+    assert all(isinstance(ln.command, scenarios.Command) for ln in played)
+    from tcplab.live.scripts import LIVE_SCENARIOS
+    assert LIVE_SCENARIOS["handshake"].script == tuple(scenarios.get("handshake").script)
+
+
 def test_alignment_of_state_sequences():
     ops = comparison.align([S.CLOSED, S.SYN_SENT, S.ESTABLISHED], [S.CLOSED, S.ESTABLISHED])
     assert ops == [("=", S.CLOSED), ("m", S.SYN_SENT), ("=", S.ESTABLISHED)]

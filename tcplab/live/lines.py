@@ -39,7 +39,7 @@ from ..states import TcpState
 from ..steps import TcpError
 from .kernel import MODEL_ERRORS
 
-__all__ = ["LiveUnsupported", "Line", "parse_script", "close_policy", "run_model",
+__all__ = ["LiveUnsupported", "Line", "LIVE_KINDS", "parse_script", "close_policy", "run_model",
            "model_config", "play_on_model", "model_path", "before_until"]
 
 
@@ -47,38 +47,71 @@ class LiveUnsupported(ValueError):
     """A script line the real kernel cannot perform (e.g. dropping one chosen segment)."""
 
 
+#: What a line can be, in the model's words (:class:`tcplab.scenarios.Command` ``kind``):
+#: everything the model's script language has except :data:`~tcplab.scenarios.WIRE_COMMANDS`.
+LIVE_KINDS = ("call", "settle", "run", "wait", "until")
+
+
 @dataclass(frozen=True)
 class Line:
-    """One script line, parsed."""
+    """One script line the kernel can play: the model's own parsed command
+    (:class:`tcplab.scenarios.Command`), and whether the runner added it (the final settle).
 
-    text: str
-    kind: str                   # "call", "settle", "run", "wait", "until"
-    actor: str = ""
-    call: str = ""              # listen connect send close shutdown abort recv
-    data: bytes = b""
-    seconds: float = 0.0
-    implicit: bool = False      # added by the runner (the final settle)
-    state: TcpState | None = None  # for "until"
+    ``kind``, ``actor``, ``call`` (one of :data:`tcplab.scenarios.SCRIPT_CALLS`), ``data``,
+    ``seconds`` and ``state`` are the command's, so the live lab and the model name every line
+    alike.
+    """
+
+    command: scenario_script.Command
+    implicit: bool = False
 
     @property
-    def model_call(self) -> str:
-        return "close" if self.call == "shutdown" else self.call
+    def text(self) -> str:
+        return self.command.text
+
+    @property
+    def kind(self) -> str:
+        return self.command.kind
+
+    @property
+    def actor(self) -> str:
+        return self.command.actor
+
+    @property
+    def call(self) -> str:
+        return self.command.call
+
+    @property
+    def data(self) -> bytes:
+        return self.command.data
+
+    @property
+    def seconds(self) -> float:
+        return self.command.seconds
+
+    @property
+    def state(self) -> TcpState | None:
+        return self.command.state
 
 
 def parse_script(script: object, names: Sequence[str] = ("client", "server")) -> list[Line]:
-    """Parse a script (:func:`tcplab.scenarios.parse_script`: one language for the model and
-    the kernel) into the lines the kernel can play, ending with a settle."""
+    """Parse a script with the model's parser (:func:`tcplab.scenarios.parse_script`: one
+    language for the model and the kernel) into the lines the kernel can play, ending with a
+    settle.
+
+    Raises ``ValueError`` naming the line for a line the language does not have, and
+    :class:`LiveUnsupported` for one that steers a single segment or timer.
+    """
     out: list[Line] = []
     for cmd in scenario_script.parse_script(script, names):
-        if cmd.kind in scenario_script.WIRE_COMMANDS:
+        if cmd.kind not in LIVE_KINDS:
             raise LiveUnsupported(
                 f"script line {cmd.number} {cmd.text!r}: '{cmd.kind}' steers a single segment "
-                "or timer; that exists only in the model (the live lab runs calls, settle, "
-                "run, wait and until)")
-        out.append(Line(cmd.text, cmd.kind, cmd.actor, cmd.call, cmd.data, cmd.seconds,
-                        state=cmd.state))
+                "or timer; that exists only in the model (the live lab runs the calls "
+                f"{', '.join(scenario_script.SCRIPT_CALLS)} and {', '.join(LIVE_KINDS[1:])})")
+        out.append(Line(cmd))
     if not out or out[-1].kind not in ("settle", "run"):
-        out.append(Line("settle", "settle", implicit=True))
+        out.append(Line(scenario_script.Command("settle", "settle"), implicit=True))
     return out
 
 
@@ -109,8 +142,8 @@ def run_model(script: object, *, latency: float = 0.0, settle_each: bool = True,
     for i, line in enumerate(lines):
         start = len(net.history)
         play_on_model(net, line, settle_each and not before_until(lines, i),
-                    shutdown=line.kind == "call" and line.model_call == "close"
-                    and close_policy(lines, i) == "shutdown")
+                      shutdown=line.kind == "call" and line.call in ("close", "shutdown")
+                      and close_policy(lines, i) == "shutdown")
         spans.append((start, len(net.history)))
     return net, spans
 
@@ -121,24 +154,25 @@ def before_until(lines: Sequence[Line], i: int) -> bool:
 
 
 def play_on_model(net: Network, line: Line, settle_each: bool, shutdown: bool = False) -> str:
-    """Apply one line; return the result text (or the model's error).
+    """Apply one line to the model; return the result text (or the model's error).
 
-    ``shutdown``: the kernel makes this close with ``shutdown(SHUT_WR)``; tell the model so
-    (if it knows the difference), since Linux times out only an orphaned FIN-WAIT-2.
+    ``shutdown``: the kernel makes this close with ``shutdown(SHUT_WR)``
+    (:func:`close_policy`); the model is told so (``Network.shutdown``), since Linux times
+    out only an orphaned FIN-WAIT-2.  ``settle_each`` settles the model after a call, as the
+    loopback lab's kernel is.  ``run`` settles without letting the long timers run out, as on
+    the kernel (the run's *eventually* row tells what they will do).
     """
     result = "ok"
     if line.kind == "call":
+        call = "shutdown" if shutdown or line.call == "shutdown" else line.call
         try:
-            if line.call == "recv":
-                data = net[line.actor].recv()
-                result = repr(data)
-            elif line.call == "send":
+            if call == "recv":
+                result = repr(net[line.actor].recv())
+            elif call == "send":
                 net.send(line.actor, line.data)
             else:
-                if shutdown and hasattr(net, "shutdown"):
-                    step = net.shutdown(line.actor)
-                else:
-                    step = net.call(line.actor, line.model_call)
+                step = net.shutdown(line.actor) if call == "shutdown" else \
+                    net.call(line.actor, call)
                 if step.error:
                     result = MODEL_ERRORS.get(step.error, step.error)
         except TcpError as exc:

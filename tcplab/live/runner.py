@@ -137,7 +137,7 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
                     result = f"waited {secs:g} s of {line.seconds:g} s (max_wait)"
             model_result = play_on_model(
                 net, line, settle_each=loop and not before_until(lines, i),
-                shutdown=line.kind == "call" and line.model_call == "close"
+                shutdown=line.kind == "call" and line.call in ("close", "shutdown")
                 and kr.sides[line.actor].closed_how == "shutdown")
             t_end = kr.now()
             states = {n: state_at(kr.sampler.timeline, n) for n in lab.names}
