@@ -27,7 +27,7 @@ from helpers import socket_fds
 
 from tcplab import TcpState
 from tcplab.live import netns, runner
-from tcplab.live.lab import NamespaceLab
+from tcplab.live.namespace_lab import NamespaceLab
 from tcplab.live.scripts import LIVE_SCENARIOS
 
 S = TcpState
@@ -271,7 +271,7 @@ def test_unsupported_line_fails_before_anything_is_built(no_leftovers):
 HOLDER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
-    from tcplab.live.lab import NamespaceLab
+    from tcplab.live.namespace_lab import NamespaceLab
     lab = NamespaceLab(delay=0.1)
     print(" ".join(h.ns.name for h in lab.hosts.values()), flush=True)
     time.sleep(60)

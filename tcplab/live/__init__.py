@@ -55,7 +55,8 @@ removes one.  No traffic leaves loopback or the two namespaces.
 """
 
 from .kernel import Diag, KernelSocket, explain_proc_line, proc_net_tcp
-from .lab import Capabilities, Lab, LoopbackLab, NamespaceLab, capabilities, open_lab
+from .lab import Lab, LoopbackLab
+from .namespace_lab import Capabilities, NamespaceLab, capabilities, open_lab
 from .netns import LabError, cleanup_stale, list_lab_namespaces
 from .runner import (LINUX_DIFFERENCES, TRANSIENT_STATES, Difference, LineResult, LiveRun,
                      LiveUnsupported, parse_script, run, run_model)

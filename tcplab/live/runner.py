@@ -22,7 +22,8 @@ import time
 from ..network import Network
 from .comparison import LINUX_DIFFERENCES, TRANSIENT_STATES, Difference
 from .kernel import MODEL_ERRORS
-from .lab import Lab, LoopbackLab, open_lab
+from .lab import Lab, LoopbackLab
+from .namespace_lab import open_lab
 from .netns import cleanup_stale
 from .lines import (Line, LiveUnsupported, before_until, model_config, model_path,
                     parse_script, play_on_model, run_model)
