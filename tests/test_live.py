@@ -9,6 +9,7 @@ The parsing of /proc/net/tcp and the script language are tested without sockets.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 import time
@@ -421,3 +422,61 @@ def test_a_run_tells_itself_as_text_html_and_timeline():
     timeline = r.timeline_text()
     assert "server calls" in timeline and "client is TIME-WAIT" in timeline
     assert "does not see the segments" in r.wire()
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"script": 42}, TypeError, "script is a scenario name"),
+    ({"lab": "loopback"}, TypeError, "lab is a lab of your own"),
+    ({"privileged": "yes"}, ValueError, "privileged is one of True, False, 'auto'"),
+    ({"keep_open": 1}, ValueError, "keep_open is one of True, False"),
+    ({"delay": -1}, ValueError, "delay is in seconds, 0..2"),
+    ({"delay": "0.2"}, TypeError, "delay is a number of seconds"),
+    ({"fin_timeout": 0.5}, ValueError, "fin_timeout is in seconds, at least 1"),
+    ({"quiet": float("nan")}, ValueError, "quiet is in seconds"),
+    ({"max_wait": -1}, ValueError, "max_wait is in seconds, at least 0"),
+    ({"max_settle": 0}, ValueError, "max_settle is in seconds, more than 0"),
+    ({"interval": 0}, ValueError, "interval is in seconds, more than 0 and at most 1"),
+    ({"interval": float("inf")}, ValueError, "interval is in seconds"),
+    ({"name": 7}, TypeError, "name is a str"),
+])
+def test_bad_arguments_to_run_are_refused_before_anything_opens(kwargs, error, words):
+    before = socket_fds()
+    kwargs = {"script": "handshake", **kwargs}
+    with pytest.raises(error, match=re.escape(words)):
+        runner.run(kwargs.pop("script"), **kwargs)
+    assert socket_fds() == before
+
+
+def test_bad_arguments_to_the_labs_and_readers():
+    from tcplab.live import LoopbackLab, NamespaceLab
+    with pytest.raises(ValueError, match="two different words"):
+        LoopbackLab(names=("client", "client"))
+    with pytest.raises(TypeError, match="delay is a number of seconds"):
+        NamespaceLab(delay="long")
+    with pytest.raises(TypeError, match="ports is a set of port numbers"):
+        K.proc_net_tcp("80")
+    with pytest.raises(ValueError, match="0..65535"):
+        K.proc_net_tcp({70000})
+
+
+@pytest.mark.live
+@needs_loopback
+def test_bad_arguments_to_a_runs_questions():
+    r = runner.run("handshake")
+    with pytest.raises(ValueError, match=r"actor is one of the run's sides \(client, server\)"):
+        r.sequence("mallory")
+    with pytest.raises(ValueError, match="source is 'kernel' or 'model'"):
+        r.checkpoints("client", "wire")
+    with pytest.raises(ValueError, match="every is in seconds, more than 0"):
+        r.watch("client", every=0)
+    with pytest.raises(TypeError, match="out is a function"):
+        r.watch("client", seconds=0, out="stdout")
+
+
+@pytest.mark.parametrize("module", ["tcplab.procnet", "tcplab.live.netlink",
+                                    "tcplab.live.arguments"])
+def test_the_examples_in_the_docstrings_run(module):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted and not result.failed

@@ -34,6 +34,7 @@ from ..procnet import (PROC_HEADER, TCP_NEW_SYN_RECV, TIMER_NAMES, USER_HZ, Sock
                        explain_proc_line, linux_state, parse_proc_line)
 from ..states import TcpState
 from . import netlink
+from .arguments import ports as check_ports
 
 __all__ = ["KernelSocket", "Diag", "DiagUnavailable", "ProcReader", "reader", "proc_net_tcp",
            "explain_proc_line", "parse_proc_line", "PROC_HEADER",
@@ -59,7 +60,9 @@ def errno_name(code: int | None) -> str:
 def proc_net_tcp(ports: "set[int] | None" = None, *, proc: str = "/proc/thread-self/net"
                  ) -> list[SocketRow]:
     """Every TCP socket in ``/proc/net/tcp`` and ``tcp6`` of this thread's network namespace
-    (or only those with a local or remote port in ``ports``)."""
+    (or only those with a local or remote port in ``ports``, a set of ints), parsed by
+    :func:`tcplab.procnet.parse_proc_line`."""
+    ports = check_ports(ports)
     out = []
     for name in ("tcp", "tcp6"):
         try:

@@ -73,6 +73,10 @@ class Lab:
     delay = 0.0
 
     def __init__(self, names: tuple[str, str] = ("client", "server")) -> None:
+        if isinstance(names, str) or len(tuple(names)) != 2 or len(set(names)) != 2 or not all(
+                isinstance(n, str) and n.isidentifier() for n in names):
+            raise ValueError(f"names are the two sides' names, two different words such as "
+                             f"('client', 'server'), not {names!r}")
         self.names = tuple(names)
         #: Namespaces of dead processes (a SIGKILLed lab) removed when this lab opened.
         self.swept: list[str] = cleanup_stale()

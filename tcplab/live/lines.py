@@ -102,6 +102,10 @@ def parse_script(script: object, names: Sequence[str] = ("client", "server")) ->
     Raises ``ValueError`` naming the line for a line the language does not have, and
     :class:`LiveUnsupported` for one that steers a single segment or timer.
     """
+    if not (isinstance(script, str) or hasattr(script, "script") or (
+            isinstance(script, (list, tuple)) and all(isinstance(x, str) for x in script))):
+        raise TypeError("script is a scenario name, script text, a list of script lines or a "
+                        f"scenario (anything with .script), not {type(script).__name__}")
     out: list[Line] = []
     for cmd in scenario_script.parse_script(script, names):
         if cmd.kind not in LIVE_KINDS:

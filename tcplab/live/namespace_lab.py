@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from ..segment import Segment
+from .arguments import flag, seconds
 from .delay import Delayer, NfQueue, WireSegment
 from .lab import Host, Lab, LoopbackLab, close_quietly
 from .netns import RULE_COMMENT, LabError, NetNamespace, privilege_problem, register
@@ -94,13 +95,15 @@ class NamespaceLab(Lab):
 
     def __init__(self, delay: float = 0.25, *, fin_timeout: float | None = None,
                  names: tuple[str, str] = ("client", "server")) -> None:
+        # 2 s at most: a round trip must stay well below Linux's initial RTO of 1 s x 2**n.
+        delay = seconds("delay", delay, high=2)
+        if fin_timeout is not None:
+            fin_timeout = seconds("fin_timeout", fin_timeout, low=1)
         super().__init__(names)
         problem = privilege_problem()
         if problem:
             raise LabError(problem)
-        if not 0 <= delay <= 2:
-            raise ValueError(f"delay is in seconds, 0..2 (the initial RTO is 1 s), got {delay}")
-        self.delay = float(delay)
+        self.delay = delay
         self._delayer: Delayer | None = None
         self._queues: list[NfQueue] = []
         self._port = itertools.count(20000, 2)
@@ -287,6 +290,7 @@ def open_lab(privileged: "bool | str" = "auto", delay: float = 0.25,
              fin_timeout: float | None = None) -> Lab:
     """A :class:`NamespaceLab` if ``privileged`` (``"auto"``: if this machine allows it),
     else a :class:`LoopbackLab`."""
+    flag("privileged", privileged, "auto")
     if privileged == "auto":
         privileged = capabilities().namespaces
     if privileged:

@@ -20,6 +20,7 @@ from ..procnet import SocketRow
 from ..segment import Segment
 from ..states import TcpState
 from . import comparison, reports
+from .arguments import actor as actor_name, flag, seconds as check_seconds
 from .comparison import Difference, dedup
 from .kernel import reader
 from .lines import Line, LiveUnsupported
@@ -99,7 +100,11 @@ class LiveRun:
 
     # -- sequences ---------------------------------------------------------------------
     def sequence(self, actor: str, source: str = "kernel") -> list[TcpState]:
-        """The actor's states in order (repeats collapsed), starting from CLOSED."""
+        """The actor's states in order (repeats collapsed), starting from CLOSED.
+
+        ``source`` is ``"kernel"`` (every state the sampler saw) or ``"model"``.
+        """
+        actor_name("actor", actor, self.names)
         if source == "kernel":
             states = [s for _, s, _ in actor_states(self.timeline, actor)]
         elif source == "model":
@@ -109,11 +114,16 @@ class LiveRun:
         return dedup([S.CLOSED, *states])
 
     def checkpoints(self, actor: str, source: str = "kernel") -> list[TcpState]:
-        """The actor's state at the end of every script line."""
+        """The actor's state at the end of every script line (``source``: ``"kernel"`` or
+        ``"model"``)."""
+        actor_name("actor", actor, self.names)
+        if source not in ("kernel", "model"):
+            raise ValueError(f"source is 'kernel' or 'model', not {source!r}")
         return [(r.kernel if source == "kernel" else r.model)[actor] for r in self.results]
 
     def kernel_states(self, actor: str) -> list[tuple[float, TcpState, SocketRow | None]]:
         """``(seconds since the start, state, kernel row)`` for every state change seen."""
+        actor_name("actor", actor, self.names)
         return actor_states(self.timeline, actor)
 
     def durations(self, actor: str) -> list[tuple[TcpState, float]]:
@@ -147,6 +157,7 @@ class LiveRun:
         FIN-WAIT-2 mini-sockets can be watched after the run; the namespace lab's table
         exists only while its lab is open (pass ``lab=`` to :func:`run`).
         """
+        actor_name("actor", actor, self.names)
         local = self.ports[actor]
         remote = self.ports[self.model.peer(actor)]
         lab = self._lab
@@ -163,7 +174,16 @@ class LiveRun:
               until_gone: bool = False, out: "Callable[[str], None] | None" = print
               ) -> list[tuple[float, SocketRow | None]]:
         """Print ``actor``'s kernel state and timer every ``every`` s for ``seconds`` s
-        (or, with ``until_gone``, until the socket has left the table, at most 70 s)."""
+        (or, with ``until_gone``, until the socket has left the table, at most 70 s).
+        Returns ``(seconds since the call, row or None)`` for every look; ``out`` prints (None:
+        quiet)."""
+        actor_name("actor", actor, self.names)
+        seconds = check_seconds("seconds", seconds, high=3600)
+        every = check_seconds("every", every, high=3600, positive=True)
+        flag("until_gone", until_gone)
+        if out is not None and not callable(out):
+            raise TypeError(f"out is a function that prints a line (such as print) or None, "
+                            f"not {type(out).__name__}")
         t0 = time.monotonic()
         seen: list[tuple[float, SocketRow | None]] = []
         n = int((70.0 if until_gone else seconds) / every + 1e-6)

@@ -17,9 +17,11 @@ Their public names are re-exported here.
 
 from __future__ import annotations
 
+import math
 import time
 
 from ..network import Network
+from .arguments import flag, seconds
 from .comparison import LINUX_DIFFERENCES, TRANSIENT_STATES, Difference
 from .kernel import MODEL_ERRORS
 from .lab import Lab, LoopbackLab
@@ -56,6 +58,23 @@ def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = Fa
     closes, e.g. to watch a CLOSE-WAIT leak for a while with :meth:`LiveRun.watch`.
     """
     from .scripts import LiveScenario, get as get_scenario
+    if lab is not None and not isinstance(lab, Lab):
+        raise TypeError("lab is a lab of your own (live.LoopbackLab() or live.NamespaceLab()) "
+                        f"or None, not {type(lab).__name__}")
+    flag("privileged", privileged, "auto")
+    flag("keep_open", keep_open)
+    if delay is not None:
+        delay = seconds("delay", delay, high=2)
+    if fin_timeout is not None:
+        fin_timeout = seconds("fin_timeout", fin_timeout, low=1)
+    if quiet is not None:
+        quiet = seconds("quiet", quiet, high=max_settle if isinstance(max_settle, (int, float))
+                        else math.inf)
+    max_wait = seconds("max_wait", max_wait)
+    max_settle = seconds("max_settle", max_settle, positive=True)
+    interval = seconds("interval", interval, high=1, positive=True)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name is a str (the run's title) or None, not {type(name).__name__}")
     sc = None
     if isinstance(script, str) and "\n" not in script and len(script.split()) == 1:
         try:
