@@ -115,6 +115,7 @@ class SocketRow:
 
     @property
     def listening(self) -> bool:
+        """Is this a listening socket (LISTEN)?"""
         return self.state is TcpState.LISTEN
 
     @property
@@ -131,6 +132,7 @@ class SocketRow:
 
     @property
     def timer_name(self) -> str:
+        """The running timer in words (``"TIME-WAIT"``, ``"retransmission"``)."""
         return TIMER_NAMES.get(self.timer or 0, f"timer {self.timer}")
 
     def what(self) -> str:

@@ -106,10 +106,12 @@ class Difference:
 
 
 def fmt_path(path: Iterable[TcpState]) -> str:
+    """``CLOSED -> SYN-SENT -> ESTABLISHED`` (``-`` for an empty path)."""
     return " -> ".join(s.rfc for s in path) or "-"
 
 
 def dedup(path: Iterable[TcpState]) -> list[TcpState]:
+    """The states in order with repeats collapsed (``A A B A`` -> ``A B A``)."""
     out: list[TcpState] = []
     for s in path:
         if not out or out[-1] is not s:
@@ -301,6 +303,8 @@ def lcs(kernel: list[str], model: list[str]) -> list[tuple[str, str | None, str 
 
 
 def segment_note(op: str, label: str, ops: list, i: int) -> str:
+    """Why the ``i``-th aligned segment ``label`` (from :func:`lcs`) is only on the
+    kernel (``op`` ``"k"``) or only in the model (``"m"``); ``""`` when nothing is known."""
     flags = label.split()[1] if len(label.split()) > 1 else ""
     if flags == "R." and op == "k":
         return ("Linux's RST carries the ACK flag (tcp_send_active_reset() sends RST,ACK); "

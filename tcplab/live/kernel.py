@@ -186,6 +186,7 @@ class Diag:
 
     def lookup_many(self, pairs: "list[tuple[tuple[str, int], tuple[str, int]]]"
                     ) -> list[SocketRow | None]:
+        """One lookup per ``(local, remote)`` pair, in order."""
         return [self.lookup(local, remote) for local, remote in pairs]
 
     def dump(self, ports: "set[int] | None" = None, family: int = socket.AF_INET

@@ -100,6 +100,7 @@ class Lab:
         return s
 
     def track(self, s: socket.socket) -> socket.socket:
+        """Close ``s`` with the lab (an accepted socket, for instance); return it."""
         with self._lock:
             self._sockets = [x for x in self._sockets if x.fileno() != -1]
             self._sockets.append(s)
@@ -147,6 +148,7 @@ class Lab:
             return proc_net_tcp(ports)
 
     def sysctl(self, actor: str, key: str) -> str:
+        """A sysctl (``"net.ipv4.tcp_fin_timeout"``) where ``actor`` lives, as text."""
         host = self.hosts[actor]
         if host.ns is not None:
             return host.ns.sysctl(key)
@@ -159,9 +161,11 @@ class Lab:
 
     # -- the wire ----------------------------------------------------------------------
     def in_flight(self) -> int:
+        """Segments held on the wire now (only the namespace lab holds any)."""
         return 0
 
     def quiet_for(self) -> float:
+        """Seconds since a segment was last seen on the wire (loopback: for ever)."""
         return float("inf")
 
     def mark(self) -> None:
@@ -169,14 +173,17 @@ class Lab:
 
     @property
     def segments(self) -> list[WireSegment]:
+        """The real segments seen since :meth:`mark` (only the namespace lab sees them)."""
         return []
 
     # -- life --------------------------------------------------------------------------
     def close_sockets(self) -> None:
+        """Close every socket of the lab, aborting live connections."""
         for s in self.open_sockets():
             close_quietly(s)
 
     def close(self) -> None:
+        """Close the lab's sockets and readers; safe to call twice."""
         if self.closed:
             return
         self.closed = True

@@ -133,6 +133,8 @@ def close_policy(lines: Sequence[Line], i: int) -> str:
 # ---------------------------------------------------------------------- the model
 
 def model_config(fin_timeout: float) -> Config:
+    """The model's configuration for a live run: Linux's timers (:meth:`Config.linux`)
+    with the lab's ``tcp_fin_timeout`` (seconds)."""
     return Config.linux(fin_wait_2_timeout=float(fin_timeout))
 
 
@@ -195,6 +197,8 @@ def play_on_model(net: Network, line: Line, settle_each: bool, shutdown: bool = 
 
 
 def model_path(net: Network, actor: str, start: int, end: int) -> list[TcpState]:
+    """The states ``actor`` entered in the model's steps ``start..end`` (from the steps'
+    typed ``transitions``), in order."""
     path = []
     for st in net.history[start:end]:
         if st.actor == actor:

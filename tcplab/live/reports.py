@@ -107,6 +107,7 @@ def why(run: "LiveRun") -> dict[str, str]:
 
 
 def title(run: "LiveRun") -> str:
+    """One line: the scenario, the kernel, the lab, the verdict and the sampling."""
     where = ("loopback 127.0.0.1, no privileges" if run.mode == "loopback" else
              f"two network namespaces, {run.delay * 1000:.0f} ms one-way delay")
     verdict = "agrees with the model" if run.agrees else \

@@ -137,6 +137,7 @@ class LiveRun:
 
     @property
     def unexplained(self) -> list[Difference]:
+        """The differences no documented Linux behaviour explains."""
         return [d for d in self.differences if not d.explained]
 
     @property
@@ -251,6 +252,7 @@ class LiveRun:
         return reports.why(self)
 
     def title(self) -> str:
+        """One line: the scenario, the kernel, the lab, the verdict and the sampling."""
         return reports.title(self)
 
     def timeline_text(self) -> str:

@@ -48,10 +48,12 @@ class Sampler:
         self._thread = threading.Thread(target=self._loop, name="tcplab-sampler", daemon=True)
 
     def start(self) -> None:
+        """Take a first sample now, then keep sampling in the background thread."""
         self.sample()
         self._thread.start()
 
     def sample(self) -> None:
+        """Look every tracked four-tuple up once; record each change in the timeline."""
         with self._lock:
             now = time.monotonic()
             found: dict[tuple[str, str], SocketRow | None] = {}
@@ -77,6 +79,7 @@ class Sampler:
             self.errors.append(exc)
 
     def stop(self) -> None:
+        """Stop the thread; raise ``RuntimeError`` if a sample failed meanwhile."""
         self._stop.set()
         self._thread.join(timeout=5)
         if self.errors:

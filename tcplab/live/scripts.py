@@ -120,6 +120,8 @@ def names(privileged: bool | None = None) -> list[str]:
 
 
 def get(name: "str | LiveScenario") -> LiveScenario:
+    """The live scenario called ``name`` (a :class:`LiveScenario` is returned as is);
+    ``ValueError`` listing the names for an unknown one."""
     if isinstance(name, LiveScenario):
         return name
     try:

@@ -56,6 +56,11 @@ class Side:
 
 
 class KernelRun:
+    """One run's sockets in a lab: one :class:`Side` per actor, bound at once to fresh ports
+    (the namespace lab's, or ones the kernel picks on loopback), and the sampler that watches
+    their four-tuples every ``interval`` seconds.  ``quiet``, ``max_wait`` and ``max_settle``
+    are in seconds (see :func:`tcplab.live.run`)."""
+
     def __init__(self, lab: Lab, lines: list[Line], quiet: float, max_wait: float,
                  max_settle: float, interval: float) -> None:
         self.lab = lab
@@ -87,10 +92,13 @@ class KernelRun:
         self.sampler = Sampler(lab, entities, self.t0, interval)
 
     def now(self) -> float:
+        """Seconds since the run's start."""
         return time.monotonic() - self.t0
 
     # -- the application's side: accept, read, collect errors ---------------------------
     def service(self) -> None:
+        """Do what an application with a read loop does: accept a waiting connection,
+            read whatever arrived (EOF and errors included, as the application sees them)."""
         for side in self.sides.values():
             if side.listening and side.conn is None and side.sock is not None:
                 try:
@@ -131,6 +139,12 @@ class KernelRun:
 
     # -- calls -------------------------------------------------------------------------
     def do(self, i: int, line: Line) -> tuple[str, str]:
+        """Make line ``i``'s socket call; return ``(the call as Python code, result)``.
+
+        The result is ``"ok"``, a byte count, the data read, or an errno name
+        (``ECONNREFUSED``).  Raises :class:`LiveUnsupported` for a call a socket program
+        cannot make (``connect()`` on a listening socket).
+        """
         side = self.sides[line.actor]
         peer = self.sides[side.peer]
         v = side.conn_var or side.var
@@ -206,6 +220,8 @@ class KernelRun:
             time.sleep(min(0.002, until - now))
 
     def until(self, actor: str, state: TcpState) -> str:
+        """Serve the sockets until ``actor`` is in ``state`` (at most ``max_settle`` s);
+            return how long it took, or why it gave up."""
         deadline = time.monotonic() + self.max_settle
         t0 = time.monotonic()
         while True:
@@ -218,6 +234,8 @@ class KernelRun:
             time.sleep(0.0005)
 
     def settle(self) -> None:
+        """Serve the sockets until nothing is in flight and no state has changed for
+            ``quiet`` seconds (at most ``max_settle`` s)."""
         deadline = time.monotonic() + self.max_settle
         while True:
             self.service()
