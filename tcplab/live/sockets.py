@@ -98,7 +98,7 @@ class KernelRun:
     # -- the application's side: accept, read, collect errors ---------------------------
     def service(self) -> None:
         """Do what an application with a read loop does: accept a waiting connection,
-            read whatever arrived (EOF and errors included, as the application sees them)."""
+        read whatever arrived (EOF and errors included, as the application sees them)."""
         for side in self.sides.values():
             if side.listening and side.conn is None and side.sock is not None:
                 try:
@@ -221,7 +221,7 @@ class KernelRun:
 
     def until(self, actor: str, state: TcpState) -> str:
         """Serve the sockets until ``actor`` is in ``state`` (at most ``max_settle`` s);
-            return how long it took, or why it gave up."""
+        return how long it took, or why it gave up."""
         deadline = time.monotonic() + self.max_settle
         t0 = time.monotonic()
         while True:
@@ -235,7 +235,7 @@ class KernelRun:
 
     def settle(self) -> None:
         """Serve the sockets until nothing is in flight and no state has changed for
-            ``quiet`` seconds (at most ``max_settle`` s)."""
+        ``quiet`` seconds (at most ``max_settle`` s)."""
         deadline = time.monotonic() + self.max_settle
         while True:
             self.service()
