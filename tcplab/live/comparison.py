@@ -16,8 +16,9 @@ tcp(7)).  Builds on the model's states and on the run's record
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence, TypeVar
 
+from ..segment import Flags, Segment
 from ..states import TcpState
 from .kernel import MODEL_ERRORS
 
@@ -25,7 +26,10 @@ if TYPE_CHECKING:                       # pragma: no cover - for the type hints 
     from .result import LiveRun
 
 __all__ = ["TRANSIENT_STATES", "LINUX_DIFFERENCES", "Difference", "compare", "align", "lcs",
-           "segment_note", "dedup", "fmt_path", "fin_wait_2_timer"]
+           "segment_note", "wire_key", "wire_label", "WireKey", "dedup", "fmt_path",
+           "fin_wait_2_timer"]
+
+T = TypeVar("T")
 
 S = TcpState
 
@@ -277,15 +281,37 @@ def _linux_notes(run: "LiveRun", actor: str) -> list[Difference]:
     return out
 
 
-def lcs(kernel: list[str], model: list[str]) -> list[tuple[str, str | None, str | None]]:
-    """Align two label lists: ``("=", k, m)``, ``("k", k, None)``, ``("m", None, m)``."""
+#: A segment as the wire comparison sees it: sender, control bits and data length.
+WireKey = tuple[str, Flags, int]
+
+
+def wire_key(src: str, seg: Segment) -> WireKey:
+    """What two segments must share to count as the same in :func:`tcplab.live.reports.wire`:
+    the sender, the control bits and the data length.  Not the sequence numbers: kernel and
+    model choose different ISNs."""
+    return src, seg.flags, len(seg.data)
+
+
+def wire_label(key: WireKey) -> str:
+    """``" client S."`` or ``" server P. 5 bytes"``: tcpdump's flag letters.
+
+    >>> wire_label(("client", Flags.SYN | Flags.ACK, 0)), wire_label(("server", Flags.ACK, 5))
+    (' client S.', ' server . 5 bytes')
+    """
+    src, flags, length = key
+    return f"{src:>7} {flags.tcpdump()}" + (f" {length} bytes" if length else "")
+
+
+def lcs(kernel: Sequence[T], model: Sequence[T]) -> list[tuple[str, T | None, T | None]]:
+    """Align two lists by their longest common subsequence: ``("=", k, m)`` for items in
+    both, ``("k", k, None)`` kernel only, ``("m", None, m)`` model only."""
     n, m = len(kernel), len(model)
     L = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
             L[i][j] = L[i + 1][j + 1] + 1 if kernel[i] == model[j] else max(L[i + 1][j],
                                                                              L[i][j + 1])
-    ops: list[tuple[str, str | None, str | None]] = []
+    ops: list[tuple[str, T | None, T | None]] = []
     i = j = 0
     while i < n and j < m:
         if kernel[i] == model[j]:
@@ -302,22 +328,26 @@ def lcs(kernel: list[str], model: list[str]) -> list[tuple[str, str | None, str 
     return ops
 
 
-def segment_note(op: str, label: str, ops: list, i: int) -> str:
-    """Why the ``i``-th aligned segment ``label`` (from :func:`lcs`) is only on the
-    kernel (``op`` ``"k"``) or only in the model (``"m"``); ``""`` when nothing is known."""
-    flags = label.split()[1] if len(label.split()) > 1 else ""
-    if flags == "R." and op == "k":
+def segment_note(op: str, ops: "list[tuple[str, WireKey | None, WireKey | None]]",
+                 i: int) -> str:
+    """Why the ``i``-th aligned segment of ``ops`` (from :func:`lcs` over
+    :func:`wire_key` values) is only on the kernel (``op`` ``"k"``) or only in the model
+    (``"m"``); ``""`` when nothing is known."""
+    key = ops[i][1] if op == "k" else ops[i][2]
+    flags = key[1] if key is not None else Flags.NONE
+    if flags == Flags.RST | Flags.ACK and op == "k":
         return ("Linux's RST carries the ACK flag (tcp_send_active_reset() sends RST,ACK); "
                 "RFC 9293 §3.10.5 and the model send <SEQ=SND.NXT><CTL=RST>. Either is accepted.")
-    if flags == "R" and op == "m":
+    if flags == Flags.RST and op == "m":
         return ""
     before = [x for o, x, _ in ops[:i] if o in "=k" and x]
-    if flags == "." and op == "k" and before and before[-1].split()[1:2] == ["S."]:
+    if flags == Flags.ACK and op == "k" and before and \
+            before[-1][1] == Flags.SYN | Flags.ACK:
         return ("In a simultaneous open Linux answers the peer's SYN,ACK with an ACK: the SYN "
                 "in it is a sequence number already received, so the kernel acknowledges the "
                 "duplicate -- and still moves to ESTABLISHED. RFC 9293 figure 7 and the model "
                 "exchange four segments, not six.")
-    if flags == "." and op == "m":
+    if flags == Flags.ACK and op == "m":
         return ("The model acknowledges at once; Linux delayed this ACK (delayed ACK) and let a "
                 "later segment of its own carry it.")
     return ""

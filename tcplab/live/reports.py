@@ -15,7 +15,8 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from ..segment import Segment
-from .comparison import LINUX_DIFFERENCES, fmt_path, lcs, segment_note
+from .comparison import (LINUX_DIFFERENCES, WireKey, fmt_path, lcs, segment_note, wire_key,
+                         wire_label)
 
 if TYPE_CHECKING:                       # pragma: no cover - for the type hints only
     from .result import LiveRun
@@ -30,27 +31,24 @@ def wire(run: "LiveRun") -> str:
         return ("On loopback the lab does not see the segments (run with privileged=True to "
                 "record them).")
 
-    def label(src: str, seg: Segment) -> str:
-        data = f" {len(seg.data)} bytes" if seg.data else ""
-        return f"{src:>7} {seg.flags.tcpdump()}{data}"
-
-    def order(items: list[tuple[float, str, Segment]]) -> list[str]:
+    def order(items: list[tuple[float, str, Segment]]) -> list[WireKey]:
         # Segments both sides send at about the same moment have no order: sort them
         # by sender within slots of half a one-way delay.
         slot = max(run.delay / 2, 1e-3)
-        return [label(src, seg) for t, src, seg in
+        return [wire_key(src, seg) for t, src, seg in
                 sorted(items, key=lambda x: (int(x[0] / slot + 0.5), x[1]))]
     k = order([(w.sent, w.src, w.segment) for w in run.segments if not w.dropped])
     m = order(run.model_segments())
     ops = lcs(k, m)
-    width = max([len(x) for x in k] + [len("kernel")]) + 2
+    width = max([len(wire_label(x)) for x in k] + [len("kernel")]) + 2
     lines = [f"    {'kernel':<{width}}   model"]
     notes = []
     for i, (op, kx, mx) in enumerate(ops):
         mark = {"=": " ", "k": "+", "m": "-"}[op]
-        lines.append(f"  {mark} {kx or '':<{width}}   {mx or ''}")
+        lines.append(f"  {mark} {wire_label(kx) if kx else '':<{width}}   "
+                     f"{wire_label(mx) if mx else ''}")
         if op != "=":
-            note = segment_note(op, kx or mx or "", ops, i)
+            note = segment_note(op, ops, i)
             if note and note not in notes:
                 notes.append(note)
     lines.append("  (+ only on the kernel, - only in the model)")

@@ -201,11 +201,10 @@ class LiveRun:
 
     # -- segments ----------------------------------------------------------------------
     def model_segments(self) -> list[tuple[float, str, Segment]]:
-        """``(time sent, sender, segment)`` for every segment the model sent, in order."""
-        net = self.model
-        pk = sorted([p for p, _ in net.delivered] + net.in_flight + net.lost,
-                    key=lambda p: p.id)
-        return [(p.sent_at, p.src, p.segment) for p in pk]
+        """``(time sent, sender, segment)`` for every segment the model's endpoints sent, in
+        order (from each step's typed ``sent`` field; times in the model's seconds)."""
+        return [(st.time, st.actor, seg) for st in self.model.history
+                if st.actor in self.names for seg in st.sent]
 
     def eventually(self) -> dict[str, tuple[str, str]]:
         """What each side's running timers will do: ``actor -> (kernel, model)`` texts."""
