@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .. import scenarios as scenario_script
+from .. import scenarios as model_scenarios
 from ..endpoint import Config
 from ..network import Network
 from ..states import TcpState
@@ -62,7 +62,7 @@ class Line:
     alike.
     """
 
-    command: scenario_script.Command
+    command: model_scenarios.Command
     implicit: bool = False
 
     @property
@@ -107,15 +107,15 @@ def parse_script(script: object, names: Sequence[str] = ("client", "server")) ->
         raise TypeError("script is a scenario name, script text, a list of script lines or a "
                         f"scenario (anything with .script), not {type(script).__name__}")
     out: list[Line] = []
-    for cmd in scenario_script.parse_script(script, names):
+    for cmd in model_scenarios.parse_script(script, names):
         if cmd.kind not in LIVE_KINDS:
             raise LiveUnsupported(
                 f"script line {cmd.number} {cmd.text!r}: '{cmd.kind}' steers a single segment "
                 "or timer; that exists only in the model (the live lab runs the calls "
-                f"{', '.join(scenario_script.SCRIPT_CALLS)} and {', '.join(LIVE_KINDS[1:])})")
+                f"{', '.join(model_scenarios.SCRIPT_CALLS)} and {', '.join(LIVE_KINDS[1:])})")
         out.append(Line(cmd))
     if not out or out[-1].kind not in ("settle", "run"):
-        out.append(Line(scenario_script.Command("settle", "settle"), implicit=True))
+        out.append(Line(model_scenarios.Command("settle", "settle"), implicit=True))
     return out
 
 
