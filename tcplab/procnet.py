@@ -81,12 +81,11 @@ def linux_state(code: int) -> TcpState | None:
     >>> linux_state(6), linux_state(12), linux_state(99)
     (TcpState.TIME_WAIT, TcpState.SYN_RECEIVED, None)
     """
-    if code == TCP_NEW_SYN_RECV:
-        return TcpState.SYN_RECEIVED
-    try:
-        return TcpState.from_linux(code)
-    except ValueError:
-        return None
+    return _BY_LINUX_CODE.get(code)
+
+
+#: Kernel code -> state, once (the live lab's sampler reads thousands of rows a second).
+_BY_LINUX_CODE = {**{s.linux: s for s in TcpState}, TCP_NEW_SYN_RECV: TcpState.SYN_RECEIVED}
 
 
 @dataclass(frozen=True)

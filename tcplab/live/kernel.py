@@ -23,6 +23,7 @@ mini-sockets; :mod:`tcplab.procnet` explains them.
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import os
 import socket
@@ -92,6 +93,16 @@ _MSG = struct.Struct("=BBBB")            # family, state, timer, retrans
 _MSG_TAIL = struct.Struct("=IIIII")      # expires, rqueue, wqueue, uid, inode
 
 
+_TIME_WAIT = TcpState.TIME_WAIT.linux
+_SYN_RECV = (TcpState.SYN_RECEIVED.linux, TCP_NEW_SYN_RECV)
+
+
+@functools.lru_cache(maxsize=256)
+def _ip_text(packed: bytes) -> str:
+    """``b"\\x7f\\0\\0\\1"`` -> ``"127.0.0.1"`` (cached: a run sees a handful of addresses)."""
+    return str(ipaddress.ip_address(packed))
+
+
 class DiagUnavailable(OSError):
     """sock_diag netlink is not available here (not Linux, or filtered by a sandbox)."""
 
@@ -121,6 +132,7 @@ class Diag:
         self.close()
 
     @staticmethod
+    @functools.lru_cache(maxsize=256)
     def _addr(ip: str) -> tuple[int, bytes]:
         a = ipaddress.ip_address(ip)
         return (socket.AF_INET if a.version == 4 else socket.AF_INET6), a.packed.ljust(16, b"\0")
@@ -156,15 +168,14 @@ class Diag:
         off = _MSG.size + _SOCKID.size + _SOCKID_TAIL.size
         expires, rq, wq, uid, inode = _MSG_TAIL.unpack_from(payload, off)
         n = 4 if family == socket.AF_INET else 16
-        sip = ipaddress.ip_address(src[:n])
-        dip = ipaddress.ip_address(dst[:n])
-        if timer == 3 or state == TcpState.TIME_WAIT.linux:
+        if timer == 3 or state == _TIME_WAIT:
             kind = "timewait"
-        elif state in (TcpState.SYN_RECEIVED.linux, TCP_NEW_SYN_RECV) and inode == 0:
+        elif state in _SYN_RECV and inode == 0:
             kind = "request"
         else:
             kind = "full"
-        return SocketRow((str(sip), sport), (str(dip), dport), linux_state(state), "sock_diag",
+        return SocketRow((_ip_text(src[:n]), sport), (_ip_text(dst[:n]), dport),
+                         linux_state(state), "sock_diag",
                          code=state, rx_queue=rq, tx_queue=wq, timer=timer,
                          expires=expires / 1000 if timer else 0.0, inode=inode, kind=kind,
                          retransmits=retrans, uid=uid)
