@@ -1,4 +1,4 @@
-"""Reading socket tables as text: ``/proc/net/tcp``, ``/proc/net/tcp6``, ``ss -tan``, ``netstat -tan``.
+"""Reading socket tables as text: ``/proc/net/tcp`` and ``tcp6``, ``ss -tan``, ``netstat -tan``.
 
 The one parser and the one record for a row of the kernel's TCP table.  Pure parsing, no I/O:
 give it the text (a whole dump, header lines and all, or single lines) and get one
