@@ -449,6 +449,13 @@ def test_bad_arguments_to_run_are_refused_before_anything_opens(kwargs, error, w
 
 def test_bad_arguments_to_the_labs_and_readers():
     from tcplab.live import LoopbackLab, NamespaceLab
+    with pytest.raises(ValueError, match="no scenario 'handshak'.*handshake.*the model's run "
+                                         "too: .*close-wait-leak"):
+        runner.run("handshak")
+    lab = LoopbackLab()
+    lab.close()
+    with pytest.raises(ValueError, match="lab is closed"):
+        runner.run("handshake", lab)
     with pytest.raises(ValueError, match="two different words"):
         LoopbackLab(names=("client", "client"))
     with pytest.raises(TypeError, match="delay is a number of seconds"):

@@ -61,6 +61,8 @@ def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = Fa
     if lab is not None and not isinstance(lab, Lab):
         raise TypeError("lab is a lab of your own (live.LoopbackLab() or live.NamespaceLab()) "
                         f"or None, not {type(lab).__name__}")
+    if lab is not None and lab.closed:
+        raise ValueError("lab is closed: open a new one (with live.LoopbackLab() as lab: ...)")
     flag("privileged", privileged, "auto")
     flag("keep_open", keep_open)
     if delay is not None:
@@ -111,12 +113,15 @@ def run(script: object, lab: Lab | None = None, *, privileged: "bool | str" = Fa
 
 
 def _model_scenario(name: str, error: ValueError) -> object:
-    """The model's scenario of that name (tcplab.scenarios), if that module has one."""
+    """The model's scenario of that name (:mod:`tcplab.scenarios`); else ``ValueError``
+    naming both catalogues."""
+    from .. import scenarios
+    from .scripts import names as live_names
     try:
-        from .. import scenarios
         return scenarios.get(name)
-    except (ImportError, ValueError, AttributeError):
-        raise error from None
+    except ValueError:
+        raise ValueError(f"no scenario {name!r}: the live lab's are {', '.join(live_names())}; "
+                         f"the model's run too: {', '.join(scenarios.names())}") from None
 
 
 def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: float,
