@@ -25,10 +25,10 @@ from .arguments import flag, seconds
 from .comparison import LINUX_DIFFERENCES, TRANSIENT_STATES, Difference
 from .kernel import MODEL_ERRORS
 from .lab import Lab, LoopbackLab
-from .namespace_lab import open_lab
-from .netns import cleanup_stale
 from .lines import (Line, LiveUnsupported, before_until, model_config, model_path,
                     parse_script, play_on_model, run_model)
+from .namespace_lab import open_lab
+from .netns import cleanup_stale
 from .result import LineResult, LiveRun
 from .sampler import actor_states, state_at
 from .sockets import KernelRun
@@ -126,6 +126,8 @@ def _model_scenario(name: str, error: ValueError) -> object:
 
 def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: float,
          max_settle: float, interval: float, keep_open: bool = False) -> LiveRun:
+    """Play ``lines`` on ``lab``'s sockets and on a model built like it, line by line: each
+    line first on the kernel, then on the model; record both (see :class:`LiveRun`)."""
     loop = isinstance(lab, LoopbackLab) or lab.delay == 0
     if quiet is None:
         quiet = 0.1 if loop else max(0.3, lab.delay)
@@ -140,26 +142,8 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
         for i, line in enumerate(lines):
             t_start = kr.now()
             start = len(net.history)
-            code, result = "", ""
-            if line.kind == "call":
-                kr.last_call = time.monotonic()
-                code, result = kr.do(i, line)
-                kr.last_call = time.monotonic()
-                kr.sampler.sample()
-                if loop and not before_until(lines, i):
-                    kr.settle()
-                else:
-                    kr.service()
-            elif line.kind in ("settle", "run"):
-                kr.settle()
-            elif line.kind == "until":
-                result = kr.until(line.actor, line.state)   # type: ignore[arg-type]
-            elif line.kind == "wait":
-                secs = min(line.seconds, max_wait)
-                kr.pump(time.monotonic() + secs)
-                kr.sampler.sample()
-                if secs < line.seconds:
-                    result = f"waited {secs:g} s of {line.seconds:g} s (max_wait)"
+            code, result = _play_on_kernel(kr, lines, i, settle=loop and not
+                                           before_until(lines, i), max_wait=max_wait)
             model_result = play_on_model(
                 net, line, settle_each=loop and not before_until(lines, i),
                 shutdown=line.kind == "call" and line.call in ("close", "shutdown")
@@ -195,13 +179,44 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
                         if st.actor == n and st.error] for n in lab.names}
     model_received = {n: b"".join(st.delivered for st in net.history if st.actor == n)
                       for n in lab.names}
-    result = LiveRun(name=name, lines=lines, results=results, mode=lab.mode, delay=lab.delay,
-                   net=net, timeline=list(kr.sampler.timeline), segments=segments,
-                   sides=kr.sides, final=final, listener_final=listener_final,
-                   fin_timeout=fin_timeout, samples=kr.sampler.samples,
-                   duration=kr.now(), model_errors=model_errors,
-                   model_received=model_received, proc_lines=proc_lines, t0=kr.t0,
-                   reader=lab.reader_name())
-    result._lab = lab
-    return result
+    live_run = LiveRun(name=name, lines=lines, results=results, mode=lab.mode,
+                       delay=lab.delay, net=net, timeline=list(kr.sampler.timeline),
+                       segments=segments, sides=kr.sides, final=final,
+                       listener_final=listener_final, fin_timeout=fin_timeout,
+                       samples=kr.sampler.samples, duration=kr.now(),
+                       model_errors=model_errors, model_received=model_received,
+                       proc_lines=proc_lines, t0=kr.t0, reader=lab.reader_name())
+    live_run._lab = lab
+    return live_run
+
+
+def _play_on_kernel(kr: KernelRun, lines: list[Line], i: int, settle: bool,
+                    max_wait: float) -> tuple[str, str]:
+    """Play line ``i`` on the kernel; return ``(the socket call as code, its result)``.
+
+    ``settle``: wait after a call until the kernel is quiet (loopback, unless an ``until``
+    follows); else only serve the sockets, so segments stay in flight as in the model.
+    """
+    line = lines[i]
+    code, result = "", ""
+    if line.kind == "call":
+        kr.last_call = time.monotonic()
+        code, result = kr.do(i, line)
+        kr.last_call = time.monotonic()
+        kr.sampler.sample()
+        if settle:
+            kr.settle()
+        else:
+            kr.service()
+    elif line.kind in ("settle", "run"):
+        kr.settle()
+    elif line.kind == "until":
+        result = kr.until(line.actor, line.state)   # type: ignore[arg-type]
+    elif line.kind == "wait":
+        secs = min(line.seconds, max_wait)
+        kr.pump(time.monotonic() + secs)
+        kr.sampler.sample()
+        if secs < line.seconds:
+            result = f"waited {secs:g} s of {line.seconds:g} s (max_wait)"
+    return code, result
 
