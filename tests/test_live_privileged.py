@@ -98,6 +98,15 @@ def my_namespaces() -> list[str]:
             if n.startswith(f"{netns.NS_PREFIX}{os.getpid()}-")]
 
 
+def my_locks() -> list[str]:
+    """The owner locks of this process's namespaces (none may outlive its namespace)."""
+    try:
+        names = os.listdir(netns.LOCK_DIR)
+    except FileNotFoundError:
+        return []
+    return [n for n in names if n.startswith(f"{netns.NS_PREFIX}{os.getpid()}-")]
+
+
 def root_rules() -> str:
     """The host's own iptables rules that carry the lab's comment (there must be none)."""
     out = []
@@ -133,6 +142,7 @@ def no_leftovers():
     fds_before = socket_fds()
     yield
     assert my_namespaces() == []
+    assert my_locks() == []
     assert root_rules() == rules_before
     assert children() == []
     assert socket_fds() <= fds_before
