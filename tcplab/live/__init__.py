@@ -52,6 +52,23 @@ Ctrl-C, SIGTERM/SIGHUP, interpreter exit); only a SIGKILL can leave a namespace 
 calls it -- never touching a namespace whose owner is alive.  By hand, as root:
 ``sudo ip netns list`` shows them (``tcplab-PID-N-SIDE``) and ``sudo ip netns delete NAME``
 removes one.  No traffic leaves loopback or the two namespaces.
+
+The modules, from the kernel up
+-------------------------------
+``kernel``         the kernel's TCP table: ``/proc/net/tcp`` (parsed by
+                   :mod:`tcplab.procnet`) and sock_diag lookups, over ``netlink`` framing
+``netns``          entering, making and cleaning up network namespaces
+``delay``          the NFQUEUE delay line and the real segments it sees
+``lab``            the lab interface and :class:`LoopbackLab`; ``namespace_lab``:
+                   :class:`NamespaceLab`, :func:`capabilities`, :func:`open_lab`
+``lines``          a script as the lab plays it, and the model's half of a run
+``sockets``        the application's half: real non-blocking sockets, one call per line
+``sampler``        the thread that watches the kernel's states
+``comparison``     kernel versus model, every difference explained
+``result``         :class:`LiveRun`; ``reports``: its tables, timeline and wire
+``runner``         :func:`run`, which puts these together
+``scripts``        the live scenarios; ``reuse``: SO_REUSEADDR on a server restart
+``arguments``      the checks every public call makes first
 """
 
 from .kernel import Diag, KernelSocket, explain_proc_line, proc_net_tcp
