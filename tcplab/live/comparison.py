@@ -88,7 +88,6 @@ LINUX_DIFFERENCES = {
 }
 
 
-
 @dataclass(frozen=True)
 class Difference:
     """Where the kernel's sequence differs from the model's -- or a Linux fact worth
@@ -121,7 +120,6 @@ def dedup(path: Iterable[TcpState]) -> list[TcpState]:
         if not out or out[-1] is not s:
             out.append(s)
     return out
-
 
 
 def compare(run: "LiveRun") -> list[Difference]:

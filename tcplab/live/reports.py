@@ -57,7 +57,6 @@ def wire(run: "LiveRun") -> str:
     return "\n".join(lines)
 
 
-
 def table(run: "LiveRun") -> str:
     """The script, the socket calls and both sides' states, line by line (plain text)."""
     a, b = run.names

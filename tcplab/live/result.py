@@ -59,7 +59,6 @@ class LineResult:
         return "; ".join(x for x in (self.result, *self.events) if x)
 
 
-
 class LiveRun:
     """The result of :func:`run`: the same script on the kernel and on the model."""
 

@@ -39,7 +39,7 @@ class Sampler:
         self.t0 = t0
         self.interval = interval
         self.current: dict[tuple[str, str], SocketRow | None] = {k: None for k in entities}
-        self.timeline: list[tuple[float, tuple[str, str], SocketRow | None]] = []
+        self.timeline: Timeline = []
         self.last_change = time.monotonic()
         self.samples = 0
         self.errors: list[BaseException] = []
@@ -110,7 +110,6 @@ def actor_states(timeline: Timeline, actor: str) -> list[tuple[float, TcpState, 
         if not out or out[-1][1] is not state:
             out.append((t, state, src))
     return out
-
 
 
 def state_at(timeline: Timeline, actor: str) -> TcpState:

@@ -31,6 +31,7 @@ from .sampler import Sampler, state_at
 
 __all__ = ["Side", "KernelRun"]
 
+
 @dataclass
 class Side:
     """One side of the run: its sockets, and what its application saw."""
@@ -52,7 +53,6 @@ class Side:
     closed_how: str = ""                      # "", "close", "shutdown", "abort"
     read: bool = True
     events: list[tuple[float, str]] = field(default_factory=list)  # what the application saw
-
 
 
 class KernelRun:
