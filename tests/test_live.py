@@ -9,6 +9,7 @@ The parsing of /proc/net/tcp and the script language are tested without sockets.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 import time
@@ -18,7 +19,8 @@ from helpers import socket_fds
 
 from tcplab import TcpState
 from tcplab.live import kernel as K
-from tcplab.live import runner
+from tcplab import procnet
+from tcplab.live import comparison, lines as script_lines, runner
 
 S = TcpState
 
@@ -70,7 +72,7 @@ STABLE = {
 
 
 def stable(seq: list[TcpState]) -> list[TcpState]:
-    return runner._dedup(s for s in seq if s not in runner.TRANSIENT_STATES)
+    return comparison.dedup(s for s in seq if s not in comparison.TRANSIENT_STATES)
 
 
 def is_subsequence(small: list, big: list) -> bool:
@@ -91,31 +93,31 @@ PROC_SAMPLE = """\
 
 
 def test_proc_net_tcp_lines_are_parsed():
-    rows = [K.parse_proc_line(line) for line in PROC_SAMPLE.splitlines()[1:]]
+    rows = [procnet.parse_proc_line(line) for line in PROC_SAMPLE.splitlines()[1:]]
     listener, tw, req, fw2, cw = rows
     assert listener.local == ("127.0.0.1", 8080) and listener.remote == ("0.0.0.0", 0)
     assert listener.state is S.LISTEN and listener.kind == "full" and listener.inode == 4242
     assert tw.state is S.TIME_WAIT and tw.kind == "timewait" and tw.timer == 3
-    assert tw.expires == pytest.approx(0x16A8 / K.USER_HZ)      # 58 s left
+    assert tw.expires == pytest.approx(0x16A8 / procnet.USER_HZ)      # 58 s left
     assert tw.local == ("127.0.0.1", 0xA854)
     assert req.state is S.SYN_RECEIVED and req.kind == "request"
     assert fw2.state is S.FIN_WAIT_2 and fw2.kind == "timewait"
     assert "tcp_fin_timeout" in fw2.what()
     assert cw.state is S.CLOSE_WAIT and cw.rx_queue == 5 and not cw.orphan
-    text = K.explain_proc_line(PROC_SAMPLE.splitlines()[2])
+    text = procnet.explain_proc_line(PROC_SAMPLE.splitlines()[2])
     assert "TCP_TIME_WAIT" in text and "TIME-WAIT" in text and "58.00 s" in text
 
 
 def test_proc_address_decoding_ipv6():
     # ::ffff:127.0.0.1 as /proc/net/tcp6 prints it (four host-order words)
-    ks = K.parse_proc_line("   0: 0000000000000000FFFF00000100007F:0050 "
+    ks = procnet.parse_proc_line("   0: 0000000000000000FFFF00000100007F:0050 "
                            "00000000000000000000000000000000:0000 0A 00000000:00000000 "
                            "00:00000000 00000000     0        0 1 1 0 100 0 0 10 0")
     assert ks.local == ("127.0.0.1", 80) and ks.state is S.LISTEN
 
 
 def test_script_parsing_and_close_policy():
-    lines = runner.parse_script("""
+    lines = script_lines.parse_script("""
         server listen
         client connect      # comment
         settle
@@ -129,25 +131,47 @@ def test_script_parsing_and_close_policy():
                                         "call", "wait", "settle"]
     assert lines[-1].implicit and lines[3].data == b"sort these"
     # The client's close is followed by data from the server: shutdown(SHUT_WR), not close()
-    assert runner.close_policy(lines, 4) == "shutdown"
-    assert runner.close_policy(lines, 6) == "close"
-    with pytest.raises(runner.LiveUnsupported, match="only in the model"):
-        runner.parse_script(["server listen", "drop client SYN"])
+    assert script_lines.close_policy(lines, 4) == "shutdown"
+    assert script_lines.close_policy(lines, 6) == "close"
+    with pytest.raises(script_lines.LiveUnsupported, match="only in the model"):
+        script_lines.parse_script(["server listen", "drop client SYN"])
     with pytest.raises(ValueError, match="unknown command"):
-        runner.parse_script(["bogus"])
+        script_lines.parse_script(["bogus"])
     with pytest.raises(ValueError, match="send needs"):
-        runner.parse_script(["client send"])
+        script_lines.parse_script(["client send"])
+
+
+def test_the_live_lab_speaks_the_models_script_language():
+    """Every command of the model's language is either played on the kernel or refused as a
+    wire command; the lines are the model's own parsed commands, with the model's names."""
+    from tcplab import scenarios
+    every = ["client connect", "deliver", "drop client SYN", "duplicate client SYN",
+             "delay client SYN 1", "timer client", "settle", "run", "wait 1",
+             "until client ESTABLISHED", *(f"client {c}" + (" x" if c == "send" else "")
+                                           for c in scenarios.SCRIPT_CALLS)]
+    kinds = {c.kind for c in scenarios.parse_script(every)}
+    assert kinds == set(script_lines.LIVE_KINDS) | set(scenarios.WIRE_COMMANDS)
+    for wire in scenarios.WIRE_COMMANDS:
+        line = next(x for x in every if x.startswith(wire))
+        with pytest.raises(script_lines.LiveUnsupported, match="only in the model"):
+            script_lines.parse_script([line])
+    played = script_lines.parse_script([x for x in every if x.split()[0] not in
+                                        scenarios.WIRE_COMMANDS])
+    assert {ln.call for ln in played if ln.kind == "call"} == set(scenarios.SCRIPT_CALLS)
+    assert all(isinstance(ln.command, scenarios.Command) for ln in played)
+    from tcplab.live.scripts import LIVE_SCENARIOS
+    assert LIVE_SCENARIOS["handshake"].script == tuple(scenarios.get("handshake").script)
 
 
 def test_alignment_of_state_sequences():
-    ops = runner._align([S.CLOSED, S.SYN_SENT, S.ESTABLISHED], [S.CLOSED, S.ESTABLISHED])
+    ops = comparison.align([S.CLOSED, S.SYN_SENT, S.ESTABLISHED], [S.CLOSED, S.ESTABLISHED])
     assert ops == [("=", S.CLOSED), ("m", S.SYN_SENT), ("=", S.ESTABLISHED)]
-    ops = runner._align([S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT], [S.FIN_WAIT_1, S.TIME_WAIT])
+    ops = comparison.align([S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT], [S.FIN_WAIT_1, S.TIME_WAIT])
     assert ("m", S.FIN_WAIT_2) in ops
 
 
 def test_model_side_alone():
-    net, spans = runner.run_model(["server listen", "client connect", "settle",
+    net, spans = script_lines.run_model(["server listen", "client connect", "settle",
                                    "client close", "settle", "server close", "settle"])
     assert net.states() == {"client": S.TIME_WAIT, "server": S.CLOSED}
     assert len(spans) == 7
@@ -156,7 +180,7 @@ def test_model_side_alone():
 def test_every_live_scenario_has_valid_lines():
     from tcplab.live import LIVE_SCENARIOS
     for sc in LIVE_SCENARIOS.values():
-        assert runner.parse_script(sc), sc.name
+        assert script_lines.parse_script(sc), sc.name
     assert set(STABLE) <= set(LIVE_SCENARIOS)
 
 
@@ -182,7 +206,7 @@ def test_scenario_on_loopback_matches_the_model(name):
         assert r.checkpoints(actor, "kernel") == r.checkpoints(actor, "model"), r.table()
     # Every difference is a documented one, and says so.
     for d in r.differences:
-        assert d.kind in runner.LINUX_DIFFERENCES and d.explained
+        assert d.kind in comparison.LINUX_DIFFERENCES and d.explained
     # No socket is left open, and only kernel-owned TIME-WAIT mini-sockets remain.
     assert socket_fds() <= before
     with K.Diag() as diag:
@@ -261,8 +285,8 @@ def test_scenarios_of_the_model_run_on_loopback_too():
     ran = 0
     for sc in scenarios.SCENARIOS.values():
         try:
-            runner.parse_script(sc)
-        except runner.LiveUnsupported:
+            script_lines.parse_script(sc)
+        except script_lines.LiveUnsupported:
             continue                           # steers single segments: model only
         r = runner.run(sc, max_wait=0.2, name=sc.name)
         assert r.agrees, r.table()
@@ -384,3 +408,82 @@ def test_so_reuseaddr_on_a_server_restart():
     assert bare.with_reuseaddr == "EADDRINUSE"      # the old sockets did not allow reuse
     assert reusing.with_reuseaddr == "ok"
     assert "EADDRINUSE" in str(r) and "<table" in r._repr_html_()
+
+
+@pytest.mark.live
+@needs_loopback
+def test_a_run_tells_itself_as_text_html_and_timeline():
+    r = runner.run("teardown-client-first")
+    text = str(r)
+    assert text.startswith("teardown-client-first: Linux") and "client: kernel" in text
+    assert "Why (transient):" in text and "State sequences" in text
+    page = r._repr_html_()
+    assert page.count("<tr>") >= len(r.results) and "<details><summary>Why?" in page
+    timeline = r.timeline_text()
+    assert "server calls" in timeline and "client is TIME-WAIT" in timeline
+    assert "does not see the segments" in r.wire()
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"script": 42}, TypeError, "script is a scenario name"),
+    ({"lab": "loopback"}, TypeError, "lab is a lab of your own"),
+    ({"privileged": "yes"}, ValueError, "privileged is one of True, False, 'auto'"),
+    ({"keep_open": 1}, ValueError, "keep_open is one of True, False"),
+    ({"delay": -1}, ValueError, "delay is in seconds, 0..2"),
+    ({"delay": "0.2"}, TypeError, "delay is a number of seconds"),
+    ({"fin_timeout": 0.5}, ValueError, "fin_timeout is in seconds, at least 1"),
+    ({"quiet": float("nan")}, ValueError, "quiet is in seconds"),
+    ({"max_wait": -1}, ValueError, "max_wait is in seconds, at least 0"),
+    ({"max_settle": 0}, ValueError, "max_settle is in seconds, more than 0"),
+    ({"interval": 0}, ValueError, "interval is in seconds, more than 0 and at most 1"),
+    ({"interval": float("inf")}, ValueError, "interval is in seconds"),
+    ({"name": 7}, TypeError, "name is a str"),
+])
+def test_bad_arguments_to_run_are_refused_before_anything_opens(kwargs, error, words):
+    before = socket_fds()
+    kwargs = {"script": "handshake", **kwargs}
+    with pytest.raises(error, match=re.escape(words)):
+        runner.run(kwargs.pop("script"), **kwargs)
+    assert socket_fds() == before
+
+
+def test_bad_arguments_to_the_labs_and_readers():
+    from tcplab.live import LoopbackLab, NamespaceLab
+    with pytest.raises(ValueError, match="no scenario 'handshak'.*handshake.*the model's run "
+                                         "too: .*close-wait-leak"):
+        runner.run("handshak")
+    lab = LoopbackLab()
+    lab.close()
+    with pytest.raises(ValueError, match="lab is closed"):
+        runner.run("handshake", lab)
+    with pytest.raises(ValueError, match="two different words"):
+        LoopbackLab(names=("client", "client"))
+    with pytest.raises(TypeError, match="delay is a number of seconds"):
+        NamespaceLab(delay="long")
+    with pytest.raises(TypeError, match="ports is a set of port numbers"):
+        K.proc_net_tcp("80")
+    with pytest.raises(ValueError, match="0..65535"):
+        K.proc_net_tcp({70000})
+
+
+@pytest.mark.live
+@needs_loopback
+def test_bad_arguments_to_a_runs_questions():
+    r = runner.run("handshake")
+    with pytest.raises(ValueError, match=r"actor is one of the run's sides \(client, server\)"):
+        r.sequence("mallory")
+    with pytest.raises(ValueError, match="source is 'kernel' or 'model'"):
+        r.checkpoints("client", "wire")
+    with pytest.raises(ValueError, match="every is in seconds, more than 0"):
+        r.watch("client", every=0)
+    with pytest.raises(TypeError, match="out is a function"):
+        r.watch("client", seconds=0, out="stdout")
+
+
+@pytest.mark.parametrize("module", ["tcplab.procnet", "tcplab.live.netlink",
+                                    "tcplab.live.comparison", "tcplab.live.arguments"])
+def test_the_examples_in_the_docstrings_run(module):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted and not result.failed

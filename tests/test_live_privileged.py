@@ -27,7 +27,7 @@ from helpers import socket_fds
 
 from tcplab import TcpState
 from tcplab.live import netns, runner
-from tcplab.live.lab import NamespaceLab
+from tcplab.live.namespace_lab import NamespaceLab
 from tcplab.live.scripts import LIVE_SCENARIOS
 
 S = TcpState
@@ -98,6 +98,15 @@ def my_namespaces() -> list[str]:
             if n.startswith(f"{netns.NS_PREFIX}{os.getpid()}-")]
 
 
+def my_locks() -> list[str]:
+    """The owner locks of this process's namespaces (none may outlive its namespace)."""
+    try:
+        names = os.listdir(netns.LOCK_DIR)
+    except FileNotFoundError:
+        return []
+    return [n for n in names if n.startswith(f"{netns.NS_PREFIX}{os.getpid()}-")]
+
+
 def root_rules() -> str:
     """The host's own iptables rules that carry the lab's comment (there must be none)."""
     out = []
@@ -133,6 +142,7 @@ def no_leftovers():
     fds_before = socket_fds()
     yield
     assert my_namespaces() == []
+    assert my_locks() == []
     assert root_rules() == rules_before
     assert children() == []
     assert socket_fds() <= fds_before
@@ -271,7 +281,7 @@ def test_unsupported_line_fails_before_anything_is_built(no_leftovers):
 HOLDER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
-    from tcplab.live.lab import NamespaceLab
+    from tcplab.live.namespace_lab import NamespaceLab
     lab = NamespaceLab(delay=0.1)
     print(" ".join(h.ns.name for h in lab.hosts.values()), flush=True)
     time.sleep(60)
@@ -305,6 +315,91 @@ def test_sigkill_leftovers_are_swept_by_the_next_lab(no_leftovers):
     with NamespaceLab(delay=0.05):
         pass                                                  # ... the next lab sweeps them
     assert not set(names) & set(netns.list_lab_namespaces())
+
+
+def _killed_holder() -> list[str]:
+    """A child that opened a namespace lab, SIGKILLed: its namespaces stay behind."""
+    p, names = _holder()
+    p.kill()
+    p.wait(timeout=15)
+    p.stdout.close()
+    assert set(names) <= set(netns.list_lab_namespaces())
+    return names
+
+
+def _gone(names: list[str]) -> bool:
+    return not set(names) & set(netns.list_lab_namespaces()) and not any(
+        os.path.exists(os.path.join(netns.LOCK_DIR, n + ".lock")) for n in names)
+
+
+def test_sigkill_leftovers_are_swept_by_the_loopback_lab(no_leftovers):
+    names = _killed_holder()
+    from tcplab.live import LoopbackLab
+    with LoopbackLab() as lab:
+        assert set(names) <= set(lab.swept)
+    assert _gone(names)
+
+
+def test_sigkill_leftovers_are_swept_by_live_run(no_leftovers):
+    names = _killed_holder()
+    r = runner.run("handshake")                           # opens a loopback lab
+    assert r.mode == "loopback" and _gone(names)
+    from tcplab.live import LoopbackLab
+    with LoopbackLab() as lab:                            # opened before the kill ...
+        names = _killed_holder()
+        runner.run("handshake", lab)                      # ... the run sweeps by itself
+        assert _gone(names)
+
+
+def test_a_killed_but_unreaped_process_counts_as_dead(no_leftovers):
+    """A zombie holds no namespace: its lock is gone even before its parent reaps it."""
+    p, names = _holder()
+    p.kill()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open(f"/proc/{p.pid}/stat") as fh:
+            if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)
+    try:
+        assert set(names) <= set(netns.cleanup_stale())
+        assert _gone(names)
+    finally:
+        p.wait(timeout=15)
+        p.stdout.close()
+
+
+def test_the_sweep_never_touches_a_live_labs_namespaces(no_leftovers):
+    p, names = _holder()                 # alive, in another process
+    try:
+        with NamespaceLab(delay=0.05) as lab:               # and one of our own
+            mine = [h.ns.name for h in lab.hosts.values()]
+            assert not set(names + mine) & set(netns.cleanup_stale())
+            runner.run("handshake")                         # sweeps, and must spare them
+            assert set(names + mine) <= set(netns.list_lab_namespaces())
+            assert lab.probe() > 0                          # and ours still works
+    finally:
+        p.terminate()
+        p.wait(timeout=15)
+        p.stdout.close()
+    assert _gone(names)
+
+
+def test_a_namespace_without_a_lock_file_is_judged_by_its_pid(no_leftovers):
+    """Made by hand or by an older tcplab: removed only if no process has the pid in its name."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = f"{netns.NS_PREFIX}{dead.pid}-1-legacy"
+    alive = f"{netns.NS_PREFIX}{os.getpid()}-999-legacy"
+    for name in (stale, alive):
+        subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        removed = netns.cleanup_stale()
+        assert stale in removed and alive not in removed
+        assert alive in netns.list_lab_namespaces()
+    finally:
+        for name in (stale, alive):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 def test_namespace_traffic_stays_inside():

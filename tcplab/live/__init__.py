@@ -39,7 +39,7 @@ The usual tool, the netem qdisc, is a kernel module that many kernels (these mac
 included) do not have.  The lab instead puts one iptables rule in each namespace,
 ``-A OUTPUT -o veth... -p tcp -j NFQUEUE --queue-bypass``, which hands each outgoing TCP
 segment to user space over the ``nfnetlink_queue`` netlink protocol.  A small pure-Python
-client of that protocol (:class:`tcplab.live.netns.NfQueue`, no C library needed) holds each
+client of that protocol (:class:`tcplab.live.delay.NfQueue`, no C library needed) holds each
 segment for ``delay`` seconds and then gives the verdict ACCEPT: the kernel sends it on,
 unchanged and in order.  The delay line also sees every segment, so a run records the real
 segments too.  If the kernel queues nothing (no NFQUEUE support), building the lab fails
@@ -48,12 +48,32 @@ with a clear message; ``iptables-legacy`` is tried if the nftables flavour does 
 Cleanup: sockets are closed (live connections aborted), namespaces deleted -- which removes
 the veth pair and the iptables rules with them -- on every exit path (``with``, exceptions,
 Ctrl-C, SIGTERM/SIGHUP, interpreter exit); only a SIGKILL can leave a namespace behind, and
-:func:`cleanup_stale` (run whenever a lab opens) removes those.  No traffic leaves
-loopback or the two namespaces.
+:func:`cleanup_stale` removes those -- every lab (the loopback lab too) and every :func:`run`
+calls it -- never touching a namespace whose owner is alive.  By hand, as root:
+``sudo ip netns list`` shows them (``tcplab-PID-N-SIDE``) and ``sudo ip netns delete NAME``
+removes one.  No traffic leaves loopback or the two namespaces.
+
+The modules, from the kernel up
+-------------------------------
+``kernel``         the kernel's TCP table: ``/proc/net/tcp`` (parsed by
+                   :mod:`tcplab.procnet`) and sock_diag lookups, over ``netlink`` framing
+``netns``          entering, making and cleaning up network namespaces
+``delay``          the NFQUEUE delay line and the real segments it sees
+``lab``            the lab interface and :class:`LoopbackLab`; ``namespace_lab``:
+                   :class:`NamespaceLab`, :func:`capabilities`, :func:`open_lab`
+``lines``          a script as the lab plays it, and the model's half of a run
+``sockets``        the application's half: real non-blocking sockets, one call per line
+``sampler``        the thread that watches the kernel's states
+``comparison``     kernel versus model, every difference explained
+``result``         :class:`LiveRun`; ``reports``: its tables, timeline and wire
+``runner``         :func:`run`, which puts these together
+``scripts``        the live scenarios; ``reuse``: SO_REUSEADDR on a server restart
+``arguments``      the checks every public call makes first
 """
 
 from .kernel import Diag, KernelSocket, explain_proc_line, proc_net_tcp
-from .lab import Capabilities, Lab, LoopbackLab, NamespaceLab, capabilities, open_lab
+from .lab import Lab, LoopbackLab
+from .namespace_lab import Capabilities, NamespaceLab, capabilities, open_lab
 from .netns import LabError, cleanup_stale, list_lab_namespaces
 from .runner import (LINUX_DIFFERENCES, TRANSIENT_STATES, Difference, LineResult, LiveRun,
                      LiveUnsupported, parse_script, run, run_model)
@@ -64,4 +84,4 @@ __all__ = ["run", "run_model", "parse_script", "LiveRun", "LineResult", "Differe
            "LiveUnsupported", "LINUX_DIFFERENCES", "TRANSIENT_STATES", "LIVE_SCENARIOS",
            "LiveScenario", "Lab", "LoopbackLab", "NamespaceLab", "open_lab", "capabilities",
            "Capabilities", "LabError", "cleanup_stale", "list_lab_namespaces", "Diag",
-           "KernelSocket", "proc_net_tcp", "explain_proc_line"]
+           "KernelSocket", "proc_net_tcp", "explain_proc_line", "ReuseResult", "try_reuseaddr"]

@@ -1,35 +1,33 @@
-"""Where the real sockets live: on loopback, or in two network namespaces with a delay.
+"""Where the real sockets live: the lab interface, and the lab on loopback.
+
+:class:`Lab` is what a run needs from a lab: sockets in each side's network, lookups in each
+side's TCP table, the segments in flight, and a cleanup that leaves nothing behind.
 
 :class:`LoopbackLab` needs no privileges (it works on Binder): both sides use 127.0.0.1.
 Segments on loopback are delivered *inside* the system call that sends them, so a state
 that only waits for the peer's answer (SYN-SENT, SYN-RECEIVED, FIN-WAIT-1, LAST-ACK,
 CLOSING) lasts microseconds and is rarely caught between two samples.
 
-:class:`NamespaceLab` needs root: each side gets its own network namespace, the two joined
-by a veth pair, and every TCP segment is held ``delay`` seconds on its way out (see
-:mod:`tcplab.live.netns`).  Now every state lasts long enough to be seen, and segments
-sent at the same moment from both sides really cross.
+:class:`tcplab.live.namespace_lab.NamespaceLab` (root) puts each side in its own network
+namespace, with a delay on the wire between them.  Builds on :mod:`tcplab.live.kernel`
+(reading the tables) and :mod:`tcplab.live.netns` (entering namespaces, cleanup).
 """
 
 from __future__ import annotations
 
-import itertools
-import os
-import shutil
 import socket
+import struct
 import threading
-import time
 from dataclasses import dataclass
 
-from ..segment import Segment
+from .delay import WireSegment
 from .kernel import Diag, KernelSocket, ProcReader, proc_net_tcp, reader
-from .netns import (Delayer, LabError, NetNamespace, NfQueue, RULE_COMMENT, WireSegment,
-                    cleanup_stale, in_netns, privilege_problem, register, unregister)
+from .netns import NetNamespace, cleanup_stale, in_netns, register, unregister
 
-__all__ = ["Lab", "LoopbackLab", "NamespaceLab", "Capabilities", "capabilities", "open_lab",
-           "close_quietly"]
+__all__ = ["Lab", "LoopbackLab", "Host", "close_quietly", "LINGER_ABORT"]
 
-_LINGER0 = b"\1\0\0\0\0\0\0\0"        # struct linger {on = 1, seconds = 0}
+#: ``struct linger {l_onoff = 1, l_linger = 0}``: close() then aborts the connection (RST).
+LINGER_ABORT = struct.pack("ii", 1, 0)
 
 
 def close_quietly(s: socket.socket) -> None:
@@ -49,62 +47,13 @@ def close_quietly(s: socket.socket) -> None:
         alive = False
     if alive:
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_ABORT)
         except OSError:
             pass
     try:
         s.close()
     except OSError:
         pass
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What this machine can show: loopback always; namespaces (with delay) as root."""
-
-    loopback: bool
-    namespaces: bool
-    reason: str            # why namespaces are not available ("" if they are)
-    delay_mechanism: str
-
-    def __str__(self) -> str:
-        lines = [f"unprivileged loopback lab: {'yes' if self.loopback else 'no'}",
-                 f"privileged namespace lab:   "
-                 + ("yes" if self.namespaces else f"no -- {self.reason}")]
-        if self.namespaces:
-            lines.append(f"delay mechanism:            {self.delay_mechanism}")
-        return "\n".join(lines)
-
-
-_caps: Capabilities | None = None
-
-
-def capabilities(refresh: bool = False) -> Capabilities:
-    """Check (once) whether real sockets work here, and whether the privileged lab does.
-
-    The privileged check really builds a namespace pair and sends a segment through the
-    delay line, so a kernel without NFQUEUE is detected rather than guessed.
-    """
-    global _caps
-    if _caps is not None and not refresh:
-        return _caps
-    loop = True
-    try:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-    except OSError:
-        loop = False
-    reason = privilege_problem() or ""
-    if not reason:
-        try:
-            with NamespaceLab(delay=0.05):
-                pass                       # building it checks that the delay line works
-        except (LabError, OSError) as exc:
-            reason = str(exc)
-    _caps = Capabilities(loop, not reason, reason,
-                         "iptables NFQUEUE in each namespace + a pure-Python nfnetlink_queue "
-                         "delay line (netem is not needed)")
-    return _caps
 
 
 @dataclass
@@ -124,7 +73,13 @@ class Lab:
     delay = 0.0
 
     def __init__(self, names: tuple[str, str] = ("client", "server")) -> None:
+        if isinstance(names, str) or len(tuple(names)) != 2 or len(set(names)) != 2 or not all(
+                isinstance(n, str) and n.isidentifier() for n in names):
+            raise ValueError(f"names are the two sides' names, two different words such as "
+                             f"('client', 'server'), not {names!r}")
         self.names = tuple(names)
+        #: Namespaces of dead processes (a SIGKILLed lab) removed when this lab opened.
+        self.swept: list[str] = cleanup_stale()
         self.hosts: dict[str, Host] = {}
         self._diags: dict[str, Diag | ProcReader] = {}
         self.force_proc = False      # read /proc/net/tcp even where sock_diag works
@@ -145,6 +100,7 @@ class Lab:
         return s
 
     def track(self, s: socket.socket) -> socket.socket:
+        """Close ``s`` with the lab (an accepted socket, for instance); return it."""
         with self._lock:
             self._sockets = [x for x in self._sockets if x.fileno() != -1]
             self._sockets.append(s)
@@ -192,6 +148,7 @@ class Lab:
             return proc_net_tcp(ports)
 
     def sysctl(self, actor: str, key: str) -> str:
+        """A sysctl (``"net.ipv4.tcp_fin_timeout"``) where ``actor`` lives, as text."""
         host = self.hosts[actor]
         if host.ns is not None:
             return host.ns.sysctl(key)
@@ -204,9 +161,11 @@ class Lab:
 
     # -- the wire ----------------------------------------------------------------------
     def in_flight(self) -> int:
+        """Segments held on the wire now (only the namespace lab holds any)."""
         return 0
 
     def quiet_for(self) -> float:
+        """Seconds since a segment was last seen on the wire (loopback: for ever)."""
         return float("inf")
 
     def mark(self) -> None:
@@ -214,14 +173,17 @@ class Lab:
 
     @property
     def segments(self) -> list[WireSegment]:
+        """The real segments seen since :meth:`mark` (only the namespace lab sees them)."""
         return []
 
     # -- life --------------------------------------------------------------------------
     def close_sockets(self) -> None:
+        """Close every socket of the lab, aborting live connections."""
         for s in self.open_sockets():
             close_quietly(s)
 
     def close(self) -> None:
+        """Close the lab's sockets and readers; safe to call twice."""
         if self.closed:
             return
         self.closed = True
@@ -247,7 +209,11 @@ class Lab:
 
 
 class LoopbackLab(Lab):
-    """Both sides on 127.0.0.1 of this machine's own network namespace.  No privileges."""
+    """Both sides on 127.0.0.1 of this machine's own network namespace.  No privileges.
+
+    Opening it (as opening any lab) also removes the namespaces a SIGKILLed privileged lab
+    left behind, if this process may (root): :func:`tcplab.live.netns.cleanup_stale`.
+    """
 
     mode = "loopback"
 
@@ -255,222 +221,3 @@ class LoopbackLab(Lab):
         super().__init__(names)
         self.hosts = {n: Host(n, "127.0.0.1") for n in self.names}
         register(self)
-
-
-class NamespaceLab(Lab):
-    """Two network namespaces joined by a veth pair, with a one-way ``delay`` (seconds) on
-    every TCP segment in each direction.  Needs root.
-
-    ``fin_timeout`` sets ``net.ipv4.tcp_fin_timeout`` inside the namespaces (the host's
-    setting is not touched), so the orphaned FIN-WAIT-2 timeout can be watched in seconds.
-
-    Use it as a context manager, or call :meth:`close` -- it deletes the namespaces, and
-    with them the veth pair and the iptables rules.
-    """
-
-    mode = "namespaces"
-    privileged = True
-    QUEUE = 7
-    SUBNET = "10.211.7"
-
-    def __init__(self, delay: float = 0.25, *, fin_timeout: float | None = None,
-                 names: tuple[str, str] = ("client", "server")) -> None:
-        super().__init__(names)
-        problem = privilege_problem()
-        if problem:
-            raise LabError(problem)
-        if not 0 <= delay <= 2:
-            raise ValueError(f"delay is in seconds, 0..2 (the initial RTO is 1 s), got {delay}")
-        self.delay = float(delay)
-        self._delayer: Delayer | None = None
-        self._queues: list[NfQueue] = []
-        self._port = itertools.count(20000, 2)
-        self.iptables = ""                 # which iptables program installed the rules
-        cleanup_stale()
-        register(self)
-        try:
-            self._build(fin_timeout)
-        except BaseException:
-            self.close()
-            raise
-
-    def _build(self, fin_timeout: float | None) -> None:
-        hosts = {}
-        for i, name in enumerate(self.names, 1):
-            ns = NetNamespace(name)
-            hosts[name] = Host(name, f"{self.SUBNET}.{i}", ns)
-            self.hosts = hosts      # so that close() finds what exists already
-        a, b = (hosts[n] for n in self.names)
-        dev = {a.name: "veth-" + a.name[:8], b.name: "veth-" + b.name[:8]}
-        if dev[a.name] == dev[b.name]:
-            dev = {a.name: "veth-a", b.name: "veth-b"}
-        a.ns.run("ip", "link", "add", dev[a.name], "type", "veth", "peer", "name",
-                 dev[b.name], "netns", b.ns.name)
-        for h in (a, b):
-            h.ns.run("ip", "addr", "add", f"{h.ip}/24", "dev", dev[h.name])
-            h.ns.run("ip", "link", "set", "lo", "up")
-            h.ns.run("ip", "link", "set", dev[h.name], "up")
-            if fin_timeout is not None:
-                h.ns.sysctl("net.ipv4.tcp_fin_timeout", int(fin_timeout))
-        self.devices = dev
-        if self.delay > 0:
-            queues = {}
-            for h in (a, b):
-                q = NfQueue(h.ns, self.QUEUE)
-                self._queues.append(q)
-                queues[q] = h.name
-            self._delayer = Delayer(queues, {h.ip: h.name for h in (a, b)}, self.delay)
-            self._install_rules()
-
-    def _rule(self, host: Host) -> list[str]:
-        return ["OUTPUT", "-o", self.devices[host.name], "-p", "tcp", "-m", "comment",
-                "--comment", RULE_COMMENT, "-j", "NFQUEUE", "--queue-num", str(self.QUEUE),
-                "--queue-bypass"]
-
-    def _install_rules(self) -> None:
-        """Add the NFQUEUE rules with the first iptables that really queues packets.
-
-        Debian's ``iptables`` is the nftables flavour; on a kernel without nft's queue
-        support the rule may be accepted yet never queue, so each try is checked by sending
-        one SYN and watching the delay line see it.  ``iptables-legacy`` is the fallback.
-        """
-        problems = []
-        for prog in ("iptables", "iptables-legacy"):
-            if shutil.which(prog) is None:
-                continue
-            hosts = list(self.hosts.values())
-            added = []
-            try:
-                for h in hosts:
-                    h.ns.run(prog, "-w", "5", "-A", *self._rule(h))
-                    added.append(h)
-            except LabError as exc:
-                problems.append(str(exc))
-            else:
-                if self._queues_work():
-                    self.iptables = prog
-                    return
-                problems.append(f"{prog}: the NFQUEUE rule was accepted but no packet reached "
-                                "the queue")
-            for h in added:
-                h.ns.run(prog, "-w", "5", "-D", *self._rule(h), check=False)
-        raise LabError("cannot delay segments with NFQUEUE here (is nfnetlink_queue / "
-                       "xt_NFQUEUE in this kernel?): " + "; ".join(problems))
-
-    def _queues_work(self, timeout: float = 1.0) -> bool:
-        """Send a SYN from each side to a closed port of the other; did the queue see it?"""
-        assert self._delayer is not None
-        seen = len(self._delayer.segments)
-        probes = []
-        try:
-            for h in self.hosts.values():
-                other = next(x for x in self.hosts.values() if x is not h)
-                s = self.socket(h.name)
-                probes.append(s)
-                s.connect_ex((other.ip, 9))
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if len(self._delayer.segments) >= seen + len(probes):
-                    return True
-                time.sleep(0.005)
-            return False
-        finally:
-            for s in probes:
-                s.close()
-
-    def next_ports(self) -> dict[str, int]:
-        """Fresh ports for a run (so a TIME-WAIT from an earlier run never gets in the way)."""
-        base = next(self._port)
-        return {n: base + i for i, n in enumerate(self.names)}
-
-    # -- the wire ----------------------------------------------------------------------
-    def in_flight(self) -> int:
-        return self._delayer.in_flight() if self._delayer else 0
-
-    def quiet_for(self) -> float:
-        return self._delayer.quiet_for() if self._delayer else float("inf")
-
-    def mark(self) -> None:
-        if self._delayer:
-            self._delayer.mark()
-
-    @property
-    def segments(self) -> list[WireSegment]:
-        return list(self._delayer.segments) if self._delayer else []
-
-    def drop_next(self, src: str, flags: str) -> None:
-        """Drop the next segment from ``src`` whose flags are exactly ``flags``."""
-        if not self._delayer:
-            raise LabError("dropping segments needs the delay line (delay > 0)")
-        from ..segment import Flags
-        want = Flags.parse(flags)
-        done = []
-
-        def rule(actor: str, seg: Segment) -> bool:
-            if done or actor != src or (seg.flags & ~Flags.PSH) != want:
-                return False
-            done.append(seg)
-            return True
-        self._delayer.drop_rules.append(rule)
-
-    def probe(self, timeout: float = 5.0) -> float:
-        """Make one connection through the delay line; return the measured handshake time.
-
-        Raises LabError if segments do not pass, or pass without the delay (NFQUEUE not
-        working with this kernel and iptables).
-        """
-        a, b = self.names
-        ports = self.next_ports()
-        lst = self.socket(b)
-        cli = self.socket(a)
-        try:
-            lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            lst.bind((self.hosts[b].ip, ports[b]))
-            lst.listen(1)
-            cli.setblocking(True)
-            cli.settimeout(timeout)
-            t0 = time.monotonic()
-            try:
-                cli.connect((self.hosts[b].ip, ports[b]))
-            except OSError as exc:
-                raise LabError(f"no connection through the namespaces: {exc}") from None
-            rtt = time.monotonic() - t0
-            if self.delay and rtt < 1.5 * self.delay:
-                raise LabError(f"the delay line does not delay: a handshake took {rtt * 1000:.1f}"
-                               f" ms, expected about {2000 * self.delay:.0f} ms (NFQUEUE rule "
-                               "not effective with this iptables/kernel?)")
-            return rtt
-        finally:
-            for s in (cli, lst):
-                close_quietly(s)
-
-    # -- life --------------------------------------------------------------------------
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            self.close_sockets()
-            if self._delayer is not None:
-                self._delayer.close()
-            for q in self._queues:
-                q.close()
-            self._queues.clear()
-            for d in self._diags.values():
-                d.close()
-            self._diags.clear()
-        finally:
-            for h in self.hosts.values():
-                if h.ns is not None:
-                    h.ns.delete()
-            super().close()
-
-
-def open_lab(privileged: "bool | str" = "auto", delay: float = 0.25,
-             fin_timeout: float | None = None) -> Lab:
-    """A :class:`NamespaceLab` if ``privileged`` (``"auto"``: if this machine allows it),
-    else a :class:`LoopbackLab`."""
-    if privileged == "auto":
-        privileged = capabilities().namespaces
-    if privileged:
-        return NamespaceLab(delay=delay, fin_timeout=fin_timeout)
-    return LoopbackLab()

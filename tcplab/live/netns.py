@@ -1,35 +1,30 @@
-"""Network namespaces, a veth pair, and a user-space delay line built on NFQUEUE.
+"""Network namespaces for the privileged lab: entering them, making them, and never leaving
+one behind.
 
 Everything here needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN).  Nothing touches the host's
 own network: the two namespaces are new and empty, the veth pair lives only inside them,
 and the iptables rules are added *inside* the namespaces -- they vanish with them.
 
-The delay line
---------------
-The netem qdisc (``tc qdisc add dev veth0 root netem delay 300ms``) is the usual way to
-delay packets, but it is a kernel module (``CONFIG_NET_SCH_NETEM``) that many kernels --
-including small cloud and CI VMs -- do not have.  Instead, in each namespace one rule ::
-
-    iptables -A OUTPUT -o veth-... -p tcp -j NFQUEUE --queue-num 7 --queue-bypass
-
-hands every TCP segment the namespace sends to user space, through the ``nfnetlink_queue``
-netlink protocol, *before* it leaves.  :class:`NfQueue` speaks that protocol directly over a
-raw netlink socket (pure Python, no C library); :class:`Delayer` keeps each segment's id for
-``delay`` seconds and then gives the verdict ACCEPT, and the kernel sends the segment on --
-unchanged, in order.  That makes a one-way delay in each direction, so every transient
-state lives for a visible time, and two SYNs (or two FINs) sent at the same moment really
-cross on the wire.  ``--queue-bypass`` means: if the delay line is not running, packets pass
-undelayed rather than being dropped.  As a bonus the delay line sees every segment, so a run
-also records the real segments (flags, sequence and acknowledgment numbers).
+The delay line on the veth pair between two namespaces is :mod:`tcplab.live.delay`.
 
 Cleanup
 -------
 Namespaces are named ``tcplab-<pid>-<n>-<actor>``.  They are deleted on every exit path:
 ``with``-block exit, exceptions and Ctrl-C (``KeyboardInterrupt`` runs the ``finally``),
 interpreter exit (:mod:`atexit`) and SIGTERM/SIGHUP (turned into ``SystemExit`` while a lab
-is open).  Deleting a namespace removes its veth end and its iptables rules with it.  Only a
-SIGKILL can leave one behind; :func:`cleanup_stale` (called whenever a lab is opened)
-removes namespaces whose process no longer exists.
+is open).  Deleting a namespace removes its veth end and its iptables rules with it.
+
+Only a SIGKILL (or a power cut of the process: the OOM killer, a crashed interpreter) can
+leave one behind.  :func:`cleanup_stale` removes those, and runs whenever a lab opens (the
+loopback lab too) and at every :func:`tcplab.live.run`.  It must never touch a namespace
+that a live process still uses, so ownership is not guessed from the pid in the name (pids
+are reused, and a process in another pid namespace has other numbers): while a process
+owns a namespace it holds an exclusive :func:`fcntl.flock` on ``/run/tcplab/<name>.lock``.
+The kernel drops that lock when the process dies, however it dies -- so a namespace whose
+lock can be taken is stale, one whose lock is held is in use.  A lab namespace without a
+lock file (made by hand, or by an older tcplab) is removed only if no process with the pid
+in its name exists.  By hand: ``sudo ip netns list`` shows them (``tcplab-...``);
+``sudo ip netns delete NAME`` removes one.
 """
 
 from __future__ import annotations
@@ -37,33 +32,27 @@ from __future__ import annotations
 import atexit
 import ctypes
 import ctypes.util
-import errno
-import heapq
+import fcntl
 import itertools
 import os
 import re
-import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import threading
-import time
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
-from ..segment import Flags, Segment
-
-__all__ = ["LabError", "in_netns", "NetNamespace", "NfQueue", "Delayer", "WireSegment",
-           "cleanup_stale", "list_lab_namespaces", "privilege_problem", "NS_PREFIX",
-           "RULE_COMMENT"]
+__all__ = ["LabError", "in_netns", "NetNamespace", "cleanup_stale", "list_lab_namespaces",
+           "privilege_problem", "NS_PREFIX", "RULE_COMMENT", "LOCK_DIR"]
 
 CLONE_NEWNET = 0x40000000
 NS_PREFIX = "tcplab-"
 NETNS_DIR = "/run/netns"
+#: Where the owner of each lab namespace holds its lock (root only, like the namespaces).
+LOCK_DIR = "/run/tcplab"
 #: Every iptables rule the lab adds carries this comment (so a test can look for leftovers).
 RULE_COMMENT = "tcplab-live"
 
@@ -146,40 +135,115 @@ def list_lab_namespaces() -> list[str]:
     """Names of the lab's network namespaces that exist now (any process)."""
     try:
         names = os.listdir(NETNS_DIR)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
         return []
     return sorted(n for n in names if n.startswith(NS_PREFIX))
 
 
-def _pid_alive(pid: int) -> bool:
+def _lock_path(name: str) -> str:
+    return os.path.join(LOCK_DIR, name + ".lock")
+
+
+def _take_lock(name: str, wait: bool = False) -> int | None:
+    """An fd holding the exclusive lock of namespace ``name``, or ``None`` if another process
+    holds it.  ``O_CLOEXEC``: programs the lab starts (``ip``, ``iptables``) never inherit it."""
+    os.makedirs(LOCK_DIR, mode=0o700, exist_ok=True)
+    fd = os.open(_lock_path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _release_lock(name: str, fd: int) -> None:
+    """Remove the lock file, then let the lock go (in this order: no one can take a lock on a
+    file that is about to vanish and think it owns the name)."""
+    try:
+        os.unlink(_lock_path(name))
+    except FileNotFoundError:
+        pass
+    os.close(fd)
+
+
+def _process_exists(pid: int) -> bool:
+    """A process with this pid exists and is not a zombie (a zombie holds no namespace)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
-    except PermissionError:
-        return True
-    return True
+    except OSError:
+        return True                      # cannot tell: assume it is alive
+
+
+def _stale(name: str) -> int | None:
+    """If namespace ``name`` is stale (its owner is dead), the fd of its lock, now ours;
+    ``-1`` for a stale namespace without a lock file; ``None`` if it is (or may be) in use."""
+    if os.path.exists(_lock_path(name)):
+        return _take_lock(name)
+    m = re.match(re.escape(NS_PREFIX) + r"(\d+)-", name)
+    if m is None or _process_exists(int(m.group(1))):
+        return None
+    return -1
 
 
 def cleanup_stale() -> list[str]:
-    """Delete lab namespaces left behind by processes that no longer exist; return them."""
+    """Delete the lab namespaces whose owning process is dead; return their names.
+
+    Safe to call at any time from any process: a namespace whose owner still lives (it holds
+    its lock, see the module doc) is never touched.  Without root nothing can be deleted and
+    nothing is tried.  Costs one directory listing when there is nothing to remove.
+    """
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return []
     removed = []
     for name in list_lab_namespaces():
-        m = re.match(re.escape(NS_PREFIX) + r"(\d+)-", name)
-        if m and not _pid_alive(int(m.group(1))):
-            if _run("ip", "netns", "del", name, check=False).returncode == 0:
+        try:
+            fd = _stale(name)
+        except OSError:
+            continue                     # the lock directory is not usable: leave it alone
+        if fd is None:
+            continue
+        try:
+            if not os.path.exists(os.path.join(NETNS_DIR, name)):
+                continue                 # someone else swept it meanwhile
+            if shutil.which("ip") and _run("ip", "netns", "del", name,
+                                            check=False).returncode == 0:
                 removed.append(name)
+        finally:
+            if fd >= 0:
+                _release_lock(name, fd)
     return removed
 
 
 class NetNamespace:
-    """A named network namespace of the lab (``ip netns add``)."""
+    """A named network namespace of the lab (``ip netns add``), owned by this process.
+
+    The owner's lock (module doc) is taken before the namespace exists and given back after
+    it is gone, so :func:`cleanup_stale` in another process never sees it unowned.
+    """
 
     def __init__(self, label: str) -> None:
         self.name = f"{NS_PREFIX}{os.getpid()}-{next(_counter)}-{label}"
         if len(self.name) > 60:
             raise LabError(f"namespace name too long: {self.name}")
-        _run("ip", "netns", "add", self.name)
+        try:
+            lock = _take_lock(self.name)
+        except OSError as exc:
+            raise LabError(f"cannot lock {_lock_path(self.name)}: {exc}") from None
+        if lock is None:
+            raise LabError(f"namespace {self.name} is locked by another process")
+        try:
+            _run("ip", "netns", "add", self.name)
+        except BaseException:
+            _release_lock(self.name, lock)
+            raise
+        self._lock: int | None = lock
         self.alive = True
 
     @property
@@ -207,7 +271,12 @@ class NetNamespace:
     def delete(self) -> None:
         if self.alive:
             self.alive = False
-            _run("ip", "netns", "del", self.name, check=False)
+            try:
+                _run("ip", "netns", "del", self.name, check=False)
+            finally:
+                if self._lock is not None:
+                    _release_lock(self.name, self._lock)
+                    self._lock = None
 
     def __repr__(self) -> str:
         return f"<NetNamespace {self.name}>"
@@ -254,264 +323,3 @@ def unregister(thing: object) -> None:
                 if signal.getsignal(sig) is _on_signal:
                     signal.signal(sig, old)  # type: ignore[arg-type]
                 del _old_handlers[sig]
-
-
-# ---------------------------------------------------------------------- NFQUEUE
-
-NETLINK_NETFILTER = 12
-NFNL_SUBSYS_QUEUE = 3
-NFQNL_MSG_PACKET = 0
-NFQNL_MSG_VERDICT = 1
-NFQNL_MSG_CONFIG = 2
-NFQA_PACKET_HDR = 1
-NFQA_VERDICT_HDR = 2
-NFQA_PAYLOAD = 10
-NFQA_CFG_CMD = 1
-NFQA_CFG_PARAMS = 2
-NFQNL_CFG_CMD_BIND = 1
-NFQNL_COPY_PACKET = 2
-NF_DROP = 0
-NF_ACCEPT = 1
-_NLH = struct.Struct("=IHHII")
-_NFGEN = struct.Struct("!BBH")
-
-
-def _attr(kind: int, data: bytes) -> bytes:
-    length = 4 + len(data)
-    return struct.pack("=HH", length, kind) + data + b"\0" * (-length % 4)
-
-
-class NfQueue:
-    """One netfilter queue, bound in one namespace, spoken to over raw netlink."""
-
-    def __init__(self, ns: NetNamespace, num: int, copy: int = 2048) -> None:
-        self.num = num
-        self.ns = ns
-        self.sock = ns.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
-        try:
-            self.sock.bind((0, 0))
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            self._seq = 0
-            self._config(_attr(NFQA_CFG_CMD, struct.pack("!BxH", NFQNL_CFG_CMD_BIND,
-                                                         socket.AF_INET)))
-            self._config(_attr(NFQA_CFG_PARAMS, struct.pack("!IB", copy, NFQNL_COPY_PACKET)))
-        except BaseException:
-            self.sock.close()
-            raise
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def _send(self, msg_type: int, flags: int, body: bytes) -> int:
-        self._seq += 1
-        payload = _NFGEN.pack(socket.AF_UNSPEC, 0, self.num) + body
-        self.sock.send(_NLH.pack(_NLH.size + len(payload), (NFNL_SUBSYS_QUEUE << 8) | msg_type,
-                                 flags, self._seq, 0) + payload)
-        return self._seq
-
-    def _config(self, body: bytes) -> None:
-        seq = self._send(NFQNL_MSG_CONFIG, 1 | 4, body)           # NLM_F_REQUEST | NLM_F_ACK
-        self.sock.settimeout(2)
-        try:
-            while True:
-                data = self.sock.recv(65536)
-                length, typ, _, rseq, _ = _NLH.unpack_from(data)
-                if typ == 2 and rseq == seq:                     # NLMSG_ERROR (0 = ack)
-                    err = -struct.unpack_from("=i", data, _NLH.size)[0]
-                    if err:
-                        raise LabError(f"NFQUEUE configuration failed: {os.strerror(err)} "
-                                       "(is nfnetlink_queue available in this kernel?)")
-                    return
-        finally:
-            self.sock.settimeout(None)
-
-    def receive(self) -> list[tuple[int, bytes]]:
-        """Queued packets waiting now: ``(packet id, IP packet)``."""
-        out = []
-        try:
-            data = self.sock.recv(262144, socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            return out
-        except OSError as exc:
-            if exc.errno == errno.ENOBUFS:   # the kernel dropped queue messages: go on
-                return out
-            raise
-        off = 0
-        while off + _NLH.size <= len(data):
-            length, typ, _, _, _ = _NLH.unpack_from(data, off)
-            if length < _NLH.size:
-                break
-            if typ == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
-                a, end = off + _NLH.size + _NFGEN.size, off + length
-                pid, payload = None, b""
-                while a + 4 <= end:
-                    alen, atype = struct.unpack_from("=HH", data, a)
-                    if alen < 4:
-                        break
-                    atype &= 0x7FFF
-                    if atype == NFQA_PACKET_HDR:
-                        pid = struct.unpack_from("!I", data, a + 4)[0]
-                    elif atype == NFQA_PAYLOAD:
-                        payload = data[a + 4:a + alen]
-                    a += (alen + 3) & ~3
-                if pid is not None:
-                    out.append((pid, payload))
-            off += (length + 3) & ~3
-        return out
-
-    def verdict(self, packet_id: int, accept: bool = True) -> None:
-        self._send(NFQNL_MSG_VERDICT, 1, _attr(NFQA_VERDICT_HDR, struct.pack(
-            "!II", NF_ACCEPT if accept else NF_DROP, packet_id)))
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@dataclass(frozen=True)
-class WireSegment:
-    """A real segment the delay line saw: who sent it, when it left and arrived."""
-
-    src: str
-    dst: str
-    sent: float            # seconds since the run's start: queued by the sender's kernel
-    arrived: float         # released to the wire (it reaches the peer microseconds later)
-    segment: Segment
-    sport: int
-    dport: int
-    dropped: bool = False
-
-    def __str__(self) -> str:
-        what = "DROPPED " if self.dropped else ""
-        return (f"{self.sent:7.3f}s {self.src} -> {self.dst}: {what}"
-                f"{self.segment.tcpdump()}")
-
-
-def parse_ipv4_tcp(packet: bytes) -> tuple[tuple[str, int], tuple[str, int], Segment] | None:
-    """``((src ip, port), (dst ip, port), Segment)`` from an IPv4 packet, or None."""
-    if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] != socket.IPPROTO_TCP:
-        return None
-    ihl = (packet[0] & 15) * 4
-    total = struct.unpack_from("!H", packet, 2)[0]
-    if len(packet) < ihl + 20:
-        return None
-    sport, dport, seq, ack, off_flags, window = struct.unpack_from("!HHIIHH", packet, ihl)
-    doff = (off_flags >> 12) * 4
-    flags = Flags(off_flags & 0x1F)
-    data = packet[ihl + doff:total]
-    if not Flags.ACK & flags:
-        ack = 0
-    src = socket.inet_ntoa(packet[12:16])
-    dst = socket.inet_ntoa(packet[16:20])
-    return (src, sport), (dst, dport), Segment(flags, seq, ack, window, bytes(data))
-
-
-class Delayer:
-    """The delay line: holds each queued segment ``delay`` seconds, then lets it go.
-
-    ``queues`` maps a queue to the name of the actor whose namespace it serves.  One thread
-    waits on all of them with ``select`` and releases segments in order.  ``drop`` is a
-    predicate: a segment it returns True for is dropped instead of delayed (once).
-    """
-
-    def __init__(self, queues: dict[NfQueue, str], names: dict[str, str], delay: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.queues = queues
-        self.names = names                 # ip -> actor name
-        self.delay = float(delay)
-        self.clock = clock
-        self.t0 = clock()
-        self.segments: list[WireSegment] = []
-        self.last_activity = self.t0
-        self.errors: list[BaseException] = []
-        self._held: list[tuple[float, int, NfQueue, int, int | None]] = []
-        self._ids = itertools.count()
-        self._lock = threading.Lock()
-        self._wake_r, self._wake_w = os.pipe()
-        self._stop = False
-        self.drop_rules: list[Callable[[str, Segment], bool]] = []
-        self._thread = threading.Thread(target=self._loop, name="tcplab-delay", daemon=True)
-        self._thread.start()
-
-    # -- read-outs --------------------------------------------------------------------
-    def in_flight(self) -> int:
-        with self._lock:
-            return len(self._held)
-
-    def quiet_for(self) -> float:
-        """Seconds since a segment was last queued or released (0 while any is held)."""
-        with self._lock:
-            if self._held:
-                return 0.0
-            return self.clock() - self.last_activity
-
-    def mark(self) -> None:
-        """Start the segment log (and its clock) afresh."""
-        with self._lock:
-            self.t0 = self.clock()
-            self.segments = []
-
-    # -- the thread -------------------------------------------------------------------
-    def _loop(self) -> None:
-        fds = [*self.queues, self._wake_r]
-        try:
-            while not self._stop:
-                now = self.clock()
-                self._release(now)
-                with self._lock:
-                    timeout = max(0.0, self._held[0][0] - now) if self._held else 0.5
-                ready, _, _ = select.select(fds, [], [], timeout)
-                for q in ready:
-                    if q == self._wake_r:
-                        os.read(self._wake_r, 4096)
-                        continue
-                    for pid, packet in q.receive():
-                        self._queued(q, pid, packet)
-        except BaseException as exc:  # pragma: no cover - reported by close()
-            self.errors.append(exc)
-        finally:
-            self._release(float("inf"))
-
-    def _queued(self, q: NfQueue, pid: int, packet: bytes) -> None:
-        now = self.clock()
-        parsed = parse_ipv4_tcp(packet)
-        src = self.queues[q]
-        with self._lock:
-            self.last_activity = now
-            index = None
-            if parsed is not None:
-                (sip, sport), (dip, dport), seg = parsed
-                dst = self.names.get(dip, dip)
-                drop = any(rule(src, seg) for rule in self.drop_rules)
-                self.segments.append(WireSegment(src, dst, now - self.t0,
-                                                 now - self.t0 + (0 if drop else self.delay),
-                                                 seg, sport, dport, drop))
-                if drop:
-                    q.verdict(pid, accept=False)
-                    return
-            heapq.heappush(self._held, (now + self.delay, next(self._ids), q, pid, index))
-
-    def _release(self, until: float) -> None:
-        while True:
-            with self._lock:
-                if not self._held or self._held[0][0] > until:
-                    return
-                _, _, q, pid, _ = heapq.heappop(self._held)
-                self.last_activity = self.clock()
-            try:
-                q.verdict(pid)
-            except OSError:
-                pass            # the queue is closing
-
-    def close(self) -> None:
-        """Release everything still held and stop the thread."""
-        self._stop = True
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
-        self._thread.join(timeout=5)
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass

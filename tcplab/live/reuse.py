@@ -66,7 +66,8 @@ class ReuseResult:
                                                   "new <code>bind()</code> + SO_REUSEADDR"))
         body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in r) + "</tr>"
                        for r in self.rows())
-        return f'<table class="tcplab-live"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        return (f'<table class="tcplab-live"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{body}</tbody></table>')
 
 
 def _time_wait_on(port: int) -> tuple[KernelSocket, ...]:

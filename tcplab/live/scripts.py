@@ -1,13 +1,18 @@
 """The scenarios a real kernel can reproduce, as scripts for :func:`tcplab.live.run`.
 
 The script language is the model's (:mod:`tcplab.scenarios`): user calls, ``settle``,
-``run`` and ``wait`` -- plus ``until SIDE STATE`` (run until that side reaches that state).  Lines that steer single segments (``drop``, ``deliver`` ...) are
-left out: the kernel decides for itself when to send what.
+``run``, ``wait`` and ``until SIDE STATE`` (run until that side reaches that state).  Lines
+that steer single segments or timers (:data:`tcplab.scenarios.WIRE_COMMANDS`) are left out:
+the kernel decides for itself when to send what.  Every script that opens a connection
+starts with the model's handshake script (its ``handshake`` scenario), so the two cannot
+drift apart.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .. import scenarios as model_scenarios
 
 __all__ = ["LiveScenario", "LIVE_SCENARIOS", "get", "names"]
 
@@ -28,7 +33,8 @@ class LiveScenario:
         return f"{self.name}: {self.title}"
 
 
-_HANDSHAKE = ("server listen", "client connect", "settle")
+#: The model's handshake, line for line.
+_HANDSHAKE: tuple[str, ...] = tuple(model_scenarios.get("handshake").script)
 
 _ALL = (
     LiveScenario(
@@ -114,6 +120,8 @@ def names(privileged: bool | None = None) -> list[str]:
 
 
 def get(name: "str | LiveScenario") -> LiveScenario:
+    """The live scenario called ``name`` (a :class:`LiveScenario` is returned as is);
+    ``ValueError`` listing the names for an unknown one."""
     if isinstance(name, LiveScenario):
         return name
     try:

@@ -1,0 +1,256 @@
+"""The application's half of a live run: real, non-blocking sockets, one call per line.
+
+:class:`KernelRun` binds one socket per side, then makes each script line's socket call
+(:meth:`KernelRun.do`): ``listen()``, ``connect()``, ``send()``, ``close()`` or
+``shutdown(SHUT_WR)`` (:func:`tcplab.live.lines.close_policy`), an abort (``SO_LINGER`` 0,
+then ``close()``: RST).  Between calls it behaves like an application with a read loop
+(:meth:`KernelRun.service`): a listening side accepts its connection as soon as it is there,
+every side reads whatever arrives -- so EOF and ECONNRESET are seen as an application sees
+them.  ``settle``, ``wait`` and ``until`` are :meth:`KernelRun.settle`,
+:meth:`KernelRun.pump` and :meth:`KernelRun.until`, watched by a
+:class:`tcplab.live.sampler.Sampler`.
+
+On loopback every segment is delivered within the system call that sends it; in the
+namespace lab, lines follow each other at once and segments really are in flight for the
+lab's ``delay``.  Builds on :mod:`tcplab.live.lab` (sockets in the right namespace) and the
+kernel's socket API (socket(7), tcp(7)).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from dataclasses import dataclass, field
+
+from ..states import TcpState
+from .kernel import errno_name
+from .lab import LINGER_ABORT, Lab, close_quietly
+from .lines import Line, LiveUnsupported, close_policy
+from .sampler import Sampler, state_at
+
+__all__ = ["Side", "KernelRun"]
+
+
+@dataclass
+class Side:
+    """One side of the run: its sockets, and what its application saw."""
+
+    name: str
+    peer: str
+    ip: str
+    port: int
+    var: str
+    sock: socket.socket | None = None        # bound at the start: listener or connector
+    conn: socket.socket | None = None        # the connection (accepted, or sock after connect)
+    listening: bool = False
+    connected: bool = False
+    conn_var: str = ""
+    received: bytearray = field(default_factory=bytearray)
+    eof: bool = False
+    dead: bool = False                        # conn reset/refused/closed: stop reading
+    errors: list[tuple[float, str, str]] = field(default_factory=list)
+    closed_how: str = ""                      # "", "close", "shutdown", "abort"
+    read: bool = True
+    events: list[tuple[float, str]] = field(default_factory=list)  # what the application saw
+
+
+class KernelRun:
+    """One run's sockets in a lab: one :class:`Side` per actor, bound at once to fresh ports
+    (the namespace lab's, or ones the kernel picks on loopback), and the sampler that watches
+    their four-tuples every ``interval`` seconds.  ``quiet``, ``max_wait`` and ``max_settle``
+    are in seconds (see :func:`tcplab.live.run`)."""
+
+    def __init__(self, lab: Lab, lines: list[Line], quiet: float, max_wait: float,
+                 max_settle: float, interval: float) -> None:
+        self.lab = lab
+        self.lines = lines
+        self.quiet = quiet
+        self.max_wait = max_wait
+        self.max_settle = max_settle
+        self.interval = interval
+        self.t0 = time.monotonic()
+        self.last_call = self.t0
+        names = lab.names
+        ports = lab.next_ports() if hasattr(lab, "next_ports") else {n: 0 for n in names}
+        self.sides: dict[str, Side] = {}
+        for n, var in zip(names, ("c", "s")):
+            peer = names[1] if n == names[0] else names[0]
+            side = Side(n, peer, lab.hosts[n].ip, ports[n], var)
+            sock = lab.socket(n)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((side.ip, side.port))
+            side.port = sock.getsockname()[1]
+            side.sock = sock
+            self.sides[n] = side
+        entities = {}
+        for n, side in self.sides.items():
+            peer = self.sides[side.peer]
+            entities[(n, "conn")] = ((side.ip, side.port), (peer.ip, peer.port))
+            entities[(n, "listener")] = ((side.ip, side.port), ("0.0.0.0", 0))
+        lab.mark()
+        self.sampler = Sampler(lab, entities, self.t0, interval)
+
+    def now(self) -> float:
+        """Seconds since the run's start."""
+        return time.monotonic() - self.t0
+
+    # -- the application's side: accept, read, collect errors ---------------------------
+    def service(self) -> None:
+        """Do what an application with a read loop does: accept a waiting connection,
+        read whatever arrived (EOF and errors included, as the application sees them)."""
+        for side in self.sides.values():
+            if side.listening and side.conn is None and side.sock is not None:
+                try:
+                    conn, _ = side.sock.accept()
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError as exc:
+                    self._error(side, exc, "accept()")
+                else:
+                    conn.setblocking(False)
+                    self.lab.track(conn)
+                    side.conn = conn
+                    side.conn_var = "conn"
+                    side.events.append((self.now(), "accept() -> conn"))
+            c = side.conn
+            if c is None or c.fileno() == -1 or side.dead or side.eof or not side.read:
+                continue
+            while True:
+                try:
+                    data = c.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTCONN,):
+                        self._error(side, exc, "recv()")
+                    side.dead = True
+                    break
+                if not data:
+                    side.eof = True
+                    side.events.append((self.now(), "recv() -> b'' (EOF)"))
+                    break
+                side.received += data
+                side.events.append((self.now(), f"recv() -> {data!r}"))
+
+    def _error(self, side: Side, exc: OSError, where: str) -> None:
+        side.errors.append((self.now(), errno_name(exc.errno), where))
+        side.events.append((self.now(), f"{where}: {errno_name(exc.errno)}"))
+
+    # -- calls -------------------------------------------------------------------------
+    def do(self, i: int, line: Line) -> tuple[str, str]:
+        """Make line ``i``'s socket call; return ``(the call as Python code, result)``.
+
+        The result is ``"ok"``, a byte count, the data read, or an errno name
+        (``ECONNREFUSED``).  Raises :class:`LiveUnsupported` for a call a socket program
+        cannot make (``connect()`` on a listening socket).
+        """
+        side = self.sides[line.actor]
+        peer = self.sides[side.peer]
+        v = side.conn_var or side.var
+        try:
+            if line.call == "listen":
+                if side.conn is not None:
+                    raise LiveUnsupported("listen() on a socket that has connected")
+                side.sock.listen(8)            # type: ignore[union-attr]
+                side.listening = True
+                return (f"{side.var}.bind(('{side.ip}', {side.port})); {side.var}.listen()",
+                        "ok")
+            if line.call == "connect":
+                if side.listening:
+                    raise LiveUnsupported("connect() on a listening socket: a socket API "
+                                          "program cannot do this (the RFC allows it)")
+                code = f"{side.var}.connect(('{peer.ip}', {peer.port}))"
+                rc = side.sock.connect_ex((peer.ip, peer.port))   # type: ignore[union-attr]
+                side.conn = side.sock
+                side.conn_var = side.var
+                if rc and rc != errno.EINPROGRESS:
+                    side.errors.append((self.now(), errno_name(rc), "connect()"))
+                    side.events.append((self.now(), f"connect(): {errno_name(rc)}"))
+                    side.dead = True
+                return code, errno_name(rc) or "ok"
+            if line.call == "send":
+                if side.conn is None:
+                    return f"{v}.send({line.data!r})", "no connection (the model refuses too)"
+                n = side.conn.send(line.data)
+                return f"{v}.send({line.data!r})", f"{n} bytes"
+            if line.call == "recv":
+                self.service()
+                return f"{v}.recv()", repr(bytes(side.received))
+            if line.call in ("close", "shutdown"):
+                how = close_policy(self.lines, i)
+                target = side.conn if side.conn is not None else side.sock
+                if target is None or target.fileno() == -1:
+                    return f"{v}.close()", "already closed"
+                if how == "shutdown" and side.conn is not None:
+                    side.closed_how = "shutdown"
+                    side.conn.shutdown(socket.SHUT_WR)
+                    return f"{v}.shutdown(SHUT_WR)", "ok"
+                side.closed_how = "close"
+                self.service()               # read what is there: close() with unread data = RST
+                target.close()
+                if target is side.sock:
+                    side.sock = None
+                return f"{v}.close()", "ok"
+            if line.call == "abort":
+                target = side.conn if side.conn is not None else side.sock
+                if target is None or target.fileno() == -1:
+                    return f"{v}.close()", "already closed"
+                target.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_ABORT)
+                target.close()
+                side.closed_how = "abort"
+                if target is side.sock:
+                    side.sock = None
+                return (f"{v}.setsockopt(SOL_SOCKET, SO_LINGER, struct.pack('ii', 1, 0)); "
+                        f"{v}.close()", "ok")
+        except LiveUnsupported:
+            raise
+        except OSError as exc:
+            self._error(side, exc, line.call + "()")
+            return line.call + "()", errno_name(exc.errno)
+        raise ValueError(f"unknown call {line.call!r}")
+
+    def pump(self, until: float) -> None:
+        """Serve the sockets until ``until`` (monotonic)."""
+        while True:
+            self.service()
+            now = time.monotonic()
+            if now >= until:
+                return
+            time.sleep(min(0.002, until - now))
+
+    def until(self, actor: str, state: TcpState) -> str:
+        """Serve the sockets until ``actor`` is in ``state`` (at most ``max_settle`` s);
+        return how long it took, or why it gave up."""
+        deadline = time.monotonic() + self.max_settle
+        t0 = time.monotonic()
+        while True:
+            self.service()
+            self.sampler.sample()
+            if state_at(self.sampler.timeline, actor) is state:
+                return f"after {time.monotonic() - t0:.3f} s"
+            if time.monotonic() > deadline:
+                return f"{actor} never reached {state} (gave up after {self.max_settle:g} s)"
+            time.sleep(0.0005)
+
+    def settle(self) -> None:
+        """Serve the sockets until nothing is in flight and no state has changed for
+        ``quiet`` seconds (at most ``max_settle`` s)."""
+        deadline = time.monotonic() + self.max_settle
+        while True:
+            self.service()
+            self.sampler.sample()
+            now = time.monotonic()
+            calm = now - max(self.sampler.last_change, self.last_call)
+            if (calm >= self.quiet and self.lab.in_flight() == 0
+                    and self.lab.quiet_for() >= self.quiet) or now > deadline:
+                return
+            time.sleep(0.002)
+
+    def cleanup(self) -> None:
+        """Close every socket the run opened (see :func:`tcplab.live.lab.close_quietly`)."""
+        for side in self.sides.values():
+            for s in (side.conn, side.sock):
+                if s is not None:
+                    close_quietly(s)
+
