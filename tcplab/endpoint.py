@@ -32,7 +32,8 @@ from .segment import Flags, Segment, seq_add, seq_ge, seq_gt, seq_in_window, seq
     seq_sub
 from .states import TcpState
 from .steps import Step, TcpError
-from .transitions import BY_KEY, Transition
+from .transitions import ABORT, BY_KEY, RCV_RST, TIMEOUT, Transition
+from .transitions import Key as K
 
 __all__ = ["Endpoint", "Config", "Clock", "CALLS", "SOCKET_CALLS"]
 
@@ -358,7 +359,7 @@ class Endpoint:
         before = self.state
         self._reset_tcb()
         self.reason = None
-        self._go(out, "passive-open")
+        self._go(out, K.PASSIVE_OPEN)
         return self._step(out, before, "call", "passive OPEN  (listen())",
                           "listen(): the TCB is created and waits in LISTEN for a SYN from "
                           "any remote TCP. Nothing is sent.", "§3.10.1")
@@ -373,7 +374,7 @@ class Endpoint:
             self.reason = None
         self.iss = self._choose_iss()
         self.snd_una, self.snd_nxt = self.iss, seq_add(self.iss, 1)
-        self._go(out, "active-open" if before is S.CLOSED else "listen-connect")
+        self._go(out, K.ACTIVE_OPEN if before is S.CLOSED else K.LISTEN_CONNECT)
         self._emit(out, Segment(Flags.SYN, self.iss, 0, self.rcv_wnd), rtx=True)
         return self._step(out, before, "call", "active OPEN  (connect())",
                           f"connect(): choose the initial sequence number ISS={self.iss} and "
@@ -393,7 +394,7 @@ class Endpoint:
         if before is S.LISTEN:
             self.iss = self._choose_iss()
             self.snd_una, self.snd_nxt = self.iss, seq_add(self.iss, 1)
-            self._go(out, "listen-send")
+            self._go(out, K.LISTEN_SEND)
             self._emit(out, Segment(Flags.SYN, self.iss, 0, self.rcv_wnd), rtx=True)
             text = (f"SEND on a listening connection makes it active: send SYN with "
                     f"ISS={self.iss}; the {len(data)} bytes wait until ESTABLISHED.")
@@ -421,10 +422,10 @@ class Endpoint:
         before = self.state
         self._orphan = not shutdown
         if before is S.LISTEN:
-            self._go(out, "listen-close")
+            self._go(out, K.LISTEN_CLOSE)
             text = "Closing a listening socket: there is no peer, so the TCB is just deleted."
         elif before is S.SYN_SENT:
-            self._go(out, "syn-sent-close")
+            self._go(out, K.SYN_SENT_CLOSE)
             text = ("CLOSE before the handshake finished: the TCB is deleted and nothing is "
                     "sent. (Queued sends get \"connection closing\".)")
         elif before is S.SYN_RECEIVED and self.send_buffer:
@@ -432,8 +433,8 @@ class Endpoint:
             text = ("CLOSE with data still queued: the FIN must wait until the connection is "
                     "ESTABLISHED and the data has been sent (RFC 9293 §3.10.4).")
         else:
-            key = {S.SYN_RECEIVED: "syn-received-close", S.ESTABLISHED: "established-close",
-                   S.CLOSE_WAIT: "close-wait-close"}[before]
+            key = {S.SYN_RECEIVED: K.SYN_RECEIVED_CLOSE, S.ESTABLISHED: K.ESTABLISHED_CLOSE,
+                   S.CLOSE_WAIT: K.CLOSE_WAIT_CLOSE}[before]
             self._close_requested = True
             self._go(out, key)
             self._push(out)
@@ -461,7 +462,7 @@ class Endpoint:
             text = ("ABORT: the TCB is deleted. No RST is needed in "
                     f"{before}" + (" (the peer knows nothing of us yet)." if before in
                                    (S.LISTEN, S.SYN_SENT) else " (our side is already done)."))
-        self._go(out, f"{before.rfc.lower()}-abort")
+        self._go(out, ABORT[before])
         return self._step(out, before, "call", "ABORT  (SO_LINGER 0 + close())", text,
                           "§3.10.5")
 
@@ -481,13 +482,13 @@ class Endpoint:
         before = self.state
         del self.timers[name]
         if name == "time-wait":
-            self._go(out, "time-wait-timeout")
+            self._go(out, K.TIME_WAIT_TIMEOUT)
             return self._step(out, before, "timer", "timeout = 2*MSL",
                               f"The TIME-WAIT timer ({self.config.time_wait_duration:g} s) "
                               "expired: any old duplicate of this connection has died, so the "
                               "TCB is deleted.", "§3.10.8")
         if name == "fin-wait-2":
-            self._go(out, "fin-wait-2-timeout")
+            self._go(out, K.FIN_WAIT_2_TIMEOUT)
             self.reason = "FIN-WAIT-2 timed out"
             return self._step(out, before, "timer", "tcp_fin_timeout",
                               "Linux deletes an orphaned FIN-WAIT-2 socket after "
@@ -504,7 +505,7 @@ class Endpoint:
         limit = self.config.syn_retries if before in (S.SYN_SENT, S.SYN_RECEIVED) \
             else self.config.retries
         if self._retries >= limit:
-            self._go(out, f"{before.rfc.lower()}-timeout")
+            self._go(out, TIMEOUT[before])
             self.reason = out.error = "connection timed out"
             return self._step(out, before, "timer", "retransmission timeout: give up",
                               f"{self._retries} retransmissions went unanswered: give up. The "
@@ -524,7 +525,7 @@ class Endpoint:
     def _persist(self, out: _Out, before: TcpState) -> Step:
         """The persist timer fired: probe the peer's zero window (RFC 9293 §3.8.6.1)."""
         if self._probes >= self.config.retries:
-            self._go(out, f"{before.rfc.lower()}-timeout")
+            self._go(out, TIMEOUT[before])
             self.reason = out.error = "connection timed out"
             return self._step(out, before, "timer", "persist timeout: give up",
                               f"{self._probes} zero-window probes went unanswered: give up "
@@ -594,7 +595,7 @@ class Endpoint:
         if seg.data or seg.fin:  # text on a SYN: keep it for after ESTABLISHED
             self._held[self.rcv_nxt] = Segment(seg.flags & (Flags.FIN | Flags.PSH),
                                                self.rcv_nxt, 0, seg.window, seg.data)
-        self._go(out, "listen-rcv-syn")
+        self._go(out, K.LISTEN_RCV_SYN)
         self._emit(out, Segment(_SYN_ACK, self.iss, self.rcv_nxt, self.rcv_wnd),
                    rtx=True)
         return (f"A SYN arrives (IRS={self.irs}). Remember it (RCV.NXT={self.rcv_nxt}), choose "
@@ -615,7 +616,7 @@ class Endpoint:
         if seg.rst:
             if not ack_ok:
                 return "A RST without an acceptable ACK is dropped in SYN-SENT.", rfc
-            self._go(out, "syn-sent-rcv-rst")
+            self._go(out, K.SYN_SENT_RCV_RST)
             self.reason = out.error = "connection refused"
             return ("RST with an ACK of our SYN: nobody is listening on that port. The "
                     "application gets \"connection refused\" (ECONNREFUSED; the RFC says "
@@ -627,7 +628,7 @@ class Endpoint:
         self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, seg.ack
         if ack_ok:
             self._ack_advance(seg.ack)
-            self._go(out, "syn-sent-rcv-syn-ack")
+            self._go(out, K.SYN_SENT_RCV_SYN_ACK)
             out.need_ack = True
             text = (f"SYN,ACK: the peer acknowledges our SYN (ACK={seg.ack}) and sends its own "
                     f"(IRS={self.irs}). Send the final ACK={self.rcv_nxt} of the three-way "
@@ -639,7 +640,7 @@ class Endpoint:
                 self._text_and_fin(body, out)
             self._flush_ack(out)
             return text, rfc
-        self._go(out, "syn-sent-rcv-syn")
+        self._go(out, K.SYN_SENT_RCV_SYN)
         self._emit(out, Segment(_SYN_ACK, self.iss, self.rcv_nxt, self.rcv_wnd),
                    replace_rtx=True)
         return (f"A bare SYN (IRS={self.irs}) crosses our own: simultaneous open. Acknowledge "
@@ -663,7 +664,7 @@ class Endpoint:
         # TIME-WAIT: "the only thing that can arrive is a retransmission of the remote FIN".
         if st is S.TIME_WAIT and seg.fin and not seg.rst and \
                 seq_add(seg.seq, len(seg.data) + 1) == self.rcv_nxt:
-            self._go(out, "time-wait-rcv-fin")
+            self._go(out, K.TIME_WAIT_RCV_FIN)
             self._send_now(out, self._ack_segment())
             self.timers["time-wait"] = self.now + self.config.time_wait_duration
             return ("A retransmitted FIN: the peer never got our last ACK. ACK it again and "
@@ -676,7 +677,7 @@ class Endpoint:
                 seq_le(seg.ack, self.snd_nxt):
             self._ack_advance(seg.ack)
             self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, seg.ack
-            self._go(out, "syn-received-rcv-ack")
+            self._go(out, K.SYN_RECEIVED_RCV_ACK)
             self._after_established(out)
             self._flush_ack(out)
             return ("SYN,ACK repeats the peer's SYN and acknowledges ours "
@@ -711,7 +712,7 @@ class Endpoint:
         if seg.syn:
             if st is S.SYN_RECEIVED and self._passive:
                 close_pending = self._close_requested
-                self._go(out, "syn-received-rcv-syn")
+                self._go(out, K.SYN_RECEIVED_RCV_SYN)
                 self._reset_tcb()
                 self._passive = False
                 return ("A new SYN inside the window after a passive OPEN: forget this "
@@ -739,16 +740,16 @@ class Endpoint:
         if st is S.SYN_RECEIVED:
             if self._passive:
                 close_pending = self._close_requested
-                self._go(out, "syn-received-rcv-rst")
+                self._go(out, K.SYN_RECEIVED_RCV_RST)
                 self._reset_tcb()
                 text = ("RST in SYN-RECEIVED after a passive OPEN: the half-open connection is "
                         "dropped and the listener goes back to LISTEN (figure 5, note 1). The "
                         "application never hears of it.")
                 return text + self._pending_close_in_listen(out, close_pending)
-            self._go(out, "syn-received-rcv-rst-active")
+            self._go(out, K.SYN_RECEIVED_RCV_RST_ACTIVE)
             self.reason = out.error = "connection refused"
             return "RST in SYN-RECEIVED after an active OPEN: \"connection refused\"."
-        self._go(out, f"{st.rfc.lower()}-rcv-rst")
+        self._go(out, RCV_RST[st])
         if st in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
             self.reason = out.error = "connection reset"
             return ("RST at exactly RCV.NXT: the peer reset the connection. Queued data is "
@@ -759,7 +760,7 @@ class Endpoint:
         """Back in LISTEN with a CLOSE queued in SYN-RECEIVED (§3.10.4): process it now."""
         if not close_pending:
             return ""
-        self._go(out, "listen-close")
+        self._go(out, K.LISTEN_CLOSE)
         return (" The application had already called CLOSE (queued until ESTABLISHED), so "
                 "it is processed now: closing a listening TCB deletes it (RFC 9293 §3.10.4).")
 
@@ -775,7 +776,7 @@ class Endpoint:
                 return None
             self.snd_wnd, self.snd_wl1, self.snd_wl2 = seg.window, seg.seq, ack
             self._ack_advance(ack)
-            self._go(out, "syn-received-rcv-ack")
+            self._go(out, K.SYN_RECEIVED_RCV_ACK)
             text = (f"The ACK of our SYN (ACK={ack}): both sequence numbers are synchronised "
                     "and the connection is ESTABLISHED. (A listening server's accept() "
                     "returns now.)")
@@ -815,13 +816,13 @@ class Endpoint:
         if st is S.FIN_WAIT_1 and self.fin_acked:
             if fin_in_order:
                 return text   # note 2: the FIN step below goes straight to TIME-WAIT
-            self._go(out, "fin-wait-1-rcv-ack")
+            self._go(out, K.FIN_WAIT_1_RCV_ACK)
             self._arm_fin_wait_2()
             return (f"ACK={ack} acknowledges our FIN: our direction is finished. Wait in "
                     "FIN-WAIT-2 for the peer to close.")
         if st is S.CLOSING:
             if self.fin_acked:
-                self._go(out, "closing-rcv-ack")
+                self._go(out, K.CLOSING_RCV_ACK)
                 self._enter_time_wait()
                 return (f"ACK={ack} acknowledges our FIN after the simultaneous close: enter "
                         f"TIME-WAIT for 2*MSL ({self.config.time_wait_duration:g} s).")
@@ -829,7 +830,7 @@ class Endpoint:
             return text
         if st is S.LAST_ACK:
             if self.fin_acked:
-                self._go(out, "last-ack-rcv-ack")
+                self._go(out, K.LAST_ACK_RCV_ACK)
                 return (f"The last ACK (ACK={ack}) acknowledges our FIN: the passive closer is "
                         "done and deletes its TCB. It does not need TIME-WAIT.")
             self._push(out)      # data (and our FIN behind it) may still be queued
@@ -898,21 +899,21 @@ class Endpoint:
         out.need_ack = True
         st = self.state
         if st is S.ESTABLISHED:
-            self._go(out, "established-rcv-fin")
+            self._go(out, K.ESTABLISHED_RCV_FIN)
             out.notes.append("The FIN says the peer will send nothing more (recv() returns "
                              "b''): ACK it. Our application may still send; the connection "
                              "waits in CLOSE-WAIT for it to call close().")
         elif st is S.FIN_WAIT_1 and self.fin_acked:
-            self._go(out, "fin-wait-1-rcv-fin-ack")
+            self._go(out, K.FIN_WAIT_1_RCV_FIN_ACK)
             self._enter_time_wait()
             out.notes.append("Its FIN arrives together with the ACK of our FIN: ACK the FIN "
                              "and go straight to TIME-WAIT (figure 5, note 2).")
         elif st is S.FIN_WAIT_1:
-            self._go(out, "fin-wait-1-rcv-fin")
+            self._go(out, K.FIN_WAIT_1_RCV_FIN)
             out.notes.append("The peer's FIN arrives before the ACK of our own: both sides "
                              "closed at once. ACK it and wait in CLOSING for our ACK.")
         elif st is S.FIN_WAIT_2:
-            self._go(out, "fin-wait-2-rcv-fin")
+            self._go(out, K.FIN_WAIT_2_RCV_FIN)
             self.timers.pop("fin-wait-2", None)
             self._enter_time_wait()
             out.notes.append("The peer's FIN: ACK it and enter TIME-WAIT for 2*MSL "
@@ -1017,7 +1018,7 @@ class Endpoint:
             self._close_requested = False
             self._push(out)
             self._close_requested = True
-            self._go(out, "established-close")
+            self._go(out, K.ESTABLISHED_CLOSE)
         if self._held:
             first = min(self._held, key=lambda s: seq_sub(s, self.rcv_nxt))
             self._text_and_fin(self._held.pop(first), out)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from .states import TcpState as S
 
-__all__ = ["Transition", "TRANSITIONS", "BY_KEY", "LAYERS", "DEFAULT_LAYERS",
+__all__ = ["Transition", "TRANSITIONS", "BY_KEY", "Key", "ABORT", "RCV_RST", "TIMEOUT", "LAYERS", "DEFAULT_LAYERS",
            "transition", "edges_from", "edges_between"]
 
 LAYERS = ("figure5", "note2", "loop", "text", "reset", "abort", "timeout")
@@ -157,6 +157,74 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 BY_KEY: dict[str, Transition] = {t.key: t for t in TRANSITIONS}
 assert len(BY_KEY) == len(TRANSITIONS), "duplicate transition keys"
+
+
+class Key:
+    """Every transition key as a constant: the endpoint takes edges by these names, never by
+    a string it builds.  The families of per-state edges are in :data:`ABORT`,
+    :data:`RCV_RST` and :data:`TIMEOUT`."""
+
+    PASSIVE_OPEN = "passive-open"
+    ACTIVE_OPEN = "active-open"
+    LISTEN_CLOSE = "listen-close"
+    LISTEN_SEND = "listen-send"
+    LISTEN_RCV_SYN = "listen-rcv-syn"
+    SYN_SENT_RCV_SYN = "syn-sent-rcv-syn"
+    SYN_SENT_RCV_SYN_ACK = "syn-sent-rcv-syn-ack"
+    SYN_SENT_CLOSE = "syn-sent-close"
+    SYN_RECEIVED_RCV_ACK = "syn-received-rcv-ack"
+    SYN_RECEIVED_RCV_RST = "syn-received-rcv-rst"
+    SYN_RECEIVED_CLOSE = "syn-received-close"
+    ESTABLISHED_CLOSE = "established-close"
+    ESTABLISHED_RCV_FIN = "established-rcv-fin"
+    FIN_WAIT_1_RCV_ACK = "fin-wait-1-rcv-ack"
+    FIN_WAIT_1_RCV_FIN = "fin-wait-1-rcv-fin"
+    FIN_WAIT_1_RCV_FIN_ACK = "fin-wait-1-rcv-fin-ack"
+    FIN_WAIT_2_RCV_FIN = "fin-wait-2-rcv-fin"
+    CLOSE_WAIT_CLOSE = "close-wait-close"
+    CLOSING_RCV_ACK = "closing-rcv-ack"
+    LAST_ACK_RCV_ACK = "last-ack-rcv-ack"
+    TIME_WAIT_TIMEOUT = "time-wait-timeout"
+    TIME_WAIT_RCV_FIN = "time-wait-rcv-fin"
+    SYN_SENT_RCV_RST = "syn-sent-rcv-rst"
+    SYN_RECEIVED_RCV_RST_ACTIVE = "syn-received-rcv-rst-active"
+    LISTEN_CONNECT = "listen-connect"
+    SYN_RECEIVED_RCV_SYN = "syn-received-rcv-syn"
+    ESTABLISHED_RCV_RST = "established-rcv-rst"
+    FIN_WAIT_1_RCV_RST = "fin-wait-1-rcv-rst"
+    FIN_WAIT_2_RCV_RST = "fin-wait-2-rcv-rst"
+    CLOSE_WAIT_RCV_RST = "close-wait-rcv-rst"
+    CLOSING_RCV_RST = "closing-rcv-rst"
+    LAST_ACK_RCV_RST = "last-ack-rcv-rst"
+    TIME_WAIT_RCV_RST = "time-wait-rcv-rst"
+    SYN_RECEIVED_ABORT = "syn-received-abort"
+    ESTABLISHED_ABORT = "established-abort"
+    FIN_WAIT_1_ABORT = "fin-wait-1-abort"
+    FIN_WAIT_2_ABORT = "fin-wait-2-abort"
+    CLOSE_WAIT_ABORT = "close-wait-abort"
+    LISTEN_ABORT = "listen-abort"
+    SYN_SENT_ABORT = "syn-sent-abort"
+    CLOSING_ABORT = "closing-abort"
+    LAST_ACK_ABORT = "last-ack-abort"
+    TIME_WAIT_ABORT = "time-wait-abort"
+    SYN_SENT_TIMEOUT = "syn-sent-timeout"
+    SYN_RECEIVED_TIMEOUT = "syn-received-timeout"
+    ESTABLISHED_TIMEOUT = "established-timeout"
+    FIN_WAIT_1_TIMEOUT = "fin-wait-1-timeout"
+    CLOSE_WAIT_TIMEOUT = "close-wait-timeout"
+    CLOSING_TIMEOUT = "closing-timeout"
+    LAST_ACK_TIMEOUT = "last-ack-timeout"
+    FIN_WAIT_2_TIMEOUT = "fin-wait-2-timeout"
+
+
+#: ABORT in each state that allows it (§3.10.5), by state.
+ABORT: dict[S, str] = {t.source: t.key for t in TRANSITIONS if t.layer == "abort"}
+#: An acceptable RST at RCV.NXT in a synchronized state (§3.10.7.4, second step), by state.
+RCV_RST: dict[S, str] = {t.source: t.key for t in TRANSITIONS
+                         if t.layer == "reset" and t.key == f"{_slug(t.source)}-rcv-rst"}
+#: Retransmissions (or zero-window probes) given up (§3.8.3, R2), by state.
+TIMEOUT: dict[S, str] = {t.source: t.key for t in TRANSITIONS
+                         if t.layer == "timeout" and t.source is not S.FIN_WAIT_2}
 
 
 def transition(key: str) -> Transition:
