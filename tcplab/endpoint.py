@@ -216,7 +216,8 @@ class Endpoint:
         self._fin_seq: int | None = None  # sequence number of our FIN once sent
         self._close_requested = False     # CLOSE issued, FIN not yet sent
         self._passive = False             # reached SYN-RECEIVED from LISTEN
-        self._orphan = False              # close() (not shutdown): Linux's FIN-WAIT-2 timeout
+        self._orphan = False              # close()d: the application has given the socket up
+        self._shut_wr = False             # shutdown(SHUT_WR): FIN sent, the socket still held
         self._last_invalid_ack = float("-inf")
         self._peer_fin = False            # the peer's FIN has been received
         self.timers: dict[str, float] = {}
@@ -234,6 +235,18 @@ class Endpoint:
         free = self.config.rcvbuf - len(self.received)
         window = self.config.window
         return window if free >= window else free if free > 0 else 0
+
+    @property
+    def orphan(self) -> bool:
+        """True once the application gave the socket up with ``close()``: an *orphan* the
+        kernel finishes alone (Linux: counted in ``tcp_orphan_count``)."""
+        return self._orphan
+
+    @property
+    def shut_wr(self) -> bool:
+        """True after ``shutdown(SHUT_WR)`` (the RFC's CLOSE) while the application still
+        holds the socket: one ``close()`` remains possible, to give it up."""
+        return self._shut_wr
 
     @property
     def fin_acked(self) -> bool:
@@ -410,17 +423,37 @@ class Endpoint:
         return self._step(out, before, "call", f"SEND {len(data)} bytes  (send())", text,
                           "§3.10.2")
 
-    def close(self, shutdown: bool = False) -> Step:
+    def close(self, orphan: bool = False) -> Step:
         """CLOSE: "I have nothing more to send" (RFC 9293 §3.10.4).
 
-        ``close()`` also gives the socket up; ``shutdown=True`` is ``shutdown(SHUT_WR)``: the
-        application keeps the socket to read the rest.  The RFC does not distinguish them;
-        Linux does: only a given-up (orphaned) socket has a FIN-WAIT-2 timeout.
+        ``close()`` (``orphan=False``) is the RFC's CLOSE, which the sockets API spells
+        ``shutdown(SHUT_WR)``: our direction ends, the application keeps receiving.
+        ``close(orphan=True)`` is the sockets API's ``close()``: the application also gives
+        the socket up, so (RFC 9293 §3.6.1 SHLD-2, RFC 1122 §4.2.2.13, as Linux does) unread
+        received data makes it send RST instead of FIN, data arriving later is answered with
+        RST, and Linux's FIN-WAIT-2 timeout (``tcp_fin_timeout``) applies.  After a
+        ``shutdown(SHUT_WR)``, one ``close(orphan=True)`` gives the socket up.
+
+        Raises :class:`TcpError` where the state refuses it (nothing changes).
         """
-        self._check("close")
-        out = self._begin("close", "shutdown(SHUT_WR)" if shutdown else "close()")
+        if type(orphan) is not bool:
+            raise TypeError(f"close(orphan=...) takes True (close()) or False "
+                            f"(shutdown(SHUT_WR)), got {orphan!r}")
+        if not (orphan and self._shut_wr):
+            self._check("close")
+        out = self._begin("close", "close()" if orphan else "shutdown(SHUT_WR)")
         before = self.state
-        self._orphan = not shutdown
+        event = "CLOSE  (close())" if orphan else "CLOSE  (shutdown(SHUT_WR))"
+        if self._shut_wr:                      # shutdown(SHUT_WR) earlier: this gives it up
+            return self._step(out, before, "call", "close()  (after shutdown)",
+                              self._close_after_shutdown(out), "§3.10.4, Linux tcp(7)")
+        if orphan and self.received and before in (S.SYN_RECEIVED, S.ESTABLISHED,
+                                                   S.CLOSE_WAIT):
+            return self._step(out, before, "call", event, self._reset_unread(out),
+                              "§3.6.1 (SHLD-2)")
+        self._orphan = orphan
+        shutdown = not orphan
+        self._shut_wr = shutdown and before not in (S.LISTEN, S.SYN_SENT)
         if before is S.LISTEN:
             self._go(out, K.LISTEN_CLOSE)
             text = "Closing a listening socket: there is no peer, so the TCB is just deleted."
@@ -444,10 +477,43 @@ class Endpoint:
                         "LAST-ACK for its acknowledgment.")
             else:
                 text = (f"Active close: we have nothing more to send, so send FIN "
-                        f"(SEQ={self._fin_seq}). We can still receive data until the peer "
-                        "closes too.")
-        event = "CLOSE  (shutdown(SHUT_WR))" if shutdown else "CLOSE  (close())"
+                        f"(SEQ={self._fin_seq})." if self._fin_seq is not None else
+                        "Active close: the FIN is queued behind the data still to send.")
+                text += (" shutdown(SHUT_WR): the application keeps the socket and can still "
+                         "read until the peer closes too." if shutdown else
+                         " close() gives the socket up: the kernel finishes the close alone, "
+                         "and data arriving from now on is answered with RST.")
         return self._step(out, before, "call", event, text, "§3.10.4")
+
+    def _close_after_shutdown(self, out: _Out) -> str:
+        """close() on a socket already shut down for writing: the FIN went out (or is
+        queued) already, so nothing is sent; the socket becomes an orphan."""
+        self._shut_wr = False
+        self._orphan = True
+        if self.received and self.state in (S.FIN_WAIT_1, S.FIN_WAIT_2):
+            return self._reset_unread(out)
+        text = ("close() after shutdown(SHUT_WR): our FIN was already sent, so nothing is sent "
+                "now. The application gives the socket up; it is an orphan that the kernel "
+                "finishes alone.")
+        if self.state is S.FIN_WAIT_2 and self.config.fin_wait_2_timeout is not None:
+            self._arm_fin_wait_2()
+            text += (f" Linux now starts the FIN-WAIT-2 timer: tcp_fin_timeout = "
+                     f"{self.config.fin_wait_2_timeout:g} s.")
+        return text
+
+    def _reset_unread(self, out: _Out) -> str:
+        """close() while received data is unread: that data is lost, so reset instead of
+        closing gracefully (RFC 9293 §3.6.1 SHLD-2, RFC 1122 §4.2.2.13; Linux does it)."""
+        before, unread = self.state, len(self.received)
+        self._send_now(out, Segment(Flags.RST | Flags.ACK, self.snd_nxt, self.rcv_nxt, 0))
+        seq, ack = self.snd_nxt, self.rcv_nxt
+        self.received.clear()
+        self._go(out, ABORT[before])
+        return (f"close() with {unread} received bytes the application never read: that data "
+                f"is lost, so instead of a FIN the connection is reset: send "
+                f"<SEQ={seq}><ACK={ack}><CTL=RST,ACK> and delete the TCB. The peer's next "
+                "recv() or send() fails with ECONNRESET (\"connection reset\"). Read "
+                "everything before close() (RFC 9293 §3.6.1 SHLD-2; Linux).")
 
     def abort(self) -> Step:
         """ABORT (``SO_LINGER`` 0 then ``close()``): send RST if synchronized (§3.10.5)."""
@@ -729,6 +795,16 @@ class Endpoint:
         text = self._process_ack(seg, out)
         if text is None:          # processing stopped
             return out.notes.pop(0) if out.notes else "Dropped.", rfc
+        if self._orphan and seg.data and self.state in (S.FIN_WAIT_1, S.FIN_WAIT_2) and \
+                seq_gt(seq_add(seg.seq, len(seg.data)), self.rcv_nxt):
+            # Nobody will ever read it: RFC 9293 §3.6.1 (SHLD-2), Linux's TCPAbortOnData.
+            st = self.state
+            self._send_now(out, Segment(Flags.RST, seg.ack, 0, 0))
+            self._go(out, ABORT[st])
+            return (f"{len(seg.data)} bytes of data arrive after our application called "
+                    "close(): nobody will ever read them, so answer with RST "
+                    f"<SEQ=SEG.ACK={seg.ack}> and delete the TCB (RFC 9293 §3.6.1 SHLD-2; "
+                    "Linux counts it as TCPAbortOnData). The peer gets ECONNRESET.", rfc)
         # Seventh and eighth: text and FIN (held if out of order).
         if self.state is not S.CLOSED:
             self._text_and_fin(seg, out)

@@ -218,7 +218,7 @@ class Network:
                 args = (bytes(args[0]),)
         elif call == "close":
             if len(args) > 1 or (args and type(args[0]) is not bool):
-                raise TypeError("close() takes no argument (or shutdown=True/False)")
+                raise TypeError("close takes no argument (the RFC's CLOSE) or orphan=True/False")
         elif args:
             raise TypeError(f"{call}() takes no argument, got {args!r}")
         start = self.now
@@ -238,12 +238,15 @@ class Network:
         return self.call(name, "send", data)
 
     def close(self, name: str) -> Step:
-        """``close()``: CLOSE (RFC 9293 §3.10.4), the socket given up."""
-        return self.call(name, "close")
+        """The sockets API's ``close()``: CLOSE (RFC 9293 §3.10.4) and the socket given up.
+        With received data unread, it resets the connection instead (§3.6.1 SHLD-2, Linux);
+        data arriving later is answered with RST.  After :meth:`shutdown` it gives the
+        socket up without sending anything.  (``call(name, "close")`` is the RFC's CLOSE.)"""
+        return self.call(name, "close", True)
 
     def shutdown(self, name: str) -> Step:
-        """``shutdown(SHUT_WR)``: CLOSE, but the application keeps the socket to read."""
-        return self.call(name, "close", True)
+        """``shutdown(SHUT_WR)``: the RFC's CLOSE; the application keeps the socket to read."""
+        return self.call(name, "close")
 
     def abort(self, name: str) -> Step:
         """ABORT (``SO_LINGER`` 0 then ``close()``): RST if synchronized (§3.10.5)."""

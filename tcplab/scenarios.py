@@ -73,8 +73,8 @@ _ALL = (
         "teardown-client-first", "Teardown: the client closes first",
         "After a request and a response, the client closes first (active close) and ends in "
         "TIME-WAIT; the server passes through CLOSE-WAIT and LAST-ACK.",
-        _HANDSHAKE + ("client send GET /", "settle", "server send 200 OK", "settle",
-                      "client close", "settle", "server close", "run"),
+        _HANDSHAKE + ("client send GET /", "settle", "server recv", "server send 200 OK",
+                      "settle", "client recv", "client close", "settle", "server close", "run"),
         (_SERVER, _CLIENT, ("client", "c.send(b'GET /')"), ("server", "conn.recv(); "
          "conn.send(b'200 OK')"), ("client", "c.recv(); c.close()"),
          ("server", "conn.recv() == b''  # EOF; then conn.close()")),
@@ -83,8 +83,8 @@ _ALL = (
         "teardown-server-first", "Teardown: the server closes first",
         "Either side may close first. Here the server closes first (as an HTTP/1.0 server "
         "does after its response), so the *server* ends in TIME-WAIT.",
-        _HANDSHAKE + ("client send GET /", "settle", "server send 200 OK", "server close",
-                      "settle", "client close", "run"),
+        _HANDSHAKE + ("client send GET /", "settle", "server recv", "server send 200 OK",
+                      "server close", "settle", "client recv", "client close", "run"),
         (_SERVER, _CLIENT, ("client", "c.send(b'GET /')"),
          ("server", "conn.recv(); conn.send(b'200 OK'); conn.close()"),
          ("client", "c.recv(); c.recv() == b''  # EOF; then c.close()")),
@@ -95,8 +95,8 @@ _ALL = (
         "FIN-WAIT-2 while the server, in CLOSE-WAIT, goes on sending its answer; only then "
         "does the server close.",
         _HANDSHAKE + ("client send sort these: 3 1 2", "client shutdown", "settle",
-                      "server send 1 2 3", "settle", "server send (done)", "settle",
-                      "server close", "run"),
+                      "server recv", "server send 1 2 3", "settle", "server send (done)",
+                      "settle", "server close", "client recv", "run"),
         (_SERVER, _CLIENT, ("client", "c.send(b'sort these: 3 1 2'); c.shutdown(SHUT_WR)"),
          ("server", "data = conn.recv()  # ... until b'' (EOF)"),
          ("server", "conn.send(b'1 2 3'); conn.send(b'(done)'); conn.close()"),
@@ -146,7 +146,7 @@ _ALL = (
         "only re-ACKs -- no application ever sees it. Without TIME-WAIT a new connection on "
         "the same ports could have taken it for new data: the second reason for 2*MSL.",
         _HANDSHAKE + ("server send balance=100", "duplicate server DATA +1.5", "deliver server DATA",
-                      "deliver client ACK", "client close", "deliver client FIN,ACK",
+                      "deliver client ACK", "client recv", "client close", "deliver client FIN,ACK",
                       "deliver server ACK", "server close", "deliver server FIN,ACK",
                       "deliver client ACK", "run"),
         (_SERVER, _CLIENT, ("server", "conn.send(b'balance=100')"),

@@ -193,6 +193,8 @@ def _execute(net: Network, cmd: Command) -> None:
             net.recv(cmd.actor)
         elif cmd.call == "send":
             net.send(cmd.actor, cmd.data)
+        elif cmd.call == "close":
+            net.close(cmd.actor)                 # the sockets API's close()
         else:
             net.call(cmd.actor, cmd.call)
     elif kind == "deliver":

@@ -942,7 +942,9 @@ def test_syn_ack_retransmission_backs_off():
 
 
 def test_linux_orphaned_fin_wait_2_times_out_and_later_fin_gets_rst():
-    p, a = reach(S.FIN_WAIT_2, Config.linux())
+    p, a = reach(S.FIN_WAIT_2, Config.linux())          # the RFC's CLOSE: shutdown(SHUT_WR)
+    assert p.A.timers == {}                              # the application still holds it
+    p.call("A", "close", True)                           # close(): now it is an orphan
     assert p.A.timers == {"fin-wait-2": 60.0}
     step = p.fire("A", "fin-wait-2")
     assert keys(step) == ["fin-wait-2-timeout"] and step.after is S.CLOSED

@@ -98,15 +98,16 @@ def quiet(net: Network) -> bool:
     return not net.in_flight and not net.timers()
 
 
-def stable_states(config: Config) -> set[S]:
+def stable_states(config: Config, orphan: bool = True) -> set[S]:
     """States an endpoint can stay in with nothing in flight and no timer running.
 
     SYN-SENT, SYN-RECEIVED, FIN-WAIT-1, CLOSING and LAST-ACK always have an unacknowledged
-    SYN or FIN, hence a retransmission timer; TIME-WAIT always has its 2*MSL timer; so do
-    FIN-WAIT-2 when the Linux FIN-WAIT-2 timeout is configured.
+    SYN or FIN, hence a retransmission timer; TIME-WAIT always has its 2*MSL timer; so does
+    FIN-WAIT-2 of an orphan (close(), not shutdown()) when the Linux FIN-WAIT-2 timeout is
+    configured.
     """
     stable = {S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSE_WAIT}
-    if config.fin_wait_2_timeout is None:
+    if config.fin_wait_2_timeout is None or not orphan:
         stable.add(S.FIN_WAIT_2)
     return stable
 
@@ -119,6 +120,8 @@ class Run:
         self.net = Network(NAMES, seed=seed, config=config, latency=latency)
         self.sent = {n: bytearray() for n in NAMES}      # what each application sent
         self.read = {n: bytearray() for n in NAMES}      # what each application read
+        # what an application threw away unread by calling close() (then its TCP resets)
+        self.discarded = {n: bytearray() for n in NAMES}
         self.opened = {n: False for n in NAMES}
         self.aborted = {n: False for n in NAMES}
         self.refused = 0
@@ -140,6 +143,15 @@ class Run:
             if call in ("listen", "connect") and ep.state is S.CLOSED and self.opened[who]:
                 return                                  # one incarnation per endpoint
             args = (self.chunk(who, size),) if call == "send" else ()
+            # close: the sockets API's close() (an orphan: unread or later data gets RST),
+            # or, for odd sizes, shutdown(SHUT_WR) (the RFC's CLOSE; a close() may follow)
+            if call == "close" and size % 2 == 0:
+                args = (True,)
+                unread = bytes(ep.received)
+                if ep.shut_wr:
+                    net.close(who)
+                    self.discarded[who] += unread
+                    return
             try:
                 net.call(who, call, *args)
             except TcpError as err:
@@ -148,6 +160,8 @@ class Run:
                 return
             if call == "send":
                 self.sent[who] += args[0]
+            if args == (True,):
+                self.discarded[who] += unread
             if call == "abort":
                 self.aborted[who] = True
         elif kind in ("deliver", "drop", "duplicate", "delay"):
@@ -188,8 +202,10 @@ class Run:
                    for s in self.net.history)
 
     def got(self, who: str) -> bytes:
-        """Everything the application ``who`` was given: what it read, then what waits."""
-        return bytes(self.read[who]) + bytes(self.net[who].received)
+        """Everything the TCP ``who`` delivered to its application: what the application
+        read or threw away unread with close(), then what waits to be read."""
+        return bytes(self.read[who]) + bytes(self.discarded[who]) + \
+            bytes(self.net[who].received)
 
     def read_all(self) -> None:
         for n in NAMES:
@@ -219,9 +235,9 @@ class Run:
     def check_quiet(self) -> None:
         """Nothing in flight and no timer: nothing can ever happen again on its own."""
         net = self.net
-        stable = stable_states(self.config)
         for n in NAMES:
             ep = net[n]
+            stable = stable_states(self.config, ep.orphan)
             assert ep.state in stable, f"quiet network but {n} is in {ep.state}"
             assert not ep.send_buffer and not ep.retransmission_queue
             assert ep.snd_una == ep.snd_nxt
@@ -312,7 +328,8 @@ def test_random_schedules_keep_tcp_invariants(config, seed, latency, schedule):
     # keep reading while the network runs until nothing can happen any more.
     run.read_all()
     for who in NAMES:
-        if "close" in net[who].possible_calls():
+        if "close" in net[who].possible_calls() or net[who].shut_wr:
+            run.discarded[who] += net[who].received
             net.close(who)
         run.check()
     for _ in range(50_000):         # an application that reads whatever arrives
@@ -331,7 +348,8 @@ def test_random_schedules_keep_tcp_invariants(config, seed, latency, schedule):
         # -- it aborted, was reset or gave up retransmitting -- nobody will ever send it.
         # (A peer that closed normally could not be CLOSED: its LAST-ACK ends only on the
         # ACK of its FIN, i.e. after we processed that FIN and left FIN-WAIT-2.)
-        assert net.state(who) is S.FIN_WAIT_2 and config.fin_wait_2_timeout is None, (
+        assert net.state(who) is S.FIN_WAIT_2 and (config.fin_wait_2_timeout is None or
+                                                   not net[who].orphan), (
             f"after both closed: {net.states()}")
         assert net.state(other) is S.CLOSED
         assert run.aborted[other] or net[other].reason in (
@@ -392,10 +410,11 @@ def test_handshake_data_and_close_without_loss_is_clean():
         ("call", "server", "listen", 0), ("call", "client", "connect", 0),
         ("step",), ("step",), ("step",),
         ("call", "client", "send", 2000), ("call", "server", "send", 700),
-        *[("step",)] * 12,
+        *[("step",)] * 12, ("recv", "server", None), ("recv", "client", None),
         ("call", "client", "close", 0), ("call", "server", "close", 0)])
     run.net.run()
     run.check()
     run.check_complete_transfer()
     assert run.net.states() == {"client": S.CLOSED, "server": S.CLOSED}
-    assert len(run.net["server"].received) == 2000 and len(run.net["client"].received) == 700
+    assert len(run.got("server")) == 2000 and len(run.got("client")) == 700
+    assert not run.discarded["server"] and not run.discarded["client"]
