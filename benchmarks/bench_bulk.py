@@ -9,9 +9,11 @@ closes at the end; the network runs until both ends are CLOSED.  It runs on a ne
 keeps every step (``history_limit=None``, replayable) and on one that keeps only the last
 1,000 (``history_limit=1000``): the second's peak memory should not grow with N.
 
-The baseline, measured in the same process, is the endpoint alone processing the events of
-whole connection lifetimes (``bench_endpoint.endpoint_connections``): the ratio says how
-much the network (event queue, packets, history) costs on top of the endpoint.  Medians of
+The baseline, measured in the same process, is the same transfer between two bare
+:class:`Endpoint` s that hand each other their segments directly, in order, with no wire:
+its events per second are the endpoint's own rate on this work, and the ratio says how much
+the network (event queue, packets, timers, history) costs on top.  For reference the
+endpoint's rate on whole small connections (``bench_endpoint``) is printed too.  Medians of
 several repeats; peak memory from ``tracemalloc``.
 """
 
@@ -54,6 +56,46 @@ def transfer(nbytes: int, history_limit: int | None) -> tuple[int, float]:
     return net._count, seconds
 
 
+def endpoint_transfer(nbytes: int) -> tuple[int, float]:
+    """The same transfer between two bare endpoints; returns (events, seconds)."""
+    from collections import deque
+
+    from tcplab import Clock, Endpoint
+    clock = Clock()
+    cfg = Config(mss=MSS)
+    a, b = Endpoint("client", iss=1, config=cfg, clock=clock), \
+        Endpoint("server", iss=2, config=cfg, clock=clock)
+    queue: deque = deque()
+    events = 0
+    t0 = time.perf_counter()
+
+    def pump() -> None:
+        nonlocal events
+        while queue:
+            dst, seg = queue.popleft()
+            step = dst.receive(seg)
+            events += 1
+            other = a if dst is b else b
+            queue.extend((other, s) for s in step.sent)
+            if b.received and b.rcv_wnd < MSS:
+                queue.extend((a, s) for s in b.read().sent)
+                events += 1
+
+    b.listen()
+    queue.extend((b, s) for s in a.connect().sent)
+    pump()
+    queue.extend((b, s) for s in a.send(b"x" * nbytes).sent)
+    queue.extend((b, s) for s in a.close().sent)
+    events += 4
+    pump()
+    b.read()
+    queue.extend((a, s) for s in b.close().sent)
+    pump()
+    seconds = time.perf_counter() - t0
+    assert b.state is TcpState.CLOSED and a.state is TcpState.TIME_WAIT, (a, b)
+    return events, seconds
+
+
 def endpoint_rate(repeats: int) -> float:
     rates = []
     for _ in range(repeats):
@@ -70,11 +112,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     sizes = [1_000_000] if args.quick else [1_000_000, 10_000_000]
-    base = endpoint_rate(args.repeats)
-    print(f"endpoint alone (baseline): {base:,.0f} events/s\n")
+    print(f"endpoint alone, whole small connections (bench_endpoint): "
+          f"{endpoint_rate(args.repeats):,.0f} events/s\n")
     print(f"{'transfer':>9} {'history':>10} {'steps':>8} {'steps/s':>10} {'vs endpoint':>12} "
           f"{'peak MiB':>9}")
     for nbytes in sizes:
+        runs = [endpoint_transfer(nbytes) for _ in range(args.repeats)]
+        base = statistics.median(e / s for e, s in runs)
+        print(f"{nbytes / 1e6:>7g}MB {'endpoints':>10} {runs[0][0]:>8,} {base:>10,.0f} "
+              f"{'(baseline)':>12}")
         for limit in (None, 1000):
             rates = []
             steps = 0
