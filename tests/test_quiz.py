@@ -4,9 +4,9 @@ the question generators, whose answers must come from running the model."""
 import pytest
 
 from tcplab import Config, TcpState as S, scenarios
-from tcplab.ui.quiz import (Quiz, QuestionSpec, ack_number, find_step, next_state, quiz,
-                         segment_count, self_check, state_after, time_wait_duration,
-                         who_ends_in)
+from tcplab.exercises import (QuestionSpec, ack_number, find_step, next_state, segment_count,
+                              state_after, time_wait_duration, who_ends_in)
+from tcplab.ui.quiz import Quiz, quiz, self_check
 
 RFC_ISN = {"client": 100, "server": 300}
 
@@ -89,7 +89,7 @@ def test_feedback_escapes_html():
 
 
 def test_markup():
-    from tcplab.ui.quiz import markup
+    from tcplab.render.markup import markup
     assert markup("waits for *our own application*") == "waits for <i>our own application</i>"
     assert markup("2*MSL and 2*MSL") == "2*MSL and 2*MSL"
     assert markup("**SYN** `a<b`") == "<b>SYN</b> <code>a&lt;b</code>"

@@ -760,14 +760,11 @@ def _check_style(style: str) -> None:
 
 
 def _describe(step: Step) -> str:
-    """'the server receives SYN', 'the client calls close()' (from tcplab.quiz)."""
+    """'the server receives SYN', 'the client calls close()' (tcplab.exercises.questions)."""
     if step.kind == "timer":
         return f"a timer of the {step.actor} fires ({step.event})"
-    try:
-        from .quiz import describe_step
-        return describe_step(step)
-    except Exception:  # pragma: no cover - quiz is optional for this widget
-        return f"the {step.actor}: {step.event}"
+    from ..exercises.questions import describe_step
+    return describe_step(step)
 
 
 def _head_html(sc: Scenario | None, net: Network) -> str:
