@@ -530,11 +530,11 @@ def test_tcpdump_style_puts_tcpdump_first():
 def test_browser_clicks_get_the_ladder_when_the_kernel_is_idle(monkeypatch):
     import asyncio
 
-    import tcplab.ui.widgets as tw
+    import tcplab.ui.view as tw
     e = explorer("handshake")                           # a cell: drawn at once
     png0 = e.view.ladder.value
     assert png0 and len(e.view._ladder_cache) == 1
-    monkeypatch.setattr(tw, "_frontend_event", lambda: True)
+    monkeypatch.setattr(tw, "frontend_event", lambda: True)
 
     async def run():
         e.call_buttons["client"]["close"].click()

@@ -5,9 +5,11 @@ very checker the graded assignments use (:func:`tcplab.exercises.check_text`).  
 ipywidgets and :mod:`tcplab.exercises`; ``from tcplab.exercises import practice`` still
 works (it forwards here).
 
->>> box = practice("steer/both-closing")                            # doctest: +SKIP
->>> box.answer.value = "deliver client FIN,ACK\\ndeliver server FIN,ACK"  # doctest: +SKIP
->>> box.check()                                                     # doctest: +SKIP
+>>> box = practice("steer/both-closing")
+>>> box.answer.value = "deliver client FIN,ACK\\ndeliver server FIN,ACK"
+>>> box.check()
+>>> "✓ Right" in box.feedback.value
+True
 """
 
 from __future__ import annotations

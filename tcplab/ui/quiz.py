@@ -5,7 +5,8 @@ the feedback appears at once.  A wrong choice is marked and disabled, with a hin
 is given, and the learner tries again; the right choice shows the explanation and ends the
 question.  The questions computed from the model (``state_after``, ``ack_number``, ...) are
 plain Python in :mod:`tcplab.exercises.questions`; pass them to :func:`self_check` or
-display them.  Built on ipywidgets and :func:`tcplab.render.markup.markup`::
+display them.  Built on ipywidgets, :func:`tcplab.render.markup.markup` and the style sheet
+:mod:`tcplab.ui.style`::
 
     from tcplab.exercises import state_after, who_ends_in
     from tcplab.ui import quiz, self_check
@@ -29,16 +30,9 @@ import ipywidgets as widgets
 
 from ..exercises.questions import QuestionSpec
 from ..render.markup import markup
+from .style import stylesheet
 
 __all__ = ["Quiz", "quiz", "self_check"]
-
-_CSS = """<style>
-.t-quiz {border-left: 4px solid #0072b2; padding: 4px 0 6px 12px; margin: 8px 0;}
-.t-quiz-question {font-weight: 600;}
-.t-quiz-choice.t-quiz-right {outline: 2px solid #009e73;}
-.t-quiz-choice.t-quiz-wrong {text-decoration: line-through;}
-.t-quiz-feedback {min-height: 1.5em;}
-</style>"""
 
 
 class Quiz(widgets.VBox):
@@ -96,7 +90,7 @@ class Quiz(widgets.VBox):
             self.buttons.append(b)
         self.feedback = widgets.HTML("")
         self.feedback.add_class("t-quiz-feedback")
-        super().__init__([widgets.HTML(_CSS), self.question_html,
+        super().__init__([widgets.HTML(stylesheet()), self.question_html,
                           widgets.HBox(self.buttons, layout=widgets.Layout(flex_flow="row wrap")),
                           self.feedback])
         self.add_class("t-quiz")
