@@ -41,6 +41,13 @@ BUG_ANSWERS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def instructor_key(monkeypatch):
+    """Grade find-the-bug choices as the instructor's grader does: the key is not in the
+    package, so these tests pass it (BUG_ANSWERS) the way an autograder may."""
+    monkeypatch.setenv(ex.KEY_VARIABLE, ",".join(f"{k}={c}" for k, (c, _) in BUG_ANSWERS.items()))
+
+
 def pairs(name):
     return [(d["client"].rfc, d["server"].rfc) for d in SCHEDULES[name].expected()]
 
@@ -300,11 +307,75 @@ def test_closing_checker_survives_bad_implementations():
 # ------------------------------------------------------------------------------ the bugs ---
 
 def test_each_suspect_has_one_bug_and_the_key_matches():
-    real = {b[1] for b in BUGS} & set(ex._ANSWER_KEY.values())
+    real = {b[1] for b in BUGS if b[0] in {c for c, _ in BUG_ANSWERS.values()}}
     assert len(real) == len(SUSPECTS) == 4
     for key, (letter, _) in BUG_ANSWERS.items():
         for other, _, _ in BUGS:
             assert check(f"find-bug/{key}", choice=other).ok is (other == letter)
+
+
+def test_the_package_cannot_grade_a_choice_without_the_instructors_key(monkeypatch):
+    """Course integrity: no letter is graded right from the package alone (else a student
+    tries the eight letters), and the feedback says why; the scenario is still graded."""
+    monkeypatch.delenv(ex.KEY_VARIABLE)
+    for key, (letter, scenario) in BUG_ANSWERS.items():
+        for other, _, _ in BUGS:
+            fb = check(f"find-bug/{key}", choice=other)
+            assert not fb.ok and not fb.malformed and fb.score == 0, fb.text()
+            assert "answer key is not part of the tcplab package" in fb.message
+            fb.require_readable()                  # the public test still passes
+        assert check(f"find-bug/{key}", scenario=scenario).ok
+        both = check(f"find-bug/{key}", choice=letter, scenario=scenario)
+        assert both.score == 0.5 and not both.ok
+        # the instructor's hidden test passes the key
+        assert check(f"find-bug/{key}", choice=letter, key=letter).ok
+        assert check(f"find-bug/{key}", choice=letter, scenario=scenario, key=letter).ok
+        wrong = "A" if letter != "A" else "D"
+        assert not check(f"find-bug/{key}", choice=wrong, key=letter).ok
+
+
+def test_no_module_of_the_installed_package_holds_the_key():
+    import importlib
+    import pkgutil
+
+    import tcplab
+    real = {key: next(k for lt, k, _ in BUGS if lt == letter)
+            for key, (letter, _) in BUG_ANSWERS.items()}
+    for info in pkgutil.walk_packages(tcplab.__path__, "tcplab."):
+        if info.name.startswith(("tcplab.live", "tcplab.ui", "tcplab.__main__")):
+            continue
+        mod = importlib.import_module(info.name)
+        for name, value in vars(mod).items():
+            if isinstance(value, dict) and set(value) >= set(real):
+                picked = {k: value[k] for k in real}
+                assert picked != real and not any(
+                    str(v) in (real[k], BUG_ANSWERS[k][0]) for k, v in picked.items()
+                ), f"{info.name}.{name} maps the suspects to their bugs"
+
+
+def test_a_malformed_key_is_the_instructors_error(monkeypatch):
+    with pytest.raises(ValueError, match="key="):
+        check("find-bug/acme", choice="E", key="Z")
+    monkeypatch.setenv(ex.KEY_VARIABLE, "acme")
+    with pytest.raises(ValueError, match=ex.KEY_VARIABLE):
+        check("find-bug/acme", choice="E")
+    monkeypatch.setenv(ex.KEY_VARIABLE, "nobody=E")
+    with pytest.raises(ValueError, match="no suspect 'nobody'"):
+        check("find-bug/acme", choice="E")
+    monkeypatch.setenv(ex.KEY_VARIABLE, "boreal=C")        # names another suspect only
+    assert "answer key" in check("find-bug/acme", choice="E").message
+
+
+def test_the_master_notebooks_hidden_tests_carry_the_key():
+    import json
+    from pathlib import Path
+    master = Path(__file__).resolve().parents[1] / "assignments" / "a3-find-the-bug" / \
+        "a3-find-the-bug.ipynb"
+    hidden = [''.join(c["source"]) for c in json.loads(master.read_text())["cells"]
+              if c["cell_type"] == "code" and ''.join(c["source"]).startswith("# HIDDEN")]
+    for key, (letter, _) in BUG_ANSWERS.items():
+        assert any(f"'find-bug/{key}', choice=" in h and f"key='{letter}'" in h
+                   for h in hidden), key
 
 
 def test_suspects_behave_normally_outside_their_bug():

@@ -10,7 +10,8 @@ the model, never written by hand.  The modules, in the order a reader meets them
 - :mod:`.answers` and :mod:`.feedback` -- reading a learner's answer, and the verdict;
 - the exercises, one module per kind: :mod:`.predict` (``SCHEDULES``), :mod:`.decode`
   (``DUMPS``), :mod:`.steer` (``TARGETS``), :mod:`.closing` (implement the closing states),
-  :mod:`.suspects` and :mod:`.find_bug` (find the bug);
+  :mod:`.suspects` and :mod:`.find_bug` (find the bug; the answer key is not in the
+  package);
 - :mod:`.registry` -- ``EXERCISES`` and :func:`check`, the entry point of the graded
   assignments' tests and of the lessons;
 - :mod:`.grading` -- the instructor's kit (otter-grader).
@@ -37,7 +38,7 @@ from .closing import (CLOSING_EVENTS, CLOSING_STATES, EXTENDED_EVENTS, check_clo
                       closing_transitions, reference_next_state)
 from .decode import DUMPS, WAITING_FOR, Dump, check_dump, waits_for
 from .feedback import Feedback
-from .find_bug import _ANSWER_KEY, check_bug
+from .find_bug import KEY_VARIABLE, check_bug
 from .predict import SCHEDULES, Schedule, check_schedule
 from .questions import (QuestionSpec, ack_number, describe_step, find_step, next_state,
                         segment_count, state_after, time_wait_duration, who_ends_in)
@@ -56,7 +57,7 @@ __all__ = [
     "CLOSING_STATES", "CLOSING_EVENTS", "EXTENDED_EVENTS", "closing_transitions",
     "reference_next_state", "check_closing_states",
     "BUGS", "SUSPECTS", "AcmeTCP", "BorealTCP", "CobaltTCP", "DuneTCP", "suspect_network",
-    "bug_list", "check_bug",
+    "bug_list", "check_bug", "KEY_VARIABLE",
     "check_prediction", "expected_states", "prediction_choices",
     "QuestionSpec", "state_after", "next_state", "ack_number", "who_ends_in",
     "segment_count", "time_wait_duration", "find_step", "describe_step",

@@ -1,4 +1,4 @@
-"""Exercise kind 5, *find the bug*: grade a diagnosis of a suspect stack.
+"""Exercise kind 5, *find the bug*: grade a diagnosis of a suspect stack, without shipping the key.
 
 A learner names the bug of a suspect (:mod:`tcplab.exercises.suspects`) by its letter in
 :data:`~tcplab.exercises.suspects.BUGS`, and gives a scenario -- script lines of
@@ -6,15 +6,28 @@ A learner names the bug of a suspect (:mod:`tcplab.exercises.suspects`) by its l
 reference :class:`~tcplab.endpoint.Endpoint`'s run.  The scenario is graded here, by
 running both (the first difference is shown).
 
->>> fb = check_bug("dune", choice="G")
+**The choice is graded only against a key the instructor supplies.**  A checker that could
+grade the letter on its own would be an oracle: a student would try the eight letters.  So
+the package holds no answer key.  The instructor's tests pass it: ``key="E"`` in a hidden
+test of the master notebook (``assignments/a3-find-the-bug``), or, for autograder zips built
+before the key left the package, the environment variable :data:`KEY_VARIABLE`
+(``TCPLAB_FIND_BUG_KEY="acme=E,boreal=C,..."``) where the grader runs.  Without a key, a
+choice is read (a malformed one gets the usual message) but scores nothing, and the
+feedback says why.
+
+>>> fb = check_bug("dune", choice="G", key="G")
 >>> fb.ok, fb.message
 (True, 'bug G is right.')
+>>> fb = check_bug("dune", choice="G")                 # no key: not graded
+>>> fb.ok, "answer key" in fb.message
+(False, True)
 >>> print(check_bug("dune", choice=...).message)
 the choice is still the placeholder `...`; write one letter from the bug list (A, B, C, D, E, F, G, H)
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 from ..endpoint import Endpoint
@@ -26,10 +39,11 @@ from .feedback import Feedback, malformed
 from .questions import step_label
 from .suspects import BUGS, SUSPECTS, suspect_key, suspect_network
 
-__all__ = ["check_bug"]
+__all__ = ["check_bug", "KEY_VARIABLE"]
 
-_ANSWER_KEY = {"acme": "note-2-ignored", "boreal": "time-wait-not-restarted",
-               "cobalt": "rst-answers-rst", "dune": "skips-time-wait"}
+#: The environment variable that may hold the instructor's key where the grader runs:
+#: ``"acme=E,boreal=C,cobalt=B,dune=G"`` (letters or bug keys, any order).
+KEY_VARIABLE = "TCPLAB_FIND_BUG_KEY"
 
 _LETTERS = ", ".join(letter for letter, _, _ in BUGS)
 
@@ -45,6 +59,30 @@ def _read_choice(value: object, what: str = "the choice") -> str:
             return key
     raise AnswerError(f"{what} {value!r} is not in the bug list; write one of the letters "
                       f"{_LETTERS}")
+
+
+def _instructor_key(suspect: str, key: object) -> str | None:
+    """The bug key of ``suspect`` from ``key=`` or :data:`KEY_VARIABLE`; ``None`` if neither
+    names it.  A malformed key is the instructor's mistake: ``ValueError``, naming it."""
+    if key is not None:
+        try:
+            return _read_choice(key, "key=")
+        except AnswerError as exc:
+            raise ValueError(str(exc)) from None
+    text = os.environ.get(KEY_VARIABLE, "").strip()
+    if not text:
+        return None
+    for item in text.replace(";", ",").split(","):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"{KEY_VARIABLE}={text!r}: write suspect=letter pairs separated by "
+                             "commas, e.g. 'acme=E,boreal=C'")
+        try:
+            if suspect_key(name.strip()) == suspect:
+                return _read_choice(value, f"{KEY_VARIABLE} entry {name.strip()!r}")
+        except (KeyError, AnswerError) as exc:
+            raise ValueError(f"{KEY_VARIABLE}: {exc.args[0]}") from None
+    return None
 
 
 def _observe(step: Step) -> tuple:
@@ -95,16 +133,20 @@ def _play(suspect: "str | None", lines: Sequence[str]) -> tuple[Network, list[in
 
 
 def check_bug(suspect: "str | type[Endpoint]", choice: object = None, scenario: object = None,
-              *, max_lines: int | None = None, exercise_id: str | None = None) -> Feedback:
+              *, max_lines: int | None = None, exercise_id: str | None = None,
+              key: str | None = None) -> Feedback:
     """Check a learner's diagnosis of a suspect stack.
 
     ``choice`` -- the letter (or key) of the bug in :data:`BUGS`; ``scenario`` -- script
     lines (both hosts run the suspect stack) whose run differs from the reference
     endpoint's, at most ``max_lines`` of them.  Give either or both; each is half the score
-    when both are asked for.
+    when both are asked for.  ``key`` -- the instructor's answer for this suspect (a letter
+    or bug key); without it the choice is graded against :data:`KEY_VARIABLE`, or not at
+    all (see the module docstring).  A malformed ``key`` raises ``ValueError``; a
+    learner's malformed answer never raises.
     """
     try:
-        bug_key = _ANSWER_KEY[suspect_key(suspect)]
+        bug_key = _instructor_key(suspect_key(suspect), key)
     except KeyError as exc:
         return malformed(str(exercise_id or "find-bug"), str(exc.args[0]))
     sus = suspect_key(suspect)
@@ -124,8 +166,14 @@ def check_bug(suspect: "str | type[Endpoint]", choice: object = None, scenario: 
         return malformed(ex_id, str(exc))
     if picked is not None:
         letter = next(b[0] for b in BUGS if b[1] == picked)
-        ok = picked == bug_key
-        parts.append((ok, f"bug {letter} is {'right' if ok else 'not what is wrong with ' + name}"))
+        if bug_key is None:
+            parts.append((False, f"your choice, bug {letter}, is readable, but it is not graded "
+                          "here: the answer key is not part of the tcplab package (so that it "
+                          "cannot be read from it); your instructor's tests grade the choice"))
+        else:
+            ok = picked == bug_key
+            parts.append((ok, f"bug {letter} is "
+                          f"{'right' if ok else 'not what is wrong with ' + name}"))
     if lines is not None:
         if max_lines is not None and len(lines) > max_lines:
             return malformed(ex_id, f"the scenario has {plural(len(lines), 'line')}; at most "

@@ -113,7 +113,7 @@ def _steer_checker(name: str) -> Callable[..., Feedback]:
 
 def _bug_checker(suspect: str) -> Callable[..., Feedback]:
     def checker(answer: object = None, *, choice: object = None, scenario: object = None,
-                max_lines: int | None = None) -> Feedback:
+                max_lines: int | None = None, key: str | None = None) -> Feedback:
         if answer is not None and choice is None and scenario is None:
             if isinstance(answer, Mapping):
                 choice, scenario = answer.get("choice"), answer.get("scenario")
@@ -122,7 +122,7 @@ def _bug_checker(suspect: str) -> Callable[..., Feedback]:
                 choice = answer
             else:
                 scenario = answer
-        return check_bug(suspect, choice, scenario, max_lines=max_lines)
+        return check_bug(suspect, choice, scenario, max_lines=max_lines, key=key)
     return checker
 
 

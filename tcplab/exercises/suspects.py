@@ -6,6 +6,9 @@ learner finds it by running scenarios with two hosts of one stack
 (:func:`suspect_network`) and comparing the run with the reference endpoint's.
 :data:`BUGS` is the catalogue to choose from: eight bugs, four of them in no stack.
 
+Which bug is in which stack -- the graded answer key of assignment 3 -- is deliberately
+*not* here: it lives with the instructor (see :mod:`tcplab.exercises.find_bug`).
+
 >>> net = suspect_network("dune")
 >>> type(net["client"]).__name__, type(suspect_network(None)["client"]).__name__
 ('DuneTCP', 'Endpoint')
