@@ -6,6 +6,7 @@ helpful message (naming what is accepted), never an exception.
 
 from __future__ import annotations
 
+import re
 
 import pytest
 
@@ -556,3 +557,58 @@ def test_this_machines_table_parses_when_there_is_one():
 def test_escape_in_html_of_every_exercise_feedback():
     fb = check("decode/web-server", ["<script>"] * 9)
     assert "<script>" not in fb.html() and "&lt;script&gt;" in fb.html()
+
+
+# ------------------------------------------------------------------------------- wording ---
+
+BAD_COUNTS = re.compile(r"\b1 (entries|commands|lines|rows|segments|items|socket lines)\b"
+                        r"|\b(0|[2-9]|\d\d+) (entry|command|line|row|segment|item)\b(?![-\w])")
+
+
+@pytest.mark.parametrize("ex_id", sorted(EXERCISES))
+@pytest.mark.parametrize("bad", MALFORMED, ids=lambda b: type(b).__name__ + ":" + repr(b)[:12])
+def test_messages_show_the_learners_value_in_words(ex_id, bad):
+    fb = check(ex_id, bad) if not ex_id.startswith("find-bug") else \
+        check(ex_id, choice=bad, scenario=bad)
+    assert "Ellipsis" not in fb.message and "<object object" not in fb.message, fb.message
+    assert not re.search(r"\bthe (states|commands) (has|is)\b", fb.message), fb.message
+    assert not BAD_COUNTS.search(fb.message), fb.message
+    if bad is ...:
+        assert "still the placeholder `...`" in fb.message, fb.message
+
+
+def test_counts_and_verbs_agree():
+    n = len(DUMPS["after-load-test"].expected())
+    msg = check("decode/after-load-test", ["LISTEN"] * (n - 1)).message
+    assert msg.startswith(f"the list `states` has {n - 1} entries, but there are {n} socket "
+                          "lines"), msg
+    msg = check("decode/after-load-test", ["LISTEN"]).message
+    assert "has 1 entry, but" in msg, msg
+    assert "the choice is still the placeholder `...`; write one letter from the bug list" in \
+        check("find-bug/acme", choice=...).message
+    assert "the choice is the number 3" in check("find-bug/acme", choice=3).message
+    msg = check("find-bug/acme", scenario=["server listen", "client connect"],
+                max_lines=1).message
+    assert "the scenario has 2 lines; at most 1 is allowed" in msg, msg
+    assert "4 commands; this exercise allows at most 3" in check(
+        "steer/both-closing", ["deliver client FIN,ACK"] * 4).message
+    one = check("steer/fin-wait-2", ["deliver client FIN,ACK"]).message
+    assert one.startswith("after your command the client"), one
+    assert "the answer is still the placeholder `...`" in check(
+        "implement/closing-states", ...).message
+
+
+def test_describe_value():
+    from tcplab.exercises.answers import describe_value, plural
+    assert [describe_value(v) for v in (None, ..., "", " x ", True, 2, [], [1], {}, b"x")] == [
+        "None", "still the placeholder `...`", "an empty string", "the text ' x '",
+        "the boolean True", "the number 2", "an empty list", "a list of 1 item",
+        "an empty dict", "a bytes object (b'x')"]
+    assert describe_value(object()) == "an object"
+    assert [plural(n, "entry") for n in (0, 1, 2)] == ["0 entries", "1 entry", "2 entries"]
+
+
+def test_unknown_keyword_names_what_the_checker_takes():
+    with pytest.raises(TypeError, match=r"takes the answer and choice=, scenario=, "
+                                        r"max_lines=, key=; got choise="):
+        check("find-bug/acme", choise="E")

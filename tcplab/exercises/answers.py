@@ -69,12 +69,14 @@ def describe_value(value: object, limit: int = 40) -> str:
         return f"an empty {kind}" if not value else f"{an(kind)} of {plural(len(value), 'item')}"
     if isinstance(value, Mapping):
         return "an empty dict" if not value else "a dict"
-    try:
-        shown = f"{value!r:.{limit}}"
-    except Exception:  # noqa: BLE001 - a learner's object may have any __repr__
-        shown = "?"
     kind = type(value).__name__
-    return f"{an(kind + ' object' if kind == 'bytes' else kind)} ({shown})"
+    try:
+        shown = repr(value)
+    except Exception:  # noqa: BLE001 - a learner's object may have any __repr__
+        shown = "<?>"
+    if shown.startswith("<") and " at 0x" in shown:      # the default repr says no more
+        return an(kind)
+    return f"{an(kind + ' object' if kind == 'bytes' else kind)} ({shown:.{limit}})"
 
 
 class AnswerError(ValueError):
@@ -123,7 +125,8 @@ def read_lines(value: object, what: str = "the answer") -> list[str]:
         for i, item in enumerate(value, 1):
             if not isinstance(item, str):
                 raise AnswerError(f"{what}: item {i} is {describe_value(item)}; each line must "
-                                  "be a string such as 'deliver client SYN'")
+                                  f"be a string, one command each: give a list such as "
+                                  f"{_LINES_EXAMPLE}")
             lines.append(item)
     else:
         raise AnswerError(f"{what} is {describe_value(value)}; give a list of strings such "

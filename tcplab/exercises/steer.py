@@ -105,7 +105,7 @@ def check_target(target: "str | Target", actions: object, *,
     t = TARGETS[target] if isinstance(target, str) else target
     ex_id = exercise_id or f"steer/{t.name}"
     try:
-        lines = read_lines(actions, "the commands")
+        lines = read_lines(actions, "the answer")
     except AnswerError as exc:
         return malformed(ex_id, str(exc))
     allowed = ", ".join(t.allowed)
