@@ -12,10 +12,12 @@ spelling: RFC, ``ss``, ``netstat``, Linux).
 
 >>> read_state("time_wait")
 TcpState.TIME_WAIT
->>> read_state(...)
+>>> read_state(...)                       # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-tcplab.exercises.answers.AnswerError: the answer is still the placeholder `...`; write a state name such as 'TIME-WAIT' (the states: CLOSED, LISTEN, SYN-SENT, SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT)
+tcplab.exercises.answers.AnswerError: the answer is still the placeholder `...`; write a
+state name such as 'TIME-WAIT' (the states: CLOSED, LISTEN, SYN-SENT, SYN-RECEIVED,
+ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT)
 >>> plural(1, "command"), plural(3, "entry")
 ('1 command', '3 entries')
 >>> describe_value(None), describe_value(42), describe_value([1, 2])

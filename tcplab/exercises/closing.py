@@ -1,4 +1,4 @@
-"""Exercise kind 4, *implement the closing states*: a learner's ``next_state`` against the reference.
+"""Exercise kind 4, *implement the closing states*: a learner's function against the reference.
 
 The learner writes ``next_state(state, event)`` for the closing half of RFC 9293's state
 diagram (figure 5).  The states and events come from the transition table

@@ -1,4 +1,4 @@
-"""Exercise kind 2, *decode a socket table*: the state of each line of a dump, and what it waits for.
+"""Exercise kind 2, *decode a socket table*: each line's state, and what it waits for.
 
 A :class:`Dump` is a socket table as a tool printed it (``/proc/net/tcp`` or ``ss -tan``)
 with the story of how it came about.  The truth is read by the one parser of such tables,
@@ -9,8 +9,10 @@ socket in each state waits for (RFC 9293 §3.3.2's state descriptions).
 ['LISTEN', 'ESTABLISHED', 'CLOSE-WAIT']
 >>> waits_for("CLOSE-WAIT")
 'local-close'
->>> print(check_dump("after-load-test", ["LISTEN"] * 8).message)
-the list `states` has 8 entries, but there are 9 socket lines: give exactly one entry per socket line, e.g. ['LISTEN', 'ESTABLISHED', ...]
+>>> fb = check_dump("after-load-test", ["LISTEN"] * 8)
+>>> print(fb.message)                    # doctest: +NORMALIZE_WHITESPACE
+the list `states` has 8 entries, but there are 9 socket lines: give exactly one entry per
+socket line, e.g. ['LISTEN', 'ESTABLISHED', ...]
 """
 
 from __future__ import annotations
@@ -54,8 +56,8 @@ def waits_for(state: "TcpState | str") -> str:
 def _read_waiting(value: object, i: int) -> str:
     keys = ", ".join(repr(k) for k in WAITING_FOR)
     if not isinstance(value, str) or not value.strip():
-        raise AnswerError(f"waiting_for entry {i} is {describe_value(value)}; write one of the keys "
-                          f"{keys}")
+        raise AnswerError(f"waiting_for entry {i} is {describe_value(value)}; write one of "
+                          f"the keys {keys}")
     key = "-".join(value.strip().lower().replace("_", " ").replace("-", " ").split())
     if key not in WAITING_FOR:
         raise AnswerError(f"waiting_for entry {i}: {value!r} is not one of the keys {keys}")

@@ -21,8 +21,9 @@ feedback says why.
 >>> fb = check_bug("dune", choice="G")                 # no key: not graded
 >>> fb.ok, "answer key" in fb.message
 (False, True)
->>> print(check_bug("dune", choice=...).message)
-the choice is still the placeholder `...`; write one letter from the bug list (A, B, C, D, E, F, G, H)
+>>> print(check_bug("dune", choice=...).message)   # doctest: +NORMALIZE_WHITESPACE
+the choice is still the placeholder `...`; write one letter from the bug list
+(A, B, C, D, E, F, G, H)
 """
 
 from __future__ import annotations
@@ -129,7 +130,6 @@ def _play(suspect: "str | None", lines: Sequence[str]) -> tuple[Network, list[in
                                "kept bouncing back and forth)")
         ends.append(len(net.history))
     return net, ends, None
-
 
 
 def check_bug(suspect: "str | type[Endpoint]", choice: object = None, scenario: object = None,

@@ -8,8 +8,9 @@ A :class:`Schedule` is a setup and a list of events in the script language of
 >>> fb = check_schedule("simultaneous-open", [("SYN-SENT", "CLOSED")] * 6)
 >>> fb.ok, fb.score
 (False, 0.3333333333333333)
->>> print(fb.message)
-4 of 12 states right. Look again at events 2, 3, 4, 5, 6. First, at event 2 (`server connect`): the server is not where you said. Hint: RFC 9293 §3.10.1.
+>>> print(fb.message)                    # doctest: +NORMALIZE_WHITESPACE
+4 of 12 states right. Look again at events 2, 3, 4, 5, 6. First, at event 2 (`server
+connect`): the server is not where you said. Hint: RFC 9293 §3.10.1.
 """
 
 from __future__ import annotations
@@ -130,8 +131,8 @@ def _read_pair(item: object, i: int) -> dict[str, object]:
                           "the server's, e.g. ('SYN-SENT', 'LISTEN') or 'SYN-SENT, LISTEN'")
     if isinstance(item, (list, tuple)) and len(item) == 2:
         return {"client": item[0], "server": item[1]}
-    raise AnswerError(f"{what} is {describe_value(item, 60)}; give a pair (client state, server state), "
-                      "e.g. ('SYN-SENT', 'LISTEN')")
+    raise AnswerError(f"{what} is {describe_value(item, 60)}; give a pair (client state, "
+                      "server state), e.g. ('SYN-SENT', 'LISTEN')")
 
 
 def check_schedule(schedule: "str | Schedule", answer: object, *, reveal: bool = False,

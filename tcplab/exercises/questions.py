@@ -257,7 +257,8 @@ def ack_number(scenario: "str | Scenario | Network", src: str, flags: str, *,
                          "about")
     answer = seg.ack
     ln = trigger.len
-    wrong = [trigger.seq, (trigger.seq + ln + 1) % 2 ** 32, (trigger.seq + len(trigger.data)) % 2 ** 32]
+    wrong = [trigger.seq, (trigger.seq + ln + 1) % 2 ** 32,
+             (trigger.seq + len(trigger.data)) % 2 ** 32]
     if trigger.has_ack:
         wrong.append(trigger.ack)
     picked = [answer]
@@ -321,7 +322,8 @@ def segment_count(scenario: "str | Scenario | Network", **run_kwargs: object) ->
         picked = sorted(set(picked) | {n + 3})
     q = f"How many segments are sent in {where}?"
     listing = ", ".join(f"{a}: {s.label()}" for a, s in segs)
-    return QuestionSpec(q, tuple(str(x) for x in picked), str(n), f"{plural(n, 'segment')}: {listing}.")
+    return QuestionSpec(q, tuple(str(x) for x in picked), str(n),
+                        f"{plural(n, 'segment')}: {listing}.")
 
 
 def time_wait_duration(config: Config | None = None, name: str = "the RFC's") -> QuestionSpec:

@@ -9,8 +9,10 @@ model and compares the states it ends in; the feedback holds the RFC-style trace
 >>> fb = check_target("both-closing", ["deliver client FIN,ACK", "deliver server FIN,ACK"])
 >>> print(fb.message)
 client CLOSING, server CLOSING: goal reached in 2 commands.
->>> print(check_target("both-closing", "drop client FIN,ACK").message)
-after your command the client is FIN-WAIT-1 and the server FIN-WAIT-1; the goal is client CLOSING, server CLOSING. Still in flight: server FIN,ACK.
+>>> fb = check_target("both-closing", "drop client FIN,ACK")
+>>> print(fb.message)                    # doctest: +NORMALIZE_WHITESPACE
+after your command the client is FIN-WAIT-1 and the server FIN-WAIT-1; the goal is client
+CLOSING, server CLOSING. Still in flight: server FIN,ACK.
 """
 
 from __future__ import annotations
@@ -148,10 +150,12 @@ def check_target(target: "str | Target", actions: object, *,
         msg = (f"client {got[0].rfc}, server {got[1].rfc}: goal reached in "
                f"{plural(len(lines), 'command')}.")
     else:
-        msg = (f"after your {'command' if len(lines) == 1 else 'commands'} the client is {got[0].rfc} and the server {got[1].rfc}; "
+        yours = "command" if len(lines) == 1 else "commands"
+        msg = (f"after your {yours} the client is {got[0].rfc} and the server {got[1].rfc}; "
                f"the goal is client {t.target[0].rfc}, server {t.target[1].rfc}. Still in "
                f"flight: {_in_flight(net)}.")
     marks[-1] = ok
-    return Feedback(ex_id, ok, right / 2, msg, ("#", "command", "client", "server", "what happened"),
+    return Feedback(ex_id, ok, right / 2, msg,
+                    ("#", "command", "client", "server", "what happened"),
                     tuple(rows), tuple(marks), trace(net, times=False))
 

@@ -239,7 +239,8 @@ class Stepper(Guarded, widgets.VBox):
         self.skip.layout.display = "" if nxt is not None else "none"
         step_btn = self.buttons["step"]
         if nxt is None:
-            self.question.value = '<div class="tl-q">The run is over. Press Reset to try again.</div>'
+            self.question.value = ('<div class="tl-q">The run is over. Press Reset to try '
+                                   'again.</div>')
             return
         if not choices:        # a wire step changes no state: nothing to predict
             self.question.value = (f'<div class="tl-q">Next, on the wire: {esc(nxt.explanation)} '
