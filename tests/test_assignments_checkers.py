@@ -352,6 +352,16 @@ def test_no_module_of_the_installed_package_holds_the_key():
                 assert picked != real and not any(
                     str(v) in (real[k], BUG_ANSWERS[k][0]) for k, v in picked.items()
                 ), f"{info.name}.{name} maps the suspects to their bugs"
+    # ... nor does any text of it, not even an example in a docstring
+    from pathlib import Path
+    for path in Path(tcplab.__file__).parent.rglob("*"):
+        if path.suffix not in (".py", ".css", ".txt", ".json", ".md"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for key, (letter, _) in BUG_ANSWERS.items():
+            pattern = (rf"{key}(?:TCP)?\b[^\n]{{0,40}}?(?:=|choice=|key=)\s*['\"]?"
+                       rf"(?:{letter}|{real[key]})\b")
+            assert not re.search(pattern, text, re.I), (path.name, key)
 
 
 def test_a_malformed_key_is_the_instructors_error(monkeypatch):

@@ -8,20 +8,22 @@ running both (the first difference is shown).
 
 **The choice is graded only against a key the instructor supplies.**  A checker that could
 grade the letter on its own would be an oracle: a student would try the eight letters.  So
-the package holds no answer key.  The instructor's tests pass it: ``key="E"`` in a hidden
-test of the master notebook (``assignments/a3-find-the-bug``), or, for autograder zips built
-before the key left the package, the environment variable :data:`KEY_VARIABLE`
-(``TCPLAB_FIND_BUG_KEY="acme=E,boreal=C,..."``) where the grader runs.  Without a key, a
-choice is read (a malformed one gets the usual message) but scores nothing, and the
-feedback says why.
+the package holds no answer key (and its examples use made-up keys).  The instructor's
+tests pass it: ``key="X"`` (the right letter) in a hidden test of the master notebook
+(``assignments/a3-find-the-bug``), or, for autograder zips built before the key left the
+package, the environment variable :data:`KEY_VARIABLE` (``suspect=letter`` pairs) where
+the grader runs.  Without a key, a choice is read (a malformed one gets the usual
+message) but scores nothing, and the feedback says why.
 
->>> fb = check_bug("dune", choice="G", key="G")
+>>> fb = check_bug("acme", choice="A", key="A")        # a made-up key
 >>> fb.ok, fb.message
-(True, 'bug G is right.')
->>> fb = check_bug("dune", choice="G")                 # no key: not graded
+(True, 'bug A is right.')
+>>> check_bug("acme", choice="B", key="A").message
+'bug B is not what is wrong with AcmeTCP.'
+>>> fb = check_bug("acme", choice="A")                 # no key: not graded
 >>> fb.ok, "answer key" in fb.message
 (False, True)
->>> print(check_bug("dune", choice=...).message)   # doctest: +NORMALIZE_WHITESPACE
+>>> print(check_bug("acme", choice=...).message)   # doctest: +NORMALIZE_WHITESPACE
 the choice is still the placeholder `...`; write one letter from the bug list
 (A, B, C, D, E, F, G, H)
 """
@@ -43,14 +45,15 @@ from .suspects import BUGS, SUSPECTS, suspect_key, suspect_network
 __all__ = ["check_bug", "KEY_VARIABLE"]
 
 #: The environment variable that may hold the instructor's key where the grader runs:
-#: ``"acme=E,boreal=C,cobalt=B,dune=G"`` (letters or bug keys, any order).
+#: ``"acme=X,boreal=Y,cobalt=Z,dune=W"``, one ``suspect=letter`` pair per suspect (a bug
+#: key instead of the letter also works), in any order.
 KEY_VARIABLE = "TCPLAB_FIND_BUG_KEY"
 
 _LETTERS = ", ".join(letter for letter, _, _ in BUGS)
 
 
 def _read_choice(value: object, what: str = "the choice") -> str:
-    """The bug key of a letter (``"E"``, ``"(e)"``) or key (``"note-2-ignored"``)."""
+    """The bug key of a letter (``"A"``, ``"(a)"``) or key (``"passive-time-wait"``)."""
     if not isinstance(value, str) or not value.strip():
         raise AnswerError(f"{what} is {describe_value(value)}; write one letter from the bug "
                           f"list ({_LETTERS})")
@@ -77,7 +80,7 @@ def _instructor_key(suspect: str, key: object) -> str | None:
         name, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"{KEY_VARIABLE}={text!r}: write suspect=letter pairs separated by "
-                             "commas, e.g. 'acme=E,boreal=C'")
+                             "commas, e.g. 'acme=X,boreal=Y'")
         try:
             if suspect_key(name.strip()) == suspect:
                 return _read_choice(value, f"{KEY_VARIABLE} entry {name.strip()!r}")
