@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import tcplab.ui.widgets as tw  # noqa: E402
+import tcplab.ui.view as tw  # noqa: E402
 from tcplab.ui import explorer, stepper  # noqa: E402
 
 SCENARIOS = ("handshake", "simultaneous-close", "teardown-client-first", "old-duplicate")
@@ -105,12 +105,12 @@ def bench_stepper_revisit(repeat: int) -> Timings:
 
 def as_browser_clicks(coro_fn):
     """Run ``coro_fn()`` on an asyncio loop, with clicks looking like a browser's."""
-    real = tw._frontend_event
-    tw._frontend_event = lambda: True
+    real = tw.frontend_event
+    tw.frontend_event = lambda: True
     try:
         return asyncio.run(coro_fn())
     finally:
-        tw._frontend_event = real
+        tw.frontend_event = real
 
 
 def bench_stepper_as_used(repeat: int, gap: float = 0.3) -> Timings:

@@ -6,6 +6,7 @@ helpful message (naming what is accepted), never an exception.
 
 from __future__ import annotations
 
+import re
 
 import pytest
 
@@ -39,6 +40,13 @@ BUG_ANSWERS = {
     "dune": ("G", ["server listen", "client connect", "settle", "client close", "settle",
                    "server close", "settle"]),
 }
+
+
+@pytest.fixture(autouse=True)
+def instructor_key(monkeypatch):
+    """Grade find-the-bug choices as the instructor's grader does: the key is not in the
+    package, so these tests pass it (BUG_ANSWERS) the way an autograder may."""
+    monkeypatch.setenv(ex.KEY_VARIABLE, ",".join(f"{k}={c}" for k, (c, _) in BUG_ANSWERS.items()))
 
 
 def pairs(name):
@@ -300,11 +308,85 @@ def test_closing_checker_survives_bad_implementations():
 # ------------------------------------------------------------------------------ the bugs ---
 
 def test_each_suspect_has_one_bug_and_the_key_matches():
-    real = {b[1] for b in BUGS} & set(ex._ANSWER_KEY.values())
+    real = {b[1] for b in BUGS if b[0] in {c for c, _ in BUG_ANSWERS.values()}}
     assert len(real) == len(SUSPECTS) == 4
     for key, (letter, _) in BUG_ANSWERS.items():
         for other, _, _ in BUGS:
             assert check(f"find-bug/{key}", choice=other).ok is (other == letter)
+
+
+def test_the_package_cannot_grade_a_choice_without_the_instructors_key(monkeypatch):
+    """Course integrity: no letter is graded right from the package alone (else a student
+    tries the eight letters), and the feedback says why; the scenario is still graded."""
+    monkeypatch.delenv(ex.KEY_VARIABLE)
+    for key, (letter, scenario) in BUG_ANSWERS.items():
+        for other, _, _ in BUGS:
+            fb = check(f"find-bug/{key}", choice=other)
+            assert not fb.ok and not fb.malformed and fb.score == 0, fb.text()
+            assert "answer key is not part of the tcplab package" in fb.message
+            fb.require_readable()                  # the public test still passes
+        assert check(f"find-bug/{key}", scenario=scenario).ok
+        both = check(f"find-bug/{key}", choice=letter, scenario=scenario)
+        assert both.score == 0.5 and not both.ok
+        # the instructor's hidden test passes the key
+        assert check(f"find-bug/{key}", choice=letter, key=letter).ok
+        assert check(f"find-bug/{key}", choice=letter, scenario=scenario, key=letter).ok
+        wrong = "A" if letter != "A" else "D"
+        assert not check(f"find-bug/{key}", choice=wrong, key=letter).ok
+
+
+def test_no_module_of_the_installed_package_holds_the_key():
+    import importlib
+    import pkgutil
+
+    import tcplab
+    real = {key: next(k for lt, k, _ in BUGS if lt == letter)
+            for key, (letter, _) in BUG_ANSWERS.items()}
+    for info in pkgutil.walk_packages(tcplab.__path__, "tcplab."):
+        if info.name.startswith(("tcplab.live", "tcplab.ui", "tcplab.__main__")):
+            continue
+        mod = importlib.import_module(info.name)
+        for name, value in vars(mod).items():
+            if isinstance(value, dict) and set(value) >= set(real):
+                picked = {k: value[k] for k in real}
+                assert picked != real and not any(
+                    str(v) in (real[k], BUG_ANSWERS[k][0]) for k, v in picked.items()
+                ), f"{info.name}.{name} maps the suspects to their bugs"
+    # ... nor does any text of it, not even an example in a docstring
+    from pathlib import Path
+    for path in Path(tcplab.__file__).parent.rglob("*"):
+        if path.suffix not in (".py", ".css", ".txt", ".json", ".md"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for key, (letter, _) in BUG_ANSWERS.items():
+            pattern = (rf"{key}(?:TCP)?\b[^\n]{{0,40}}?(?:=|choice=|key=)\s*['\"]?"
+                       rf"(?:{letter}|{real[key]})\b")
+            assert not re.search(pattern, text, re.I), (path.name, key)
+
+
+def test_a_malformed_key_is_the_instructors_error(monkeypatch):
+    with pytest.raises(ValueError, match="key="):
+        check("find-bug/acme", choice="E", key="Z")
+    monkeypatch.setenv(ex.KEY_VARIABLE, "acme")
+    with pytest.raises(ValueError, match=ex.KEY_VARIABLE):
+        check("find-bug/acme", choice="E")
+    monkeypatch.setenv(ex.KEY_VARIABLE, "nobody=E")
+    with pytest.raises(ValueError, match="no suspect 'nobody'"):
+        check("find-bug/acme", choice="E")
+    monkeypatch.setenv(ex.KEY_VARIABLE, "boreal=C")        # names another suspect only
+    assert "answer key" in check("find-bug/acme", choice="E").message
+
+
+def test_the_master_notebooks_hidden_tests_carry_the_key():
+    import json
+    from pathlib import Path
+    master = Path(__file__).resolve().parents[1] / "assignments" / "a3-find-the-bug" / \
+        "a3-find-the-bug.ipynb"
+    hidden = [''.join(c["source"]) for c in json.loads(master.read_text())["cells"]
+              if c["cell_type"] == "code" and ''.join(c["source"]).startswith("# HIDDEN")]
+    for key, (letter, _) in BUG_ANSWERS.items():
+        assert any(f"'find-bug/{key}', choice=" in h and f"key='{letter}'" in h
+                   for h in hidden), key
 
 
 def test_suspects_behave_normally_outside_their_bug():
@@ -485,3 +567,58 @@ def test_this_machines_table_parses_when_there_is_one():
 def test_escape_in_html_of_every_exercise_feedback():
     fb = check("decode/web-server", ["<script>"] * 9)
     assert "<script>" not in fb.html() and "&lt;script&gt;" in fb.html()
+
+
+# ------------------------------------------------------------------------------- wording ---
+
+BAD_COUNTS = re.compile(r"\b1 (entries|commands|lines|rows|segments|items|socket lines)\b"
+                        r"|\b(0|[2-9]|\d\d+) (entry|command|line|row|segment|item)\b(?![-\w])")
+
+
+@pytest.mark.parametrize("ex_id", sorted(EXERCISES))
+@pytest.mark.parametrize("bad", MALFORMED, ids=lambda b: type(b).__name__ + ":" + repr(b)[:12])
+def test_messages_show_the_learners_value_in_words(ex_id, bad):
+    fb = check(ex_id, bad) if not ex_id.startswith("find-bug") else \
+        check(ex_id, choice=bad, scenario=bad)
+    assert "Ellipsis" not in fb.message and "<object object" not in fb.message, fb.message
+    assert not re.search(r"\bthe (states|commands) (has|is)\b", fb.message), fb.message
+    assert not BAD_COUNTS.search(fb.message), fb.message
+    if bad is ...:
+        assert "still the placeholder `...`" in fb.message, fb.message
+
+
+def test_counts_and_verbs_agree():
+    n = len(DUMPS["after-load-test"].expected())
+    msg = check("decode/after-load-test", ["LISTEN"] * (n - 1)).message
+    assert msg.startswith(f"the list `states` has {n - 1} entries, but there are {n} socket "
+                          "lines"), msg
+    msg = check("decode/after-load-test", ["LISTEN"]).message
+    assert "has 1 entry, but" in msg, msg
+    assert "the choice is still the placeholder `...`; write one letter from the bug list" in \
+        check("find-bug/acme", choice=...).message
+    assert "the choice is the number 3" in check("find-bug/acme", choice=3).message
+    msg = check("find-bug/acme", scenario=["server listen", "client connect"],
+                max_lines=1).message
+    assert "the scenario has 2 lines; at most 1 is allowed" in msg, msg
+    assert "4 commands; this exercise allows at most 3" in check(
+        "steer/both-closing", ["deliver client FIN,ACK"] * 4).message
+    one = check("steer/fin-wait-2", ["deliver client FIN,ACK"]).message
+    assert one.startswith("after your command the client"), one
+    assert "the answer is still the placeholder `...`" in check(
+        "implement/closing-states", ...).message
+
+
+def test_describe_value():
+    from tcplab.exercises.answers import describe_value, plural
+    assert [describe_value(v) for v in (None, ..., "", " x ", True, 2, [], [1], {}, b"x")] == [
+        "None", "still the placeholder `...`", "an empty string", "the text ' x '",
+        "the boolean True", "the number 2", "an empty list", "a list of 1 item",
+        "an empty dict", "a bytes object (b'x')"]
+    assert describe_value(object()) == "an object"
+    assert [plural(n, "entry") for n in (0, 1, 2)] == ["0 entries", "1 entry", "2 entries"]
+
+
+def test_unknown_keyword_names_what_the_checker_takes():
+    with pytest.raises(TypeError, match=r"takes the answer and choice=, scenario=, "
+                                        r"max_lines=, key=; got choise="):
+        check("find-bug/acme", choise="E")

@@ -530,11 +530,11 @@ def test_tcpdump_style_puts_tcpdump_first():
 def test_browser_clicks_get_the_ladder_when_the_kernel_is_idle(monkeypatch):
     import asyncio
 
-    import tcplab.ui.widgets as tw
+    import tcplab.ui.view as tw
     e = explorer("handshake")                           # a cell: drawn at once
     png0 = e.view.ladder.value
     assert png0 and len(e.view._ladder_cache) == 1
-    monkeypatch.setattr(tw, "_frontend_event", lambda: True)
+    monkeypatch.setattr(tw, "frontend_event", lambda: True)
 
     async def run():
         e.call_buttons["client"]["close"].click()
@@ -614,3 +614,70 @@ def test_headless_notebook_saves_widget_state(tmp_path):
     assert any(sl.get("value") == 7 for sl in sliders)
     images = [m for m in models.values() if m["model_name"] == "ImageModel"]
     assert images
+
+
+# ------------------------------------------------------------ the style sheet and cards ----
+
+def test_one_style_sheet_shipped_as_package_data_with_the_theme_colours():
+    from importlib.resources import files
+
+    from tcplab.render.theme import PALETTE
+    from tcplab.ui.style import stylesheet
+    css = files("tcplab.ui").joinpath("tcplab.css").read_text(encoding="utf-8")
+    sheet = stylesheet()
+    assert css in sheet and sheet.startswith("<style>") and sheet.endswith("</style>")
+    for i, colour in enumerate(PALETTE):
+        assert f"--tl-endpoint-{i}: {colour};" in sheet
+    assert "--tl-timer: " + PALETTE[3] in sheet
+    # both widgets and the quiz carry the same sheet
+    for w in (stepper("handshake"), explorer(), quiz_widget()):
+        assert any(getattr(c, "value", None) == sheet for c in w.children)
+    # every colour the rules use is a named custom property, defined once in :root
+    rules = re.sub(r":root\s*\{[^}]*\}", "", css)
+    assert not re.search(r"#[0-9a-fA-F]{3,8}\b|rgb\(", rules)
+    used = set(re.findall(r"var\((--tl-[\w-]+)\)", rules))
+    defined = set(re.findall(r"(--tl-[\w-]+):", sheet))
+    assert used <= defined, used - defined
+
+
+def quiz_widget():
+    from tcplab.ui import quiz
+    return quiz("1 + 1?", ["1", "2"], "2")
+
+
+def test_no_colour_literals_in_the_widget_code():
+    for path in (ROOT / "tcplab" / "ui").glob("*.py"):
+        code = re.sub(r'"""[\s\S]*?"""', "", path.read_text(encoding="utf-8"))   # no docs
+        found = re.findall(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b|\b(?:white|black)\b", code)
+        assert not found, f"{path.name}: {found}"
+
+
+def test_cards_are_plain_html_of_the_step_records():
+    from tcplab.ui import cards
+    net = scenarios.get("teardown-client-first").run()
+    colors = {"client": "#0072B2", "server": "#D55E00"}
+    k = next(i for i, st in enumerate(net.history) if st.after is TcpState.TIME_WAIT)
+    step = net.history[k]
+    html_text = cards.explain_html(net, k, len(net.history), colors)
+    assert f"Step {k + 1} of {len(net.history)}" in html_text
+    assert "FIN-WAIT-2 → TIME-WAIT" in html_text and "§3.10.7.4" in html_text
+    assert html.escape(step.received.rfc()) in html_text
+    clock = cards.clock_html(net, step.time, step.timers, colors)
+    assert "TIME-WAIT (2·MSL)" in clock and 'class="tl-fill"' in clock
+    start = cards.explain_html(net, -1, None, colors, names=net.names)
+    assert "the client is CLOSED and the server is CLOSED" in start
+    assert cards.segments_html(net, net.history[0], colors) == ""     # listen() sends nothing
+    ET.fromstring(f"<div>{cards.badge_html('client', TcpState.LISTEN, None, '#000')}</div>")
+
+
+def test_predict_question_is_told_from_typed_fields():
+    s = stepper("teardown-client-first", predict=True)
+    for st in s.history:
+        st.event = "(display text)"
+    k = next(i for i, st in enumerate(s.history) if st.call == "close")
+    s.goto(k)
+    assert "the client calls close()" in s.question.value
+    k = next(i for i, st in enumerate(s.history) if st.timer == "time-wait")
+    s.goto(k)
+    assert "the client&#x27;s time-wait timer fires" in s.question.value or \
+        "the client's time-wait timer fires" in s.question.value

@@ -2,18 +2,20 @@
 
 The stepping widget's "predict first" mode, quizzes and graded assignments all ask the same
 question -- *which state will it be in after this step?* -- and all answer it from the
-model's own step records (:class:`~tcplab.steps.Step`), never from hand-written data::
+model's own step records (:class:`~tcplab.steps.Step`), never from hand-written data.
+Built on the model only (states, steps, the transition table); no ipywidgets, so grading
+code can import it anywhere.
 
-    from tcplab import scenarios
-    from tcplab.checks import check_prediction, prediction_choices
-
-    net = scenarios.get("handshake").run()
-    step = net.history[2]                       # the server receives the SYN
-    prediction_choices(step)                    # states the server could move to
-    check_prediction(step, "SYN-RECEIVED")      # (True, "Right: ...")
-    check_prediction(step, {"server": "ESTABLISHED"})   # (False, "Not quite: ...")
-
-No ipywidgets here: this module is plain Python, so grading code can import it anywhere.
+>>> from tcplab import scenarios
+>>> net = scenarios.get("handshake").run()
+>>> step = net.history[2]                       # the server receives the SYN
+>>> [s.rfc for s in prediction_choices(step)]
+['CLOSED', 'LISTEN', 'SYN-SENT', 'SYN-RECEIVED']
+>>> check_prediction(step, "SYN-RECEIVED")[0]
+True
+>>> ok, message = check_prediction(step, {"server": "ESTABLISHED"})
+>>> ok, message.split(",")[0]
+(False, 'Not quite: you said ESTABLISHED')
 """
 
 from __future__ import annotations

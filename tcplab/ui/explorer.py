@@ -1,0 +1,345 @@
+"""The explorer: be both applications and the network, one action at a time.
+
+``explorer("handshake")`` shows, per endpoint, a button for every user call with its
+socket-API name (calls not possible now are disabled and say why on hover, from
+:meth:`tcplab.endpoint.Endpoint.allowed_calls`), the segments in flight with Deliver /
+Drop / Duplicate, "Next event", "Next timer", Undo, a scenario to start from, and the
+picture of the moment (:class:`tcplab.ui.view.View`).  Every button is also a method
+(:meth:`Explorer.call`, :meth:`Explorer.deliver`, ...), so a notebook or a test can drive
+it; the model decides what happens.  Built on ipywidgets, :mod:`tcplab.ui.view` and
+:mod:`tcplab.ui.cards`.
+
+Stable CSS classes: ``t-explorer``, ``t-call-<endpoint>-<call>``, ``t-send-data-<endpoint>``,
+``t-endpoint-<endpoint>``, ``t-wire``, ``t-wire-row`` (and ``t-pid-<id>``) with
+``t-deliver``, ``t-drop``, ``t-dup``; ``t-next-timer``, ``t-next-event``, ``t-undo``,
+``t-load``, ``t-restart``, ``t-error``.
+
+>>> e = explorer("handshake")
+>>> e.call("client", "close").after.rfc
+'FIN-WAIT-1'
+>>> [p.segment.label() for p in e.net.in_flight]
+['FIN,ACK']
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import ipywidgets as widgets
+
+from ..endpoint import CALLS, SOCKET_CALLS
+from ..network import Network, Packet
+from ..scenarios import SCENARIOS, Scenario
+from ..steps import Step
+from .cards import css_name, esc, packet_html, timer_name
+from .style import stylesheet
+from .view import (LADDER_DPI, Guarded, View, button, check_style, html_widget, pictures,
+                   scenario_of)
+
+__all__ = ["Explorer", "explorer"]
+
+_EMPTY = ""
+_GIVEN = "(given)"
+
+
+class Explorer(Guarded, widgets.VBox):
+    """Drive both endpoints and the wire by hand (see :func:`explorer`).
+
+    ``net`` is the live network.  ``call_buttons[endpoint][call]``, ``wire_rows`` (packet id
+    -> row), ``undo_button``, ``next_timer_button``, ``next_event_button``, ``load`` (the
+    scenario dropdown) and ``error`` are the parts a test or a notebook may drive.
+    """
+
+    def __init__(self, start: "None | str | Scenario | Network" = None, *, style: str = "rfc",
+                 layers: "str | Iterable[str] | None" = None, dpi: int = LADDER_DPI,
+                 send_data: str = "hello") -> None:
+        check_style(style)
+        if start is None:
+            net, sc = Network(), None
+        else:
+            net, sc = scenario_of(start)
+        self.net = net
+        self.names = net.names
+        self._given = net.replay() if start is not None and sc is None else None
+        self.view = View(net.names, style=style, layers=layers, dpi=dpi)
+        self.colors = self.view.colors
+        self._marks: list[int] = []      # history length before each action (for Undo)
+        self._earlier: list[Step] = []
+
+        # scenario loader
+        options = [("(empty: both CLOSED)", _EMPTY)] + [
+            (f"{s.name}: {s.title}", s.name) for s in SCENARIOS.values()]
+        if self._given is not None:
+            options.insert(0, ("(the run you passed in)", _GIVEN))
+        first = sc.name if sc else _GIVEN if self._given is not None else _EMPTY
+        self.load = widgets.Dropdown(options=options, value=first,
+                                     description="start from",
+                                     layout=widgets.Layout(width="440px"),
+                                     style={"description_width": "72px"})
+        self.load.add_class("t-load")
+        self.load.observe(lambda ch: self._safe(self.load_scenario, ch["new"]), "value")
+        self.restart_button = button("↺ Restart", "t-restart",
+                                      "Start again from the chosen starting point")
+        self.restart_button.on_click(lambda _: self._safe(self.load_scenario, self.load.value))
+        self.undo_button = button("↶ Undo", "t-undo", "Take back the last action")
+        self.undo_button.on_click(lambda _: self._safe(self.undo))
+        self.next_timer_button = button("Next timer", "t-next-timer", "")
+        self.next_timer_button.on_click(lambda _: self._safe(self.fire_next_timer))
+        self.next_event_button = button("Next event", "t-next-event",
+                                         "Let the network run until the next thing happens "
+                                         "on its own (a segment arrives or a timer fires)")
+        self.next_event_button.on_click(lambda _: self._safe(self.next_event))
+        self.main, self.layout_toggle = pictures(self.view)
+        bar = widgets.HBox([self.load, self.restart_button, self.undo_button,
+                            self.next_event_button, self.next_timer_button,
+                            self.layout_toggle])
+        bar.add_class("tl-bar")
+
+        # endpoints
+        self.call_buttons: dict[str, dict[str, widgets.Button]] = {}
+        self.call_notes: dict[str, dict[str, widgets.HTML]] = {}
+        self.send_data: dict[str, widgets.Text] = {}
+        cards = []
+        for name in self.names:
+            rows = []
+            self.call_buttons[name] = {}
+            self.call_notes[name] = {}
+            for call in CALLS:
+                btn = button(f"{call}()", f"t-call-{css_name(name)}-{call}", width="96px")
+                btn.on_click(lambda _, n=name, c=call: self._safe(self.call, n, c))
+                note = html_widget("tl-sock")
+                self.call_buttons[name][call] = btn
+                self.call_notes[name][call] = note
+                parts: list[widgets.Widget] = [btn]
+                if call == "send":
+                    data = widgets.Text(value=send_data, placeholder="data",
+                                        layout=widgets.Layout(width="110px"))
+                    data.add_class(f"t-send-data-{css_name(name)}")
+                    self.send_data[name] = data
+                    parts.append(data)
+                parts.append(note)
+                row = widgets.HBox(parts)
+                row.add_class("tl-call-row")
+                rows.append(row)
+            self.view.badges[name].layout = widgets.Layout(flex="0 0 auto", width="100%")
+            card = widgets.VBox([self.view.badges[name], *rows],
+                                layout=widgets.Layout(flex="1 1 0", min_width="0"))
+            card.add_class("tl-ep")
+            card.add_class(f"t-endpoint-{css_name(name)}")
+            cards.append(card)
+
+        # the wire
+        self.wire_title = html_widget("tl-wire-title")
+        self.wire_rows: dict[int, widgets.HBox] = {}
+        self._wire_labels: dict[int, widgets.HTML] = {}
+        self.wire_list = widgets.VBox([])
+        self.view.clock.layout = widgets.Layout(flex="1 1 250px", max_width="360px")
+        wire_left = widgets.VBox([self.wire_title, self.wire_list],
+                                 layout=widgets.Layout(flex="100 1 480px", min_width="0"))
+        self.wire = widgets.HBox([wire_left, self.view.clock],
+                                 layout=widgets.Layout(width="100%", flex_flow="row wrap"))
+        self.wire.add_class("t-wire")
+        self.wire.add_class("tl-wire")
+        top = widgets.HBox(cards)
+        top.add_class("tl-badges")
+
+        self.error = html_widget("t-error")
+        self.error.layout.display = "none"
+
+        v = self.view
+        head = html_widget("tl-head", '<div class="tl-head-title">Explore: you are both '
+                     'applications and the network</div><div class="tl-head-sum">Make the '
+                     'user calls on either side, then decide what the wire does with each '
+                     'segment: deliver it, drop it, duplicate it. Deliver two FINs crosswise '
+                     'to see a simultaneous close.</div>')
+        super().__init__([html_widget(None, stylesheet()), head, bar, self.error, top,
+                          self.wire, v.explain, self.main],
+                         layout=widgets.Layout(width="100%"))
+        self.add_class("tl-w")
+        self.add_class("t-explorer")
+        self._refresh()
+
+    # -- the Python API (each also a button) -------------------------------------------------
+    def call(self, name: str, call: str, *args: object) -> Step:
+        """User call ``call`` on endpoint ``name`` (send takes the text box's data)."""
+        if call == "send" and not args:
+            args = (self.send_data[name].value,)
+        return self._act(lambda: self.net.call(name, call, *args))
+
+    def deliver(self, pid: int) -> Step:
+        self._on_wire(pid)
+        return self._act(lambda: self.net.deliver(pid))
+
+    def drop(self, pid: int) -> Step:
+        self._on_wire(pid)
+        return self._act(lambda: self.net.drop(pid))
+
+    def duplicate(self, pid: int) -> Step:
+        self._on_wire(pid)
+        return self._act(lambda: self.net.duplicate(pid))
+
+    def _on_wire(self, pid: int) -> None:
+        """Say in plain words where a segment went if it is no longer in flight."""
+        if any(p.id == pid for p in self.net.in_flight):
+            return
+        for p, t in self.net.delivered:
+            if p.id == pid:
+                raise ValueError(f"Segment #{pid} is not on the wire any more: it reached "
+                                 f"the {p.dst} at t = {t:g} s.")
+        for p in self.net.lost:
+            if p.id == pid:
+                raise ValueError(f"Segment #{pid} is not on the wire any more: it was lost.")
+        self.net.packet(pid)            # the model's own message (KeyError)
+
+    def fire_next_timer(self) -> Step:
+        """Advance the clock to the earliest running timer and fire it."""
+        timers = self.net.timers()
+        if not timers:
+            raise ValueError("No timer is running, so there is nothing to wait for.")
+        name, timer, _ = timers[0]
+        return self._act(lambda: self.net.fire_timer(name, timer))
+
+    def next_event(self) -> Step:
+        """Let the next event happen on its own (what ``Network.step()`` does)."""
+        if self.net.next_event() is None:
+            raise ValueError("Nothing will happen on its own: nothing is in flight and no "
+                             "timer runs. Make a call.")
+        return self._act(self.net.step)  # type: ignore[arg-type]
+
+    def undo(self) -> None:
+        """Take back the last action (or, after loading a scenario, its last step)."""
+        n = len(self.net.history)
+        if n == 0:
+            raise ValueError("Nothing to undo: this is the start.")
+        target = self._marks.pop() if self._marks else n - 1
+        self.net.rewind(target)
+        self._earlier = []
+        self._refresh()
+
+    def load_scenario(self, name: "str | Scenario | None") -> None:
+        """Start again from a named scenario's end ("" or None: two CLOSED endpoints)."""
+        if not name:
+            net = Network(self.names)
+        elif name == _GIVEN and self._given is not None:
+            net = self._given.replay()
+        else:
+            net, _ = scenario_of(name)
+            if net.names != self.names:
+                raise ValueError(f"scenario {name!r} has endpoints {net.names}, this "
+                                 f"explorer {self.names}")
+        self.net.__dict__.update(net.__dict__)     # keep the same object for the caller
+        self._marks = []
+        self._earlier = []
+        self._refresh()
+
+    # -- machinery ---------------------------------------------------------------------------
+    def _act(self, fn: Callable[[], Step]) -> Step:
+        mark = len(self.net.history)
+        try:
+            step = fn()
+        finally:
+            if len(self.net.history) > mark:
+                self._marks.append(mark)
+                self._earlier = self.net.history[mark:-1]
+            self._refresh()
+        return step
+
+    def _refresh(self) -> None:
+        net = self.net
+        # endpoints: same buttons, new disabled/tooltip
+        for name in self.names:
+            ep = net[name]
+            allowed = ep.allowed_calls()
+            for call, btn in self.call_buttons[name].items():
+                why = allowed.get(call)
+                sock = SOCKET_CALLS.get(call, "")
+                btn.disabled = why is not None
+                if why is None:
+                    btn.tooltip = f"{name}: {call}() — sockets: {sock}"
+                    btn.style.button_color = self.colors[name]
+                    btn.style.text_color = "var(--tl-on-color)"
+                    note = f"<code>{esc(sock)}</code>"
+                    self.call_notes[name][call].remove_class("tl-off")
+                else:
+                    btn.tooltip = f"Not possible in {ep.state.rfc}: {why}"
+                    btn.style.button_color = None
+                    btn.style.text_color = None
+                    note = f'<code>{esc(sock)}</code> <span class="tl-why">· {esc(why)}</span>'
+                    self.call_notes[name][call].add_class("tl-off")
+                self.call_notes[name][call].value = note
+            if name in self.send_data:
+                self.send_data[name].disabled = allowed.get("send") is not None
+        self._refresh_wire()
+        timers = net.timers()
+        if timers:
+            n, t, d = timers[0]
+            what = timer_name(t)
+            self.next_timer_button.disabled = False
+            self.next_timer_button.tooltip = (f"Advance the clock to t = {d:g} s and fire the "
+                                              f"{n}'s {what} timer")
+        else:
+            self.next_timer_button.disabled = True
+            self.next_timer_button.tooltip = "No timer is running"
+        self.next_event_button.disabled = net.next_event() is None
+        self.undo_button.disabled = not net.history
+        k = len(net.history) - 1
+        self.view.show(net, k, ladder_key=(tuple(net.actions), round(net.now, 9)),
+                       ladder_upto=None, earlier=self._earlier)
+        if k < 0:
+            self.view.explain.value = self.view.explain.value.replace(
+                "Before the first step", "Nothing has happened yet")
+
+    def _refresh_wire(self) -> None:
+        net = self.net
+        ids = [p.id for p in net.in_flight]
+        for pid in list(self.wire_rows):
+            if pid not in ids:
+                del self.wire_rows[pid]
+                del self._wire_labels[pid]
+        for p in net.in_flight:
+            if p.id not in self.wire_rows:
+                self._new_row(p)
+            self._wire_labels[p.id].value = self._packet_html(p)
+            # after an Undo the same id may name another segment: keep the tooltip true
+            self.wire_rows[p.id].children[1].tooltip = f"Deliver #{p.id} to the {p.dst} now"
+        rows = tuple(self.wire_rows[i] for i in ids)
+        if self.wire_list.children != rows:
+            self.wire_list.children = rows
+        n = len(ids)
+        self.wire_title.value = (f'<span class="tl-wire-title">The wire</span> '
+                                 f'<span class="tl-muted">· {n} segment{"s" if n != 1 else ""} '
+                                 f'in flight</span>' if n else
+                                 '<span class="tl-wire-title">The wire</span> '
+                                 '<span class="tl-muted">· nothing in flight</span>')
+
+    def _new_row(self, p: Packet) -> None:
+        label = html_widget("tl-pkt", flex="1 1 300px", min_width="0")
+        d = button("Deliver", "t-deliver", f"Deliver #{p.id} to the {p.dst} now", "success",
+                    width="76px")
+        x = button("Drop", "t-drop", f"Lose #{p.id}: it never arrives", "danger", width="60px")
+        c = button("Duplicate", "t-dup", f"The network makes a copy of #{p.id}", width="88px")
+        for btn in (d, x, c):
+            btn.layout.flex = "0 0 auto"
+        d.on_click(lambda _, i=p.id: self._safe(self.deliver, i))
+        x.on_click(lambda _, i=p.id: self._safe(self.drop, i))
+        c.on_click(lambda _, i=p.id: self._safe(self.duplicate, i))
+        row = widgets.HBox([label, d, x, c])
+        row.add_class("t-wire-row")
+        row.add_class(f"t-pid-{p.id}")
+        self.wire_rows[p.id] = row
+        self._wire_labels[p.id] = label
+
+    def _packet_html(self, p: Packet) -> str:
+        return packet_html(p, self.net.now, self.colors, self.view.style)
+
+
+def explorer(start: "None | str | Scenario | Network" = None, **kwargs: object) -> Explorer:
+    """A widget to drive both endpoints and the wire by hand.
+
+    ``start``: ``None`` (two CLOSED endpoints), a scenario name (its run is the starting
+    point; Undo steps back through it) or a :class:`Network` (used in place).  Per endpoint,
+    a button per user call with its socket-API name; calls not possible now are disabled and
+    say why on hover.  The wire lists the segments in flight, each with Deliver / Drop /
+    Duplicate.  "Next timer" advances the clock to the next timer; Undo takes an action back.
+    """
+    return Explorer(start, **kwargs)  # type: ignore[arg-type]
