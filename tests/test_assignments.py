@@ -287,7 +287,7 @@ def test_grade_folders_end_to_end(dist, tmp_path):
             assert blank["grading_status"] == "Completed"
             assert float(blank["total_points_earned"]) == 0
             text = (out / "blank.txt").read_text()
-            assert "the choice is Ellipsis" in text and "write one letter from the bug list" in text
+            assert "the choice is still the placeholder `...`" in text and "write one letter from the bug list" in text
     print(f"grade: {time.monotonic() - t0:.1f} s")
     assert not problems, "\n\n".join(problems)
 

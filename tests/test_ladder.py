@@ -37,6 +37,7 @@ def full_life() -> Network:
     net = handshake()
     net.send("client", "hello")
     net.run()
+    net.recv("server")                 # read before close(): unread data would mean RST
     net.close("client")
     net.settle()
     net.close("server")
