@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tcplab.render import diagram as dg
+from tcplab.render.diagram import layout as dl
 from tcplab.render.diagram import GraphvizNotFound, StateDiagram, cli_diagram, parse_layers
 from tcplab.network import Network
 from tcplab.states import TcpState as S
@@ -386,9 +387,10 @@ def test_layout_is_identical_whatever_is_highlighted():
 
 def test_dot_runs_once_per_style(monkeypatch):
     calls = []
-    real = dg._layout
-    monkeypatch.setattr(dg, "_LAYOUTS", {})
-    monkeypatch.setattr(dg, "_layout", lambda spec: calls.append(spec.layers) or real(spec))
+    real = dl.compute_layout
+    monkeypatch.setattr(dl, "_LAYOUTS", {})
+    monkeypatch.setattr(dl, "compute_layout",
+                        lambda spec: calls.append(spec.layers) or real(spec))
     d = StateDiagram("reset")
     for st in S:
         d.render(current={"client": st})
@@ -416,7 +418,7 @@ def test_restyling_is_fast():
 
 # ------------------------------------------------------------------------------ Graphviz missing
 def test_missing_dot_raises_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(dg, "_LAYOUTS", {})
+    monkeypatch.setattr(dl, "_LAYOUTS", {})
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(GraphvizNotFound) as info:
         StateDiagram().render()
