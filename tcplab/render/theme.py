@@ -6,14 +6,14 @@ colour helpers).
 
 Endpoints use the Okabe-Ito colour-blind-safe palette: the first endpoint blue, the second
 vermillion, in the state diagram, the ladder and the widgets alike.  TIME-WAIT has *one*
-orange: the ladder's band and its TIME-WAIT state box are the same colour.
+orange, the palette's: the ladder's band and its TIME-WAIT state box are the same colour.
 
 >>> PALETTE[0], COLORS["coverage"]
 ('#0072B2', '#009E73')
 >>> darker("#0072B2")
 '#005686'
 >>> tint(COLORS["time-wait"], 0.45)
-'#fad6a9'
+'#f4d48c'
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ COLORS = {
     # both pictures
     "background": "#ffffff",
     "coverage": "#009E73",            # "used in this run" (Okabe-Ito bluish green)
-    "time-wait": "#f4a340",           # TIME-WAIT, the one orange
+    "time-wait": PALETTE[3],          # TIME-WAIT, the one orange (Okabe-Ito, as the widgets' timer)
     # state diagram: nodes, edges, labels
     "node-fill": "#f5f5f5",
     "node-stroke": "#333333",
