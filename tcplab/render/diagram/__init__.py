@@ -34,11 +34,14 @@ ids).  The arrows into one sink are one ``bundle-<STATE>`` group holding one
 True
 """
 
-from ..theme import PALETTE
+from ..theme import COLORS, PALETTE
 from .highlight import css_name
 from .layout import GraphvizNotFound, clear_cache
 from .spec import SINK_LAYERS, node_id, parse_layers
 from .view import DiagramView, StateDiagram, cli_diagram
+
+#: Colour of the "used in this run" coverage overlay (kept for old imports; see the theme).
+COVERAGE_COLOR = COLORS["coverage"]
 
 __all__ = ["StateDiagram", "DiagramView", "GraphvizNotFound", "PALETTE", "SINK_LAYERS",
            "parse_layers", "cli_diagram", "clear_cache", "node_id", "css_name"]

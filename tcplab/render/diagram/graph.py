@@ -79,7 +79,7 @@ def _node_attrs(n: Node) -> dict[str, str]:
     return a
 
 
-def _edge_attrs(e: Edge, spec: Spec) -> dict[str, str]:
+def _edge_attrs(e: Edge) -> dict[str, str]:
     a = {"id": e.id, "class": " ".join(("edge",) + e.classes)}
     if e.bundle:
         a.update(fontsize="9", color=COLORS["sink-edge"], fontcolor=COLORS["sink-label"],
@@ -123,7 +123,7 @@ def layout_graph(spec: Spec) -> graphviz.Digraph:
     for a_, b_ in ORDER:
         g.edge("node-" + a_, "node-" + b_, style="invis")
     for e in spec.edges:
-        a = _edge_attrs(e, spec)
+        a = _edge_attrs(e)
         key = e.members[0].key
         if key in XLABEL and sinks:
             a["xlabel"] = a.pop("label").removeprefix(_LABEL_PAD)
@@ -185,7 +185,7 @@ def pinned_graph(lay: "Layout", looks: "Mapping[str, Look]",
         g.node(n.id, _attributes=list(a.items()))
     for e in spec.edges:
         look = looks.get(e.id)
-        a = _edge_attrs(e, spec)
+        a = _edge_attrs(e)
         if e.members[0].key in XLABEL and any(n.sink for n in spec.nodes):
             a["label"] = e.members[0].label       # laid out as an external label
         if look is not None:
