@@ -7,7 +7,7 @@ per-step time, over repeated runs, of
 * **cached restyle** -- ``StateDiagram.highlight_step``: ``dot`` ran once for the style;
   each step only fills classes and colours into the SVG written from that layout;
 * **fresh graphviz** -- the same highlighted ``graphviz.Digraph``, laid out and rendered by
-  ``dot`` for every step (``DiagramView.graph().pipe(format="svg", engine="dot")``);
+  ``dot`` for every step (``layout_graph(spec, looks).pipe(format="svg")``);
 * **transitions GraphMachine** (reference, if the ``transitions`` package is installed) --
   its graphviz backend redrawing the same states and edges after each state change;
 
@@ -61,9 +61,19 @@ def main(repeats: int = 7) -> None:
     def cached(k: int) -> str:
         return diagram.highlight_step(hist, k).svg
 
+    from tcplab.render.diagram.graph import layout_graph
+
+    def plan_for(k: int):
+        step = hist[k]
+        path: dict[str, list] = {}
+        for s in hist[:k]:
+            path.setdefault(s.actor, []).extend(s.transitions)
+        return diagram._plan(dict(step.states), {step.actor: list(step.transitions)}, path,
+                             legend=False)
+
     def fresh(k: int) -> bytes:
         # the same highlighted graph, laid out and rendered by `dot` from scratch
-        return diagram.highlight_step(hist, k).graph().pipe(format="svg", engine="dot")
+        return layout_graph(diagram.spec, plan_for(k).looks).pipe(format="svg", engine="dot")
 
     results = [("cached restyle (StateDiagram)", median_per_step(cached, n, repeats * 20))]
     results.append(("fresh graphviz render (dot)", median_per_step(fresh, n, repeats)))

@@ -98,8 +98,10 @@ def _ends(e: Edge) -> tuple[str, str]:
     return (e.head, e.tail) if e.reversed else (e.tail, e.head)
 
 
-def layout_graph(spec: Spec) -> graphviz.Digraph:
-    """The graph ``dot`` lays out for this style (figure 5's rows, columns and order)."""
+def layout_graph(spec: Spec, looks: "Mapping[str, Look] | None" = None) -> graphviz.Digraph:
+    """The graph ``dot`` lays out for this style (figure 5's rows, columns and order);
+    with ``looks``, highlighted (a fresh layout of a highlighted picture)."""
+    looks = looks or {}
     g = _base(spec, None)
     sinks = any(n.sink for n in spec.nodes)
     for n in spec.nodes:
@@ -107,6 +109,7 @@ def layout_graph(spec: Spec) -> graphviz.Digraph:
         group = GROUPS.get(n.id.removeprefix("node-"))
         if group:
             a["group"] = group
+        _node_look(a, n, looks.get(n.id), tags=False)
         g.node(n.id, _attributes=list(a.items()))
     for row in RANKS:
         with g.subgraph() as same:
@@ -129,6 +132,7 @@ def layout_graph(spec: Spec) -> graphviz.Digraph:
             a["xlabel"] = a.pop("label").removeprefix(_LABEL_PAD)
         if len(e.members) == 1 and key in HEADPORT:
             a["headport"] = HEADPORT[key]
+        _edge_look(a, e, looks.get(e.id))
         g.edge(*_ends(e), _attributes=list(a.items()))
     return g
 
@@ -148,6 +152,56 @@ def _alpha(alpha: float) -> str:
     return "" if alpha >= 1 else f"{round(alpha * 255):02x}"
 
 
+def _node_look(a: dict[str, str], n: Node, look: "Look | None", tags: bool) -> None:
+    """Set a highlighted node's colours (and, with ``tags``, its endpoint names)."""
+    if look is None:
+        return
+    style = "rounded,filled,dashed" if n.sink else "rounded,filled"
+    if look.fills:
+        if len(look.fills) > 1:
+            frac = 1 / len(look.fills)
+            a["fillcolor"] = ":".join(f"{c};{frac:.3f}" for c in look.fills)
+            a["gradientangle"] = "0"
+        else:
+            a["fillcolor"] = look.fills[0]
+        a["style"] = style
+    if look.stroke:
+        a["color"] = look.stroke
+    if look.stroke_width:
+        a["penwidth"] = _num(look.stroke_width)
+    if look.text:
+        a["fontcolor"] = look.text
+    if tags and look.tags and not n.sink:   # (a sink is too small for tags)
+        first, *rest = n.label.split("\n")
+        more = "".join(f"<br/>{html.escape(x, quote=False)}" for x in rest)
+        tag = "  ".join(html.escape(t, quote=False) for t, _ in look.tags)
+        a["label"] = (f'<<font point-size="13">{html.escape(first, quote=False)}'
+                      f'{more}</font><br/><font face="{_FONT}" point-size="9">'
+                      f'{tag}</font>>')
+
+
+def _edge_look(a: dict[str, str], e: Edge, look: "Look | None") -> None:
+    """Set a highlighted edge's colours, width and label."""
+    if look is None:
+        return
+    a["class"] = " ".join(("edge",) + e.classes + look.classes)
+    if e.bundle and any(c for c, _, _ in look.members.values()):
+        a["label"] = _html_lines([
+            (ln, *(look.members.get(t.key) or (None, False))[:2])
+            for t, lines in zip(e.members, e.member_lines) for ln in lines])
+    if look.colors:
+        al = _alpha(look.alpha)
+        frac = 1 / len(look.colors)
+        a["color"] = (look.colors[0] + al if len(look.colors) == 1 else
+                      ":".join(f"{c}{al};{frac:.3f}" for c in look.colors))
+    if look.width:
+        a["penwidth"] = _num(look.width)
+    if look.label and not e.bundle:
+        a["fontcolor"] = look.label
+    if look.bold and not e.bundle:
+        a["fontname"] = _FONT + "-Bold"
+
+
 def pinned_graph(lay: "Layout", looks: "Mapping[str, Look]",
                  legend: "Sequence[Prim]" = ()) -> graphviz.Digraph:
     """The highlighted picture at the layout's positions, for ``neato -n2``."""
@@ -155,56 +209,16 @@ def pinned_graph(lay: "Layout", looks: "Mapping[str, Look]",
     g = _base(spec, lay)
     for n in spec.nodes:
         a = _node_attrs(n)
-        look = looks.get(n.id)
-        if look is not None:
-            style = "rounded,filled,dashed" if n.sink else "rounded,filled"
-            if look.fills:
-                if len(look.fills) > 1:
-                    frac = 1 / len(look.fills)
-                    a["fillcolor"] = ":".join(f"{c};{frac:.3f}" for c in look.fills)
-                    a["gradientangle"] = "0"
-                else:
-                    a["fillcolor"] = look.fills[0]
-                a["style"] = style
-            if look.stroke:
-                a["color"] = look.stroke
-            if look.stroke_width:
-                a["penwidth"] = _num(look.stroke_width)
-            if look.text:
-                a["fontcolor"] = look.text
-            if look.tags and not n.sink:   # (a sink is too small for tags)
-                first, *rest = n.label.split("\n")
-                more = "".join(f"<br/>{html.escape(x, quote=False)}" for x in rest)
-                tag = "  ".join(html.escape(t, quote=False) for t, _ in look.tags)
-                a["label"] = (f'<<font point-size="13">{html.escape(first, quote=False)}'
-                              f'{more}</font><br/><font face="{_FONT}" point-size="9">'
-                              f'{tag}</font>>')
+        _node_look(a, n, looks.get(n.id), tags=True)
         x, y, w, h = lay.node_box[n.id]
         a.update(pos=f"{x:.2f},{y:.2f}!", width=_num(w / 72), height=_num(h / 72),
                  fixedsize="true")
         g.node(n.id, _attributes=list(a.items()))
     for e in spec.edges:
-        look = looks.get(e.id)
         a = _edge_attrs(e)
         if e.members[0].key in XLABEL and any(n.sink for n in spec.nodes):
             a["label"] = e.members[0].label       # laid out as an external label
-        if look is not None:
-            a["class"] = " ".join(("edge",) + e.classes + look.classes)
-            if e.bundle and any(c for c, _, _ in look.members.values()):
-                a["label"] = _html_lines([
-                    (ln, *(look.members.get(t.key) or (None, False))[:2])
-                    for t, lines in zip(e.members, e.member_lines) for ln in lines])
-            if look.colors:
-                al = _alpha(look.alpha)
-                frac = 1 / len(look.colors)
-                a["color"] = (look.colors[0] + al if len(look.colors) == 1 else
-                              ":".join(f"{c}{al};{frac:.3f}" for c in look.colors))
-            if look.width:
-                a["penwidth"] = _num(look.width)
-            if look.label and not e.bundle:
-                a["fontcolor"] = look.label
-            if look.bold and not e.bundle:
-                a["fontname"] = _FONT + "-Bold"
+        _edge_look(a, e, looks.get(e.id))
         pos, lp = lay.edge_pos[e.id]
         a.update(pos=pos, lp=lp)
         g.edge(*_ends(e), _attributes=list(a.items()))
