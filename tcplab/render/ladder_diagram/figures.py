@@ -24,24 +24,26 @@ __all__ = ["ladder", "ladder_png", "save_ladder", "cli_ladder", "LadderView"]
 
 _LAYOUTS: "OrderedDict[tuple, tuple[tuple, LadderLayout]]" = OrderedDict()
 _VIEWS: "OrderedDict[tuple, tuple[tuple, LadderView]]" = OrderedDict()
-_KEEP = 8                            # runs remembered (a notebook shows a few at a time)
+_KEEP = {"layouts": 8, "views": 4}   # runs remembered (a notebook shows a few at a time;
+                                     # a view holds a figure and its Agg buffer, ~5 MB)
 
 
 def _run_key(run: Run, style: str) -> tuple[tuple, tuple]:
     """(what identifies the picture of ``run``, the steps it was made from)."""
     key = (style, run.names, run.latency, run.now, len(run.history),
            tuple((p.id, p.planned, p.retransmission) for p in run.packets.values()))
-    return key, tuple(id(s) for s in run.source)
+    return key, tuple(run.source)     # the Step objects themselves, compared by identity
 
 
-def _remember(cache: OrderedDict, key: tuple, steps: tuple, make: Any) -> Any:
+def _remember(cache: OrderedDict, key: tuple, steps: tuple, make: Any, keep: int) -> Any:
     hit = cache.get(key)
-    if hit is not None and hit[0] == steps:
+    if hit is not None and len(hit[0]) == len(steps) and all(
+            a is b for a, b in zip(hit[0], steps)):
         cache.move_to_end(key)
         return hit[1]
     value = make()
     cache[key] = (steps, value)
-    while len(cache) > _KEEP:
+    while len(cache) > keep:
         cache.popitem(last=False)
     return value
 
@@ -49,7 +51,7 @@ def _remember(cache: OrderedDict, key: tuple, steps: tuple, make: Any) -> Any:
 def _layout_for(run: Run, style: str) -> LadderLayout:
     """The full-run layout (memoised: a stepping widget redraws the same run)."""
     key, steps = _run_key(run, style)
-    return _remember(_LAYOUTS, key, steps, lambda: LadderLayout(run, style))
+    return _remember(_LAYOUTS, key, steps, lambda: LadderLayout(run, style), _KEEP["layouts"])
 
 
 def _step_index(run: Run, upto: int | None, style: str) -> int:
@@ -179,7 +181,7 @@ def ladder_png(source: Any, *, dpi: int = 100, **kwargs: Any) -> bytes:
     key, steps = _run_key(run, style)
     view = _remember(_VIEWS, key + (title, figsize, dpi), steps,
                      lambda: LadderView(run, style=style, title=title, figsize=figsize,
-                                        dpi=dpi))
+                                        dpi=dpi), _KEEP["views"])
     return view.png(upto)
 
 
