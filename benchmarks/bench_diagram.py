@@ -5,9 +5,9 @@ For every step of a handshake + teardown run, the diagram is highlighted for bot
 per-step time, over repeated runs, of
 
 * **cached restyle** -- ``StateDiagram.highlight_step``: ``dot`` ran once for the style;
-  each step only fills colours and classes into the cached SVG template;
-* **fresh graphviz** -- the same highlighted diagram as DOT text, laid out and rendered by
-  ``dot`` through the ``graphviz`` Python package (``graphviz.Source(...).pipe("svg")``);
+  each step only fills classes and colours into the SVG written from that layout;
+* **fresh graphviz** -- the same highlighted ``graphviz.Digraph``, laid out and rendered by
+  ``dot`` for every step (``layout_graph(spec, looks).pipe(format="svg")``);
 * **transitions GraphMachine** (reference, if the ``transitions`` package is installed) --
   its graphviz backend redrawing the same states and edges after each state change;
 
@@ -61,9 +61,9 @@ def main(repeats: int = 7) -> None:
     def cached(k: int) -> str:
         return diagram.highlight_step(hist, k).svg
 
-    import graphviz
+    from tcplab.render.diagram.graph import layout_graph
 
-    def plan_for(k: int) -> dg._Plan:
+    def plan_for(k: int):
         step = hist[k]
         path: dict[str, list] = {}
         for s in hist[:k]:
@@ -72,8 +72,8 @@ def main(repeats: int = 7) -> None:
                              legend=False)
 
     def fresh(k: int) -> bytes:
-        src = dg._dot_source(diagram.spec, plan_for(k).looks)
-        return graphviz.Source(src, engine="dot").pipe(format="svg")
+        # the same highlighted graph, laid out and rendered by `dot` from scratch
+        return layout_graph(diagram.spec, plan_for(k).looks).pipe(format="svg", engine="dot")
 
     results = [("cached restyle (StateDiagram)", median_per_step(cached, n, repeats * 20))]
     results.append(("fresh graphviz render (dot)", median_per_step(fresh, n, repeats)))

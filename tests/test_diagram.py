@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tcplab.render import diagram as dg
+from tcplab.render.diagram import layout as dl
 from tcplab.render.diagram import GraphvizNotFound, StateDiagram, cli_diagram, parse_layers
 from tcplab.network import Network
 from tcplab.states import TcpState as S
@@ -386,9 +387,10 @@ def test_layout_is_identical_whatever_is_highlighted():
 
 def test_dot_runs_once_per_style(monkeypatch):
     calls = []
-    real = dg._layout
-    monkeypatch.setattr(dg, "_LAYOUTS", {})
-    monkeypatch.setattr(dg, "_layout", lambda spec: calls.append(spec.layers) or real(spec))
+    real = dl.compute_layout
+    monkeypatch.setattr(dl, "_LAYOUTS", {})
+    monkeypatch.setattr(dl, "compute_layout",
+                        lambda spec: calls.append(spec.layers) or real(spec))
     d = StateDiagram("reset")
     for st in S:
         d.render(current={"client": st})
@@ -416,7 +418,7 @@ def test_restyling_is_fast():
 
 # ------------------------------------------------------------------------------ Graphviz missing
 def test_missing_dot_raises_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(dg, "_LAYOUTS", {})
+    monkeypatch.setattr(dl, "_LAYOUTS", {})
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(GraphvizNotFound) as info:
         StateDiagram().render()
@@ -505,3 +507,94 @@ def test_python_m_tcplab_diagram(tmp_path):
                     "--peer", "CLOSE-WAIT", "-o", str(out)], check=True, capture_output=True,
                    cwd=Path(__file__).resolve().parents[1])
     assert "current-server" in classes(by_id(parse(out.read_text()))["node-CLOSE_WAIT"])
+
+
+# ------------------------------------------------------------------------------ the pieces
+def test_highlight_plan_is_pure_classes_and_looks():
+    """highlight.make_plan needs no Graphviz: classes and colours per element."""
+    from tcplab.render.diagram.highlight import PATH_ALPHA, make_plan
+    from tcplab.render.diagram.spec import build_spec
+    spec = build_spec(parse_layers("reset"), False)
+    plan = make_plan(spec, ("client", "server"), {},
+                     current={"client": "ESTABLISHED", "server": "ESTABLISHED"},
+                     just_taken={"server": ["syn-received-rcv-ack"]},
+                     path={"client": ["active-open", "syn-sent-rcv-syn-ack"],
+                           "server": ["passive-open", "listen-rcv-syn"]})
+    est = plan.looks["node-ESTABLISHED"]
+    assert est.classes == ("current", "current-client", "current-server")
+    assert est.fills == (BLUE, VERMILLION) and est.tags == (("client", BLUE),
+                                                          ("server", VERMILLION))
+    taken = plan.looks["edge-syn-received-rcv-ack"]
+    assert taken.classes == ("taken", "taken-server") and taken.colors == (VERMILLION,)
+    assert taken.bold and taken.alpha == 1
+    path = plan.looks["edge-active-open"]
+    assert path.classes == ("path", "path-client") and path.alpha == PATH_ALPHA
+    assert "edge-established-close" not in plan.looks          # untouched: as drawn
+    assert plan.current_nodes == {"client": "node-ESTABLISHED", "server": "node-ESTABLISHED"}
+    # a reset lands on the sink beside its state; the bundle member carries the classes
+    reset = make_plan(spec, ("client",), {}, current={"client": "CLOSED"},
+                      just_taken={"client": ["established-rcv-rst"]})
+    assert reset.current_nodes == {"client": "node-CLOSED-sink-ESTABLISHED"}
+    bundle = reset.looks["bundle-ESTABLISHED"]
+    assert bundle.members["established-rcv-rst"] == (BLUE, True, ("taken", "taken-client"))
+    # coverage: every edge gets a look, used ones green, the others faded
+    cov = make_plan(spec, ("client",), {}, coverage=["active-open"])
+    assert cov.looks["edge-active-open"].classes == ("covered",)
+    assert cov.looks["edge-listen-close"].colors == ("#c9c9c9",)
+
+
+def test_layout_is_read_from_graphviz_json_and_arrows_point_at_their_heads(all_layers):
+    """layout.py reads every outline, curve, arrowhead and label line from ``pipe("json")``;
+    each arrowhead sits at the drawn head (also for the edges laid out ``dir=back``)."""
+    lay = all_layers.layout
+    spec = lay.spec
+    assert set(lay.node_shape) == {n.id for n in spec.nodes}
+    for n in spec.nodes:
+        assert lay.node_shape[n.id].kind == "path"                  # a rounded box
+        assert [lb.text for lb in lay.node_labels[n.id]] == n.label.split("\n")
+
+    def gap(p: tuple[float, float], nid: str) -> float:
+        cx, cy, w, h = lay.node_svg[nid]
+        return max(abs(p[0] - cx) - w / 2, abs(p[1] - cy) - h / 2, 0.0)
+
+    for e in spec.edges:
+        (head,) = lay.edge_heads[e.id]
+        tip = min(head.points, key=lambda p: gap(p, e.head))
+        assert gap(tip, e.head) < 2.0, e.id
+        if e.tail != e.head:                                          # not a loop
+            assert all(gap(p, e.tail) > 2.0 for p in head.points), e.id
+        assert len(lay.edge_path[e.id].points) % 3 == 1                  # cubic Béziers
+        lines = [lb.text for lb in lay.edge_labels[e.id]]
+        expected = [x for ls in e.member_lines for x in ls] if e.bundle else [e.members[0].label]
+        assert [x.replace("\u00a0", " ").strip() for x in lines] == \
+            [x.replace("\u00a0", " ").strip() for x in expected]
+
+
+def test_the_graph_is_a_graphviz_digraph_with_figure5_ranks():
+    import graphviz
+
+    from tcplab.render.diagram.graph import RANKS, layout_graph
+    d = StateDiagram("all")
+    g = layout_graph(d.spec)
+    assert isinstance(g, graphviz.Digraph)
+    src = g.source
+    for row in RANKS:
+        assert all(f'"node-{r}"' in src for r in row)
+    assert src.count("rank=same") == len(RANKS) + 1            # + LISTEN beside its sink
+    assert src.count("style=invis") == 4
+    pinned = d.show(current={"client": "LISTEN"}).graph()
+    assert isinstance(pinned, graphviz.Digraph) and pinned.engine == "neato"
+
+
+def test_doctests_of_the_render_modules():
+    import doctest
+    import importlib
+    names = ["tcplab.render", "tcplab.render.theme", "tcplab.render.text",
+             "tcplab.render.words"] + [f"tcplab.render.diagram{m}" for m in (
+                 "", ".spec", ".graph", ".layout", ".highlight", ".legend", ".svg", ".view")]
+    tried = 0
+    for name in names:
+        res = doctest.testmod(importlib.import_module(name))
+        assert res.failed == 0, name
+        tried += res.attempted
+    assert tried >= 15

@@ -460,20 +460,84 @@ def test_zero_latency_gives_every_step_its_own_row():
     assert drawn.layout.time_text(drawn.segments[-1].t0) == "0.0"    # the real time
 
 
-def test_png_text_cache_draws_what_matplotlib_draws():
-    """Texts on Agg come from a bitmap cache; the picture must be the same."""
+def test_png_is_what_matplotlib_draws():
+    """ladder_png goes through savefig (no private renderer tricks) and is memoised; the
+    picture must be what matplotlib draws for the figure."""
     import numpy as np
     from PIL import Image
-    import tcplab.render.ladder_diagram as L
     net = lost_final_ack()
-    try:
-        L.TEXT_CACHE = True
-        a = np.asarray(Image.open(io.BytesIO(ladder_png(net, dpi=80))).convert("L"), int)
-        L.TEXT_CACHE = False
-        b = np.asarray(Image.open(io.BytesIO(ladder_png(net, dpi=80))).convert("L"), int)
-    finally:
-        L.TEXT_CACHE = True
+    png = ladder_png(net, dpi=80)
+    assert ladder_png(net, dpi=80) is png                  # memoised: drawn once
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("L"), int)
+    buf = io.BytesIO()
+    ladder(net).savefig(buf, format="png", dpi=80, facecolor="white")
+    b = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"), int)
     assert a.shape == b.shape
     diff = np.abs(a - b)
     assert (diff > 96).sum() < 0.0005 * diff.size    # sub-pixel glyph placement only
     assert diff.mean() < 0.5
+    # a step of the same run is another picture, and a changed run is redrawn
+    assert ladder_png(net, dpi=80, upto=3) != png
+    net.listen("server")
+    assert ladder_png(net, dpi=80) != png
+
+
+# ------------------------------------------------------------------------- the pieces -----
+def test_layout_and_marks_are_pure():
+    """history -> layout -> marks needs no matplotlib; the marks are what the figure shows."""
+    code = (
+        "import sys\n"
+        "from tcplab import scenarios\n"
+        "from tcplab.render.ladder_diagram.history import collect\n"
+        "from tcplab.render.ladder_diagram.layout import LadderLayout\n"
+        "from tcplab.render.ladder_diagram.marks import draw_marks\n"
+        "run = collect(scenarios.get('lost-final-ack').run(), None, None, None)\n"
+        "lay = LadderLayout(run)\n"
+        "d = draw_marks(lay, run, len(run.history) - 1, False)\n"
+        "assert 'matplotlib' not in sys.modules\n"
+        "print([m.status for m in d.segments].count('lost'), len(d.ops.texts))\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    lost, texts = map(int, r.stdout.split())
+    assert lost == 1 and texts > 20
+    # the figure draws exactly the marks' texts, with their gids
+    fig = ladder(lost_final_ack())
+    drawn = fig.drawn
+    assert len(fig.axes[0].texts) == len(drawn.ops.texts)
+    for m in drawn.segments:
+        assert m.artists[0].get_gid() == f"seg-{m.packet}"
+        assert [a.get_gid() for a in m.artists[1:]] in ([], [f"label-{m.packet}"])
+    for m in drawn.of("state"):
+        assert m.artists[0].get_text() == m.text
+
+
+def test_calls_and_timers_come_from_the_typed_step_fields():
+    from tcplab.render.words import call_text, rfc_words, timer_text
+    net = lost_syn()
+    timers = [s for s in net.history if s.kind == "timer"]
+    assert timers and all(s.timer == "retransmission" for s in timers)
+    assert [timer_text(s) for s in timers][0] == "RTO: retransmit"
+    assert rfc_words(timers[0]) == "retransmission timeout"
+    calls = [s for s in full_life().history if s.kind == "call"]
+    assert [call_text(s) for s in calls][:3] == ["listen()", "connect()", "send(5 B)"]
+    assert [rfc_words(s) for s in calls][:3] == ["passive OPEN", "active OPEN", "SEND 5 bytes"]
+    # the ladder says what the fields say, whatever the display text of the events
+    net = lost_final_ack()
+    expected = [(m.kind, m.text, m.status, m.line) for m in ladder(net).drawn]
+    for s in net.history:
+        s.event = "(display text only)"
+    from tcplab.render.ladder_diagram import figures
+    figures._LAYOUTS.clear()                    # lay the run out again from its steps
+    assert [(m.kind, m.text, m.status, m.line) for m in ladder(net).drawn] == expected
+
+
+def test_doctests_of_the_ladder_modules():
+    import doctest
+    import importlib
+    tried = 0
+    for m in ("", ".history", ".geometry", ".layout", ".marks", ".mpl", ".figures"):
+        res = doctest.testmod(importlib.import_module(f"tcplab.render.ladder_diagram{m}"))
+        assert res.failed == 0, m
+        tried += res.attempted
+    assert tried >= 8

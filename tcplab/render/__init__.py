@@ -1,9 +1,18 @@
 """Pictures and text of a run: the layer that draws the model.
 
 Built on the model (:mod:`tcplab.network`, :mod:`tcplab.steps`, :mod:`tcplab.transitions`);
-imports no widget code.  The state diagram uses the ``graphviz`` package, the ladder
-matplotlib; both are imported only when a picture is drawn, so ``import tcplab.render``
-is cheap.
+imports no widget code.  What it holds:
+
+* :mod:`.diagram` -- the state diagram (RFC 9293 figure 5), laid out by the ``graphviz``
+  package once per style and highlighted per step by CSS classes;
+* :mod:`.ladder_diagram` -- the sequence (ladder) diagram: a pure layout, drawn with
+  matplotlib;
+* :mod:`.text` -- RFC-figure text traces; :mod:`.words` -- what a step did, in words,
+  from the typed :class:`~tcplab.steps.Step` fields;
+* :mod:`.theme` -- the one home of colours and fonts.
+
+graphviz and matplotlib are imported only when a picture is drawn, so
+``import tcplab.render`` is cheap.
 
 >>> from tcplab import scenarios
 >>> from tcplab.render import trace

@@ -6,12 +6,23 @@
     3.  ESTABLISHED <-- <SEQ=300><ACK=101><CTL=SYN,ACK> <-- SYN-RECEIVED
 
 ``...`` means the segment is still in the network (it arrives on a later line, or is lost).
+
+Builds on the model (:class:`~tcplab.network.Network`, its history of typed
+:class:`~tcplab.steps.Step` records) and :mod:`.words`; no picture library.
+
+>>> from tcplab import scenarios
+>>> net = scenarios.get("handshake").run(isn={"client": 100, "server": 300})
+>>> for line in trace_lines(net, times=False)[3:5]:
+...     print(line)
+ 3. SYN-SENT     --> <SEQ=100><CTL=SYN>              --> SYN-RECEIVED
+ 4. ESTABLISHED  <-- <SEQ=300><ACK=101><CTL=SYN,ACK> <-- SYN-RECEIVED
 """
 
 from __future__ import annotations
 
 from ..network import WIRE, Network
 from ..states import TcpState
+from .words import WIRE_VERBS, rfc_words
 
 __all__ = ["trace_lines", "trace"]
 
@@ -45,15 +56,14 @@ def trace_lines(net: Network, style: str = "rfc", times: bool = True) -> list[st
     for i, st in enumerate(history):
         if st.actor == WIRE:
             p = packets.get(st.packet) if st.packet is not None else None
-            what = {"drop": "lost", "duplicate": "duplicated", "delay": "delayed"}
-            verb = what.get(st.event.split()[0], st.event)
-            desc = f"{p.segment.label()} from {p.src}" if p else st.event
+            verb = WIRE_VERBS.get(st.wire or "", st.wire or "")
+            desc = f"{p.segment.label()} from {p.src}" if p else "packet"
             rows.append((st.time, "", "", f"(#{st.packet} {desc} {verb})", "", ""))
             continue
         if st.kind == "segment" and i not in merged and st.packet is not None:
             line(st.time, st.actor, str(st.after), "<--", fmt(packets[st.packet].segment), "...")
         elif st.kind != "segment" and not st.packets:
-            line(st.time, st.actor, str(st.after), "", f"({st.event.split('  ')[0]})", "")
+            line(st.time, st.actor, str(st.after), "", f"({rfc_words(st)})", "")
         for pid in st.packets:
             p = packets.get(pid)
             if p is None:

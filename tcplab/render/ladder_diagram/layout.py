@@ -1,0 +1,333 @@
+"""Where everything of a whole run goes on the ladder: arrows, columns, TIME-WAIT, labels.
+
+Builds on :mod:`.history` (the run), :mod:`.geometry` (paper, time map, rectangles),
+:mod:`..words` (calls and timers in words, from the typed Step fields) and
+:mod:`..theme`.  Pure: computed once from the full history, so that drawing any prefix of
+it (``upto=``) uses the same scale and places every label where the full picture has it.
+
+>>> from tcplab import scenarios
+>>> from .history import collect
+>>> lay = LadderLayout(collect(scenarios.get("handshake").run(isn={"client": 100,
+...                    "server": 300}), None, None, None), style="short")
+>>> [a.label_text for a in lay.arrows.values()]
+['SYN', 'SYN,ACK', 'ACK']
+>>> [(it.actor, it.text) for it in lay.side_items]
+[('server', 'listen()'), ('client', 'connect()')]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ...network import WIRE
+from ...states import TcpState
+from ...steps import Step
+from ..theme import COLORS, PALETTE
+from ..words import call_text, rfc_words, timer_text
+from .geometry import (GAP_IN, HEAD_IN, FOOT_IN, LABEL_PT, LINE_H, SIDE_COL_IN, SIDE_PT,
+                       STATE_COL_IN, STATE_PT, TICKS_IN, Arrow, Rect, TimeMap, fmt_gap,
+                       fmt_seconds, label_variants, mono_w, sans_w, seg_label, side_of)
+from .history import Pkt, Run
+
+__all__ = ["STYLES", "LadderLayout", "TwSpan", "ColItem"]
+
+#: Label styles: RFC 9293 figure notation, tcpdump's, or just the flags.
+STYLES = ("rfc", "tcpdump", "short")
+
+
+@dataclass
+class TwSpan:
+    actor: str
+    k_in: int
+    t_in: float
+    k_out: int | None                    # the step that left TIME-WAIT (None: still in it)
+    t_out: float                         # when it left, or the pending deadline
+    length: float                        # the 2*MSL the timer was set to
+    restarts: list[tuple[int, float]]    # (step, time) where a segment restarted the timer
+    last_deadline: float | None = None
+    ended_by: str = ""                   # the event that ended it early ("" = the timer)
+
+
+@dataclass
+class ColItem:
+    kind: str
+    actor: str
+    step: int
+    t: float
+    text: str
+    y_true: float                        # where it would like to be (stacking target)
+    y: float = 0.0                       # where it is, after stacking
+    gid: str = ""
+    y_line: float = 0.0                  # the event's time on the timeline
+
+
+class LadderLayout:
+    """Where everything of a whole run goes, in paper inches (x right, y down).
+
+    Computed once from the full history, so that drawing any prefix of it (``upto=``)
+    uses the same scale and places every label where the full picture has it.
+    """
+
+    def __init__(self, run: Run, style: str = "rfc"):
+        if style not in STYLES:
+            raise ValueError(f"style is one of {', '.join(STYLES)}; got {style!r}")
+        self.run = run
+        self.style = style
+        self.names = run.names
+        unit = run.latency if run.latency > 0 else 0.1
+        self.unit = unit
+        h = run.history
+        # -- x positions ------------------------------------------------------------------
+        self.x_line = (SIDE_COL_IN + STATE_COL_IN, SIDE_COL_IN + STATE_COL_IN + GAP_IN)
+        self.width = self.x_line[1] + STATE_COL_IN + SIDE_COL_IN
+        # -- time map ---------------------------------------------------------------------
+        times = [s.time for s in h] + [run.now]
+        for p in run.packets.values():
+            times += [p.sent_at, p.planned]
+        self.tw_pending: dict[str, float] = {}
+        if h:
+            for n, tmr, d in h[-1].timers:
+                if tmr == "time-wait":
+                    self.tw_pending[n] = d
+                    times.append(d)
+        if not h:
+            times.append(0.0)
+        self.tm = TimeMap(times, unit)
+        longest = max((fmt_seconds(t, unit) for t in times), key=len, default="0")
+        self.ticks_in = max(TICKS_IN, sans_w(f"now {longest} s", 7.5) + 0.12)
+        self.t_first = self.tm.t_first
+        self.y_top = -HEAD_IN
+        self.y_bottom = self.tm.y(self.tm.t_last) + FOOT_IN
+        self.height = self.y_bottom - self.y_top
+        # data units per paper inch: 1, since an Axes of another size zooms the whole
+        # picture uniformly (see _draw_into); the factors are kept for clarity of the maths
+        self.sx = self.sy = 1.0
+        self._arrows()
+        self._time_wait()
+        self._columns()
+        self._place_labels()
+
+    def time_text(self, t: float) -> str:
+        """How the time axis writes time ``t`` (the real time, for zero-latency rows)."""
+        if self.run.real is not None:
+            t = self.run.real.get(round(t, 9), t)
+        return fmt_seconds(t, self.unit)
+
+    # -- initial states ------------------------------------------------------------------
+    def initial_state(self, name: str) -> TcpState:
+        for s in self.run.history:
+            if s.actor == name and s.before is not None:
+                return s.before
+        for s in self.run.history:
+            for n, st in s.states:
+                if n == name:
+                    return st
+        return TcpState.CLOSED
+
+    # -- arrows --------------------------------------------------------------------------
+    def _arrows(self) -> None:
+        run = self.run
+        self.arrows: dict[int, Arrow] = {}
+        seen: dict[tuple, int] = {}
+        for p in sorted(run.packets.values(), key=lambda p: (p.sent_at, p.id)):
+            i = side_of(p.src, self.names)
+            tags = []
+            if p.retransmission:
+                tags.append("retx")
+            if p.copy_of is not None:
+                tags.append(f"dup #{p.copy_of}")
+            if p.delayed:
+                tags.append("delayed")
+            label = seg_label(p.segment, self.style)
+            if tags:
+                label = " ".join(tags) + " \u00b7 " + label
+            color = COLORS["rst"] if p.segment.rst else PALETTE[i]
+            a = Arrow(p, self.x_line[i], self.x_line[1 - i], label, tuple(tags), color)
+            key = (p.src, round(p.sent_at, 9), round(p.planned, 9))
+            n = seen.get(key, 0)
+            if n:
+                a.offset = 0.09 * n          # a duplicate on the very same path
+            seen[key] = n + 1
+            self.arrows[p.id] = a
+
+    def arrow_end_s(self, p: Pkt, status: str, now: float) -> float:
+        if status == "delivered":
+            return 1.0
+        if status == "lost":
+            return 0.5
+        return self.arrows[p.id].s_at(self.tm, now)
+
+    # -- side columns: states, calls, timers ---------------------------------------------
+    def _columns(self) -> None:
+        run, tm = self.run, self.tm
+        self.state_items: list[ColItem] = []
+        self.side_items: list[ColItem] = []
+        for i, s in enumerate(run.history):
+            if s.actor == WIRE:
+                continue
+            y = tm.y(s.time)
+            if s.kind == "call":
+                self.side_items.append(ColItem("call", s.actor, i, s.time, call_text(s), y,
+                                                gid=f"call-{s.actor}-{i}"))
+            elif s.kind == "timer":
+                self.side_items.append(ColItem("timer", s.actor, i, s.time, timer_text(s),
+                                                y, gid=f"timer-{s.actor}-{i}"))
+            if s.error:
+                self.side_items.append(ColItem("error", s.actor, i, s.time,
+                                                f"\u26a0 {s.error}", y,
+                                                gid=f"error-{s.actor}-{i}"))
+            if any(k == i for sp in self.tw_spans for k, _ in sp.restarts):
+                self.side_items.append(ColItem("restart", s.actor, i, s.time,
+                                                "2MSL restarted", y,
+                                                gid=f"restart-{s.actor}-{i}"))
+            if s.after is not None and s.before is not s.after:
+                self.state_items.append(ColItem("state", s.actor, i, s.time, str(s.after), y,
+                                                 gid=f"state-{s.actor}-{i}"))
+        for it in self.state_items + self.side_items:
+            it.y_line = it.y_true
+        box_h = (STATE_PT * LINE_H + 4) / 72
+        side_h = SIDE_PT * LINE_H / 72
+        self._stack(self.state_items, box_h + 0.03)
+        # a call or timer sits level with the state it caused, even when that was pushed
+        by_step = {(it.actor, it.step): it.y for it in self.state_items}
+        for it in self.side_items:
+            it.y_true = by_step.get((it.actor, it.step), it.y_true)
+        self._stack(self.side_items, side_h + 0.02)
+
+    def _stack(self, items: list[ColItem], h: float) -> None:
+        for name in self.names:
+            col = [it for it in items if it.actor == name]
+            col.sort(key=lambda it: (it.y_true, it.step))
+            prev = -1e9
+            for it in col:
+                it.y = max(it.y_true, prev + h)
+                prev = it.y
+
+    # -- TIME-WAIT ------------------------------------------------------------------------
+    def _time_wait(self) -> None:
+        """The TIME-WAIT spans: who, from which step and time, until which (or until the
+        deadline still pending), the 2*MSL length, and where a segment restarted it."""
+        self.tw_spans: list[TwSpan] = []
+        h = self.run.history
+        tw = TcpState.TIME_WAIT
+        open_: dict[str, TwSpan] = {}
+
+        def deadline(step: Step, actor: str) -> float | None:
+            return next((d for n, tmr, d in step.timers if n == actor and tmr == "time-wait"),
+                        None)
+
+        for i, s in enumerate(h):
+            if s.actor == WIRE:
+                continue
+            span = open_.get(s.actor)
+            if s.after is tw and s.before is not tw:
+                d = deadline(s, s.actor)
+                open_[s.actor] = TwSpan(s.actor, i, s.time, None, d if d is not None else
+                                         s.time, (d - s.time) if d is not None else 0.0,
+                                         [], d)
+            elif span is not None and s.before is tw and s.after is not tw:
+                span.k_out, span.t_out = i, s.time
+                span.ended_by = ("" if s.kind == "timer" else
+                                 f"rcv {s.received.label()}" if s.received is not None
+                                 else rfc_words(s))
+                self.tw_spans.append(open_.pop(s.actor))
+            elif span is not None and s.after is tw:
+                d = deadline(s, s.actor)
+                if d is not None and span.last_deadline is not None and \
+                        abs(d - span.last_deadline) > 1e-9:
+                    span.restarts.append((i, s.time))
+                    span.last_deadline = d
+        for actor, span in open_.items():
+            span.t_out = self.tw_pending.get(actor, span.t_out)
+            self.tw_spans.append(span)
+
+    # -- label placement -----------------------------------------------------------------
+    def _place_labels(self) -> None:
+        """Put each arrow's label along it, rotated to its slope, where it hits nothing.
+
+        Greedy, in send order: candidate spots at fractions along the arrow, on either side,
+        one line or (if that collides) two; the cheapest wins.  Costs: overlap with a label
+        already placed, crossing another arrow or an arrowhead, a lost-cross, a break text,
+        leaving the space between the timelines, and -- a little -- distance from the middle.
+        """
+        tm = self.tm
+        sx, sy = self.sx, self.sy
+        line_h = LABEL_PT * LINE_H / 72
+        lo_x = self.x_line[0] / sx + 0.1
+        hi_x = self.x_line[1] / sx - 0.1
+        polys: list[tuple[int, list[tuple[float, float]]]] = []
+        blocks: list[Rect] = []
+        for pid, a in self.arrows.items():
+            p = a.pkt
+            s_end = 0.5 if p.lost_step is not None else 1.0
+            polys.append((pid, [(x / sx, y / sy) for x, y in a.path(tm, s_end)]))
+            x, y = a.point(tm, s_end)
+            if p.lost_step is not None:
+                blocks.append(Rect(x / sx, y / sy, 1, 0, 0.1, 0.1))
+            else:
+                blocks.append(Rect(x / sx, y / sy, 1, 0, 0.13, 0.06))
+        mid = (self.x_line[0] + self.x_line[1]) / 2 / sx
+        for (t0, t1, y0, y1) in tm.breaks:
+            text = f"\u2248 {fmt_gap(t1 - t0)} later"
+            blocks.append(Rect(mid, (y0 + y1) / 2 / sy, 1, 0, sans_w(text, 8) / 2 + 0.05,
+                                0.09))
+        placed: list[Rect] = []
+        for pid, a in self.arrows.items():
+            lost = a.pkt.lost_step is not None
+            pts = [(x / sx, y / sy) for x, y in a.path(tm, 1.0)]
+            p0, p1 = max(zip(pts, pts[1:]), key=lambda pq: math.dist(pq[0], pq[1]))
+            dx, dy = p1[0] - p0[0], p1[1] - p0[1]
+            L = math.hypot(dx, dy) or 1.0
+            ux, uy = dx / L, dy / L
+            if ux < 0 or (ux == 0 and uy < 0):        # text always reads left to right
+                ux, uy = -ux, -uy
+            # orientations: along the arrow; and level, for a steep arrow (a wandering
+            # duplicate), since steep text is hard to read
+            steep = abs(uy) > 0.42                       # steeper than about 25 degrees
+            frames = [(ux, uy, uy, -ux, 30.0 if steep else 0.0)]
+            if steep:
+                frames.append((1.0, 0.0, 0.0, 0.0, 0.0))
+            best: tuple[float, Rect, str, float] | None = None
+            for text, penalty in label_variants(a.label):
+                nlines = text.count("\n") + 1
+                half_a = (mono_w(max(text.split("\n"), key=len), LABEL_PT) + 0.06) / 2
+                half_b = nlines * line_h / 2
+                for fux, fuy, vx, vy, frame_cost in frames:
+                    level = (fux, fuy) == (1.0, 0.0) and steep
+                    # along: offset above/below the arrow; level: to its right/left
+                    offs = ([(half_a + 0.06, 0.0), (-half_a - 0.06, 0.0)] if level else
+                            [((half_b + 0.03) * vx, (half_b + 0.03) * vy),
+                             (-(half_b + 0.03) * vx, -(half_b + 0.03) * vy)])
+                    for frac in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82, 0.1, 0.9):
+                        if lost and frac > 0.5:
+                            continue
+                        bx, by = p0[0] + frac * dx, p0[1] + frac * dy
+                        for (ox, oy), side_cost in zip(offs, (0.0, 0.35)):
+                            r = Rect(bx + ox, by + oy, fux, fuy, half_a, half_b)
+                            cost = penalty + frame_cost + abs(frac - 0.5) * 2.0 + side_cost
+                            x0, _, x1, _ = r.extent()
+                            if x0 < lo_x:
+                                cost += 400 * (lo_x - x0 + 0.02)
+                            if x1 > hi_x:
+                                cost += 400 * (x1 - hi_x + 0.02)
+                            if best is not None and cost >= best[0]:
+                                continue
+                            cost += 1000 * sum(1 for o in placed if r.overlaps(o))
+                            cost += 600 * sum(1 for b in blocks if r.overlaps(b))
+                            for opid, poly in polys:
+                                if opid != pid:
+                                    for q0, q1 in zip(poly, poly[1:]):
+                                        c = r.cut(q0, q1)
+                                        if c > 0:
+                                            cost += 150 + 400 * c
+                            if best is None or cost < best[0]:
+                                best = (cost, r, text,
+                                        math.degrees(math.atan2(-fuy * sy, fux * sx)))
+                if best is not None and best[0] < 50:
+                    break                          # one line fits: no need to fold it
+            assert best is not None
+            placed.append(best[1])
+            a.label_rect = best[1]
+            a.label_text = best[2]
+            a.label_angle = best[3]
