@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "ladder":
         return _delegate("render.ladder_diagram", "cli_ladder", argv[1:])
     if argv and argv[0] in ("grade", "generate"):
-        if importlib.util.find_spec("otter") is None:
+        if importlib.util.find_spec("otter") is None and not {"-h", "--help"} & set(argv):
             print(f"tcplab {argv[0]}: error: the instructor's kit needs otter-grader, which "
                   "is not installed here: pip install 'tcplab[assignments]'", file=sys.stderr)
             return 2
