@@ -70,6 +70,7 @@ nb_execution_raise_on_error = True    # a lesson that fails fails the build
 nb_execution_show_tb = True
 nb_merge_streams = True
 # Static HTML cannot run widgets; show the picture or text every tcplab widget also carries.
+nb_ipywidgets_js = {}                 # ... and loads no widget JavaScript from a CDN
 nb_mime_priority_overrides = [
     ("html", "application/vnd.jupyter.widget-view+json", None),
     ("html", "application/vnd.jupyter.widget-state+json", None),
@@ -84,5 +85,6 @@ autodoc_preserve_defaults = True
 # ---- HTML
 html_theme = "furo"
 html_title = f"tcplab {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["tcplab.css"]
 html_show_sourcelink = False
