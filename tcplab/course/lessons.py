@@ -172,13 +172,15 @@ def copy_lessons(dest: "str | os.PathLike[str]", source: LessonSource | None = N
     :class:`ValueError` for an empty ``dest``, :class:`TypeError` for a non-path ``dest``.
 
     >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "lessons"
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name) / "lessons"
     >>> report = copy_lessons(folder)
     >>> (folder / "01-overview.ipynb").is_file(), report.kept
     (True, [])
     >>> _ = (folder / "01-overview.ipynb").write_text("{}")     # the learner's work
     >>> copy_lessons(folder).kept
     ['01-overview.ipynb']
+    >>> tmp.cleanup()
     """
     dest = _check_dest(dest)
     source = source or find_lessons()
