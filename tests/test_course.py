@@ -190,9 +190,15 @@ def test_unwritable_dir_is_one_clear_line(tmp_path, capsys, monkeypatch):
 
 def test_lab_copies_then_starts_jupyterlab_there(tmp_path, capsys, monkeypatch):
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+
+    def execv(path, cmd):
+        calls.append(cmd)
+        raise SystemExit(0)              # as if this process had become JupyterLab
+    monkeypatch.setattr(commands.os, "execv", execv)
+    monkeypatch.setattr(subprocess, "call", lambda cmd: execv(cmd[0], cmd))  # not POSIX
     dest = tmp_path / "course"
-    assert cli.main(["lab", str(dest), "--no-browser", "--port", "8890"]) == 0
+    with pytest.raises(SystemExit):
+        cli.main(["lab", str(dest), "--no-browser", "--port", "8890"])
     assert (dest / "01-overview.ipynb").is_file()
     [cmd] = calls
     assert cmd[:3] == [sys.executable, "-m", "jupyterlab"]

@@ -50,9 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def open_lab(folder: "str | os.PathLike[str]", jupyter_args: Sequence[str] = ()) -> int:
-    """Run JupyterLab on ``folder`` with this Python and return its exit status.
+    """Run JupyterLab on ``folder`` with this Python.
 
-    Adds ``--allow-root`` when running as root (JupyterLab refuses otherwise).  Raises
+    On POSIX systems this process becomes JupyterLab (:func:`os.execv`), so signals (Ctrl-C,
+    a service manager's SIGTERM) reach the server itself and nothing is left running;
+    elsewhere JupyterLab runs as a child and its exit status is returned.  Adds
+    ``--allow-root`` when running as root (JupyterLab refuses otherwise).  Raises
     :class:`ModuleNotFoundError` with the install command if JupyterLab is not installed.
     """
     if importlib.util.find_spec("jupyterlab") is None:
@@ -62,6 +65,10 @@ def open_lab(folder: "str | os.PathLike[str]", jupyter_args: Sequence[str] = ())
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     cmd += list(jupyter_args)
+    if os.name == "posix":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, cmd)       # does not return
     try:
         return subprocess.call(cmd)
     except KeyboardInterrupt:          # Ctrl-C reached JupyterLab too; it has shut down
