@@ -51,8 +51,9 @@ def test_the_checkout_hands_out_every_lesson_and_student_assignment():
     lessons_ = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     student = sorted(p.name for p in (ROOT / "assignments" / "student").glob("*.ipynb"))
     assert lessons_ and student
-    assert [k for k in files if "/" not in k] == lessons_
-    assert [k.split("/", 1)[1] for k in files if k.startswith("assignments/")] == student
+    assert [k for k in files if "/" not in k and k.endswith(".ipynb")] == lessons_
+    assert [k.split("/", 1)[1] for k in files
+            if k.startswith("assignments/") and k.endswith(".ipynb")] == student
     # only the student versions: the instructor versions hold the solutions
     for rel, path in files.items():
         assert "# BEGIN SOLUTION" not in path.read_text(encoding="utf-8"), rel
