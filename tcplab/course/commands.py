@@ -6,7 +6,7 @@
 this Python (so the kernel sees this tcplab).  Everything from the first option after
 ``lab [DIR]`` on goes to JupyterLab, e.g. ``tcplab lab my-lessons --no-browser --port 8890``.
 
-Built on :mod:`argparse` and :mod:`subprocess`; :mod:`tcplab.cli` hands these subcommands
+Built on :mod:`argparse`, :func:`os.execv` and :mod:`subprocess`; :mod:`tcplab.cli` hands these subcommands
 over to :func:`main`.
 """
 
@@ -26,8 +26,8 @@ __all__ = ["DEFAULT_DIR", "build_parser", "open_lab", "main"]
 #: The folder both commands use when none is given.
 DEFAULT_DIR = "tcplab-lessons"
 
-_NEEDS_OTTER = ("The assignments in assignments/ check themselves with otter-grader: "
-                "pip install 'tcplab[assignments]'")
+_NEEDS_OTTER = ("The assignments (in assignments/) check themselves with otter-grader, which "
+                "is not installed here: pip install 'tcplab[assignments]'")
 
 
 def build_parser() -> argparse.ArgumentParser:
