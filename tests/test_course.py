@@ -204,7 +204,11 @@ def test_lab_copies_then_starts_jupyterlab_there(tmp_path, capsys, monkeypatch):
     [cmd] = calls
     assert cmd[:3] == [sys.executable, "-m", "jupyterlab"]
     assert f"--ServerApp.root_dir={dest}" in cmd
-    assert cmd[-3:] == ["--no-browser", "--port", "8890"]      # JupyterLab's own options
+    assert cmd[-4:] == [str(dest / "01-overview.ipynb"),        # a first visit: lesson 1
+                        "--no-browser", "--port", "8890"]      # JupyterLab's own options
+    with pytest.raises(SystemExit):                              # a later visit: the folder
+        cli.main(["lab", str(dest)])
+    assert not [a for a in calls[1] if a.endswith(".ipynb")]
 
 
 def test_lab_without_jupyterlab_says_how_to_install_it(tmp_path, capsys, monkeypatch):

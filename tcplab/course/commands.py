@@ -17,6 +17,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .lessons import copy_lessons, find_lessons
@@ -49,8 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_lab(folder: "str | os.PathLike[str]", jupyter_args: Sequence[str] = ()) -> int:
-    """Run JupyterLab on ``folder`` with this Python.
+def open_lab(folder: "str | os.PathLike[str]", jupyter_args: Sequence[str] = (),
+             notebook: "str | os.PathLike[str] | None" = None) -> int:
+    """Run JupyterLab on ``folder`` with this Python, opening ``notebook`` (a path inside
+    ``folder``) if one is given.
 
     On POSIX systems this process becomes JupyterLab (:func:`os.execv`), so signals (Ctrl-C,
     a service manager's SIGTERM) reach the server itself and nothing is left running;
@@ -64,6 +67,8 @@ def open_lab(folder: "str | os.PathLike[str]", jupyter_args: Sequence[str] = ())
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={os.fspath(folder)}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
+    if notebook is not None:
+        cmd.append(os.fspath(Path(notebook).resolve()))
     cmd += list(jupyter_args)
     if os.name == "posix":
         sys.stdout.flush()
@@ -104,7 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "notebooks":
         print(f"Open them with: tcplab lab {args.dir}")
         return 0
+    # A first visit opens the first lesson; later ones let JupyterLab restore the learner's tabs.
+    first = next((rel for rel in report.copied if "/" not in rel and rel.endswith(".ipynb")),
+                 None)
     try:
-        return open_lab(report.dest, extra)
+        return open_lab(report.dest, extra, report.dest / first if first else None)
     except ModuleNotFoundError as exc:
         parser.exit(2, f"tcplab lab: error: {exc}\n")
