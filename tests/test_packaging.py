@@ -14,6 +14,7 @@ import email.parser
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -60,6 +61,12 @@ def test_readme_states_the_licence():
     for words in ("BSD 3-Clause", "Creative Commons Attribution 4.0", "LICENSE-CC-BY-4.0.txt",
                   LICENSE_EXPRESSION):
         assert words in section
+
+
+def test_readme_is_the_long_description():
+    assert "readme" in PROJECT["dynamic"] and "readme" not in PROJECT
+    hook = PYPROJECT["tool"]["hatch"]["metadata"]["hooks"]["fancy-pypi-readme"]
+    assert hook["fragments"] == [{"path": "README.md"}]
 
 
 def test_version_has_one_source_and_a_changelog_entry():
@@ -190,6 +197,14 @@ def test_wheel_holds_the_lessons_and_the_licences(dists):
         meta = email.parser.Parser().parsestr(z.read(f"{dist_info}/METADATA").decode())
     assert meta["License-Expression"] == LICENSE_EXPRESSION
     assert "Documentation, https://" in " ".join(meta.get_all("Project-URL"))
+    # the README as PyPI shows it: its pictures and links made absolute, pointing at real files
+    body = meta.get_payload()
+    assert meta["Description-Content-Type"] == "text/markdown" and "## Licence" in body
+    assert not re.findall(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)", body)
+    pictures = re.findall(r"raw\.githubusercontent\.com/tcplab/tcplab/main/([^)\s]+)", body)
+    assert pictures and all((ROOT / p).is_file() for p in pictures), pictures
+    for rel in re.findall(r"github\.com/tcplab/tcplab/blob/main/([^)\s#]+)", body):
+        assert (ROOT / rel).exists(), rel
     assert not [n for n in names if n.startswith(("tests/", "notebooks/", "tcplab/_lessons/."))
                 or "__pycache__" in n]
 
