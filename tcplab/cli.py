@@ -2,13 +2,15 @@
 
 ``scenarios`` and ``run NAME`` (text, from the model), ``diagram`` and ``ladder NAME``
 (pictures, :mod:`tcplab.render`), ``generate`` and ``grade`` (the instructor's kit,
-:mod:`tcplab.exercises.grading`).  The layer behind a subcommand is imported only when
+:mod:`tcplab.exercises.grading`), ``notebooks`` and ``lab`` (the lessons in a folder of
+your own, :mod:`tcplab.course`).  The layer behind a subcommand is imported only when
 that subcommand runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import textwrap
 
@@ -57,7 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "ladder":
         return _delegate("render.ladder_diagram", "cli_ladder", argv[1:])
     if argv and argv[0] in ("grade", "generate"):
+        if importlib.util.find_spec("otter") is None and not {"-h", "--help"} & set(argv):
+            print(f"tcplab {argv[0]}: error: the instructor's kit needs otter-grader, which "
+                  "is not installed here: pip install 'tcplab[assignments]'", file=sys.stderr)
+            return 2
         return _delegate("exercises.grading", "main", argv)
+    if argv and argv[0] in ("notebooks", "lab"):
+        return _delegate("course.commands", "main", argv)
     parser = argparse.ArgumentParser(
         prog="python -m tcplab",
         description="TCP connection states, RFC 9293, as text and pictures.",
@@ -79,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("generate", help="instructors: build the course assignments with otter "
                                     "(see 'generate -h')")
     sub.add_parser("grade", help="instructors: grade a folder of submissions (see 'grade -h')")
+    sub.add_parser("notebooks", help="copy the lessons and student assignments into a folder "
+                                     "(see 'notebooks -h')")
+    sub.add_parser("lab", help="the same, then open JupyterLab there (see 'lab -h')")
     args = parser.parse_args(argv)
     try:
         return args.func(args)
