@@ -14,9 +14,10 @@ stdout it started with::
     {"answers": {"q1": <encoded>, ...}, "missing": ["q2"], "errors": ["cell 7: NameError: ..."]}
 
 Answers are encoded by :func:`tcplab.exercises.answers.encode`; whatever the notebook
-prints goes nowhere.  otter's own cells (``import otter``, ``grader = otter.Notebook()``,
-``grader.check(...)``, ``grader.export(...)``) and cells tagged ``otter_ignore`` are skipped,
-and ``grader`` is a stand-in that does nothing, as in otter's grading mode.
+prints goes nowhere.  otter's own cells (``import otter`` or
+``from tcplab.exercises.selfcheck import Notebook``, ``grader = ...Notebook(...)``,
+``grader.check(...)``, ``grader.export(...)``) and cells tagged ``otter_ignore`` are
+skipped, and ``grader`` is a stand-in that does nothing, as in otter's grading mode.
 
 Before any submission code runs, the runner lowers its own resource limits (file size,
 core dumps, address space) so that neither it nor its children can raise them again.
@@ -62,6 +63,8 @@ def _is_otter_cell(source: str) -> bool:
     def otter_statement(node: ast.stmt) -> bool:
         if isinstance(node, ast.Import):
             return all(a.name == "otter" for a in node.names)
+        if isinstance(node, ast.ImportFrom):
+            return node.module == "tcplab.exercises.selfcheck"
         if isinstance(node, ast.Assign):
             return (len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                     and node.targets[0].id == "grader")

@@ -4,8 +4,9 @@ An otter autograder zip (``otter assign`` writes it to ``RESULT/autograder/``) h
 OK-format test file per question (``tests/q1.py``: a dict of doctest cases with points,
 hidden or public).  :class:`Autograder` reads them without running them
 (``ast.literal_eval``), works out which answer names they read (``q1``, ``next_state``...),
-and :meth:`Autograder.score` runs them -- with otter's own test runner, so points, partial
-credit and feedback are exactly otter's -- on a namespace that holds only the decoded
+and :meth:`Autograder.score` runs them -- with otter's own test runner, so points and
+partial credit are exactly otter's, and the feedback is the checkers' own words
+(:func:`tcplab.exercises.selfcheck.shorten`) -- on a namespace that holds only the decoded
 answers (:mod:`tcplab.exercises.answers`).  The checkers the tests call are this process's
 tcplab; nothing a submission did can reach them.
 
@@ -112,9 +113,11 @@ class Autograder:
         from otter.test_files import GradingResults
         from otter.test_files.ok_test import OKTestFile
 
+        from .selfcheck import shorten
+
         files = []
         for name, spec in self.tests.items():
             test = OKTestFile.from_spec(spec, path=f"tests/{name}.py")
             test.run(dict(answers))
-            files.append(test)
+            files.append(shorten(test))
         return GradingResults(files)
