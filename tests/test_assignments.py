@@ -281,6 +281,8 @@ def test_grade_folders_end_to_end(dist, tmp_path):
         # the per-submission feedback holds the checkers' own messages
         feedback = (out / "wrong.txt").read_text()
         assert "Cannot check this answer" in feedback or "Not yet right" in feedback
+        assert "Trying:" not in feedback and "Traceback" not in feedback   # the checker's words
+        assert "While the notebook ran" not in feedback                    # no cell failed
         assert json.loads((out / "correct.json").read_text())
         if name == BLANK:
             blank = grades["blank.ipynb"]

@@ -298,4 +298,4 @@ def test_cli_errors_are_one_line(course, tmp_path, args, message):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert len(proc.stderr.splitlines()) == 1 and message in proc.stderr, proc.stderr
-    assert proc.stderr.startswith("python -m tcplab: error: ")
+    assert proc.stderr.startswith("python -m tcplab") and ": error: " in proc.stderr
