@@ -113,6 +113,9 @@ def _attacks(tmp: Path, autograder: Path, out: Path, port: int) -> dict[str, str
                      "subprocess.Popen([sys.executable, '-c', prog, %r], start_new_session=True)\n"
                      % (str(out / "final_grades.csv"), MARKER)),
         "spin": "while True: pass",
+        # a fork bomb, held back: 1000 processes (the sandbox allows 256)
+        "forks": _cheat("import os, time\nfor _ in range(1000):\n    if os.fork() == 0:\n"
+                        "        time.sleep(30)\n        os._exit(0)\ngot = True"),
     }
 
 
@@ -299,3 +302,32 @@ def test_cli_errors_are_one_line(course, tmp_path, args, message):
     assert proc.returncode == 2
     assert len(proc.stderr.splitlines()) == 1 and message in proc.stderr, proc.stderr
     assert proc.stderr.startswith("python -m tcplab") and ": error: " in proc.stderr
+
+
+@needs_sandbox
+def test_a_terminal_gets_a_progress_bar_and_a_line_per_submission(course, tmp_path):
+    pytest.importorskip("rich")
+    import pty
+    _, student, autograder = course
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    _submission(student, _solutions(NAME), subs / "correct.ipynb")
+    _submission(student, {}, subs / "blank.ipynb")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(_grade_cmd(autograder, tmp_path / "grades", subs), stdout=slave,
+                            stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:          # EIO: the command has ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait(timeout=300) == 0
+    text = b"".join(chunks).decode(errors="replace")
+    assert "correct.ipynb: 10 / 10" in text and "blank.ipynb: 0 / 10" in text
+    assert "grading" in text and "2/2" in text and "\x1b[" in text, text   # rich's bar

@@ -228,22 +228,27 @@ def grade(autograder: "str | Path", submissions: Sequence["str | Path"],
         "implement/" in c["code"] for spec in grader.tests.values()
         for suite in spec["suites"] for c in suite["cases"]) else []
     box = sandbox or find_sandbox(allow_unisolated=allow_unisolated)
+    pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            running = {pool.submit(_run_in_sandbox, box, s.path, grader.names, calls, timeout): s
-                       for s in subs}
-            for done in as_completed(running):
-                sub = running[done]
-                try:
-                    _score(grader, sub, done.result())
-                except NotGradable as exc:
-                    sub.error = str(exc)
-                if sub.error:
-                    sub.results = GradingResults.without_results(RuntimeError(sub.error))
-                _write(out, sub)
-                if progress:
-                    progress(sub)
+        running = {pool.submit(_run_in_sandbox, box, s.path, grader.names, calls, timeout): s
+                   for s in subs}
+        for done in as_completed(running):
+            sub = running[done]
+            try:
+                _score(grader, sub, done.result())
+            except NotGradable as exc:
+                sub.error = str(exc)
+            if sub.error:
+                sub.results = GradingResults.without_results(RuntimeError(sub.error))
+            _write(out, sub)
+            if progress:
+                progress(sub)
+    except BaseException:               # Ctrl-C, or a bug here: stop every sandbox now
+        pool.shutdown(wait=False, cancel_futures=True)
+        box.kill_all()
+        raise
     finally:
+        pool.shutdown(wait=True)
         if sandbox is None:
             box.close()
     # every sandbox has ended (the pool waited for each one): only now the class table
@@ -266,11 +271,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _Progress:
-    """A progress bar on a terminal (rich's), else nothing; lines print above it."""
+    """On a terminal, rich's progress bar with each submission's line printed above it;
+    otherwise just the lines."""
 
     def __init__(self, total: int) -> None:
         self.bar = None
-        if sys.stderr.isatty():
+        if sys.stdout.isatty():
             try:
                 from rich.console import Console
                 from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
@@ -278,7 +284,7 @@ class _Progress:
             except ImportError:
                 return
             self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
-                                TimeRemainingColumn(), console=Console(stderr=True))
+                                TimeRemainingColumn(), console=Console())
             self.task = self.bar.add_task("grading", total=total)
 
     def __enter__(self) -> "_Progress":
@@ -375,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "them unisolated")
     except (FileNotFoundError, AutograderError, ValueError) as exc:
         parser.error(str(exc))
+    except KeyboardInterrupt:
+        parser.exit(130, "interrupted: every sandbox stopped, final_grades.csv not written\n")
     failed = sum(bool(s.error) for s in subs)
     print(f"wrote {Path(args.output_dir) / 'final_grades.csv'}: {len(subs) - failed} graded"
           + (f", {failed} not graded (see above)" if failed else ""))

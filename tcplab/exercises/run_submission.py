@@ -40,9 +40,10 @@ from .answers import AnswerDataError, encode
 __all__ = ["run", "main", "LIMITS"]
 
 #: Resource limits of the notebook's process (and its children): bytes per file written,
-#: bytes of address space, core dump size.
+#: bytes of address space, core dump size, processes (of this user in the sandbox's user
+#: namespace: a fork bomb stops there).
 LIMITS = {resource.RLIMIT_FSIZE: 32 << 20, resource.RLIMIT_AS: 3 << 30,
-          resource.RLIMIT_CORE: 0}
+          resource.RLIMIT_CORE: 0, resource.RLIMIT_NPROC: 256}
 
 
 class _NoGrader:
@@ -114,6 +115,8 @@ def run(notebook: dict, names: list[str], calls: list[tuple[str, str]]) -> dict:
 
 def main() -> None:
     for limit, value in LIMITS.items():
+        soft, hard = resource.getrlimit(limit)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(limit, (value, value))
     request = json.load(sys.stdin)
     result_fd = os.dup(1)

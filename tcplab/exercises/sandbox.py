@@ -98,6 +98,8 @@ class Sandbox:
     user: str | None = None        # run as this user (when the grader is root)
     reason: str = ""               # why not isolated
     _stage: Path | None = field(default=None, repr=False)
+    _live: set = field(default_factory=set, repr=False)
+    _stopped: bool = field(default=False, repr=False)
 
     @property
     def python(self) -> str:
@@ -159,6 +161,8 @@ class Sandbox:
         """Run ``argv`` with ``stdin``; kill its whole process group after ``timeout``
         seconds.  Its stdout (at most :data:`MAX_OUTPUT` bytes) is returned; a private
         temporary directory is its working directory and is removed afterwards."""
+        if self._stopped:
+            return Run(b"", -signal.SIGKILL, False, "stopped before it started")
         with tempfile.TemporaryDirectory(prefix="tcplab-run-") as tmp:
             tmp_path = Path(tmp)
             (tmp_path / "in").write_bytes(stdin)
@@ -176,17 +180,16 @@ class Sandbox:
                     open(tmp_path / "err", "w+b") as ferr:
                 proc = subprocess.Popen(self.command(argv), stdin=fin, stdout=fout,
                                         stderr=ferr, cwd=cwd, env=env, start_new_session=True)
+                self._live.add(proc)
                 timed_out = False
                 try:
                     proc.wait(timeout=timeout)
                 except subprocess.TimeoutExpired:
                     timed_out = True
                 finally:
-                    try:
-                        os.killpg(proc.pid, signal.SIGKILL)   # whatever is left of the group
-                    except ProcessLookupError:
-                        pass
+                    _kill_group(proc)       # whatever is left of it
                     proc.wait()
+                    self._live.discard(proc)
                 fout.seek(0)
                 out = fout.read(MAX_OUTPUT + 1)
                 ferr.seek(0)
@@ -203,7 +206,14 @@ class Sandbox:
             error = f"{how}{': ' + last[:200] if last else ''}"
         return Run(out, proc.returncode, False, error)
 
+    def kill_all(self) -> None:
+        """Kill every run still going and refuse new ones (their callers return killed)."""
+        self._stopped = True
+        for proc in list(self._live):
+            _kill_group(proc)
+
     def close(self) -> None:
+        self.kill_all()
         if self._stage is not None:
             shutil.rmtree(self._stage, ignore_errors=True)
             self._stage = None
@@ -213,6 +223,13 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def find_sandbox(*, allow_unisolated: bool = False, user: str = SANDBOX_USER) -> Sandbox:
