@@ -173,3 +173,11 @@ def test_an_autograder_that_is_not_one_is_refused(tmp_path):
         z.writestr("tests/q1.py", "import os\nos.system('echo pwned')\n")
     with pytest.raises(AutograderError, match="not an OK-format test"):
         Autograder.from_zip(tmp_path / "b.zip")
+
+
+@pytest.mark.parametrize("module", ["answers", "scoring", "selfcheck"])
+def test_the_modules_examples_run(module):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(f"tcplab.exercises.{module}"))
+    assert result.attempted > 0 and result.failed == 0

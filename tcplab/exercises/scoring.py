@@ -14,7 +14,7 @@ tcplab; nothing a submission did can reach them.
 ...     {"code": ">>> q1 == 2\\nTrue\\n", "hidden": False}], "type": "doctest"}]}})
 >>> ag.names
 ['q1']
->>> ag.score({"q1": 2}).total, ag.score({"q1": 3}).total
+>>> float(ag.score({"q1": 2}).total), float(ag.score({"q1": 3}).total)
 (1.0, 0.0)
 """
 
