@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import (CHROMIUM_FLAGS, CHROMIUM, TOKEN, UI_TIMEOUT,  # noqa: F401
-                          _free_port, browser, page, playwright_api, shot)
+from test_browser import (TOKEN, UI_TIMEOUT, browser,  # noqa: F401 (fixtures)
+                          _free_port, page, playwright_api, shot)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -11,7 +11,6 @@ reading attacks do work when nothing stops them.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import socket
 import subprocess

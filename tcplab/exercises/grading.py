@@ -140,7 +140,8 @@ class Submission:
 
 
 def _closing_calls() -> list[tuple[str, str]]:
-    """The (state, event) pairs a function answer (next_state) is recorded for."""
+    """The (state, event) pairs a function answer is called with in the sandbox: every
+    pair the closing-states checkers ask about (``next_state(state, event)``, a2 Q4)."""
     from . import CLOSING_STATES, EXTENDED_EVENTS
     return [(s.name, e) for s in CLOSING_STATES for e in EXTENDED_EVENTS]
 
@@ -224,9 +225,7 @@ def grade(autograder: "str | Path", submissions: Sequence["str | Path"],
     jobs = max(1, jobs or os.cpu_count() or 1)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    calls = _closing_calls() if any(
-        "implement/" in c["code"] for spec in grader.tests.values()
-        for suite in spec["suites"] for c in suite["cases"]) else []
+    calls = _closing_calls()        # a function answer is recorded for these arguments
     box = sandbox or find_sandbox(allow_unisolated=allow_unisolated)
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
