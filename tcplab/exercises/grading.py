@@ -336,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="where no sandbox can be made, run submissions unisolated, as you, "
                          "with access to your files: only for submissions you trust")
     args = parser.parse_args(argv)
+    parser = gen if args.command == "generate" else gr     # errors name the subcommand
 
     if args.command == "generate":
         todo = [Path(m) for m in args.masters] or masters()
@@ -378,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"cannot isolate the submissions: {exc}. Grade where bubblewrap works, "
                      "use `otter grade` (Docker) or Gradescope, or pass --no-sandbox to run "
                      "them unisolated")
-    except (FileNotFoundError, AutograderError, ValueError) as exc:
+    except (OSError, AutograderError, ValueError) as exc:   # a path, the zip, an argument
         parser.error(str(exc))
     except KeyboardInterrupt:
         parser.exit(130, "interrupted: every sandbox stopped, final_grades.csv not written\n")
