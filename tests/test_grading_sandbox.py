@@ -330,3 +330,43 @@ def test_a_terminal_gets_a_progress_bar_and_a_line_per_submission(course, tmp_pa
     text = b"".join(chunks).decode(errors="replace")
     assert "correct.ipynb: 10 / 10" in text and "blank.ipynb: 0 / 10" in text
     assert "grading" in text and "2/2" in text and "\x1b[" in text, text   # rich's bar
+
+
+@needs_sandbox
+def test_ctrl_c_stops_every_sandbox_and_writes_no_table(course, tmp_path):
+    import signal
+    _, student, autograder = course
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for k in range(2):
+        _hostile(student, "while True: pass", subs / f"spin{k}.ipynb")
+    before = _runner_pids()
+    out = tmp_path / "grades"
+    proc = subprocess.Popen(_grade_cmd(autograder, out, subs, "--timeout", "300", "-j", "2"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(_runner_pids() - before) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.5)
+    time.sleep(3)                                # both notebooks are spinning now
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and time.monotonic() - t0 < 30
+    assert err.strip().splitlines()[-1].endswith("final_grades.csv not written"), err
+    assert not (out / "final_grades.csv").exists()
+    time.sleep(1)
+    assert not _runner_pids() - before
+
+
+def _runner_pids() -> set[int]:
+    """Processes running a submission (``python -m tcplab.exercises.run_submission``)."""
+    pids = set()
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if b"tcplab.exercises.run_submission" in (p / "cmdline").read_bytes():
+                    pids.add(int(p.name))
+            except OSError:
+                pass
+    return pids

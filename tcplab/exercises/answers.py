@@ -23,7 +23,9 @@ anything else             an :class:`Opaque` stand-in with the same type name an
 ========================  ============================================================
 
 Nothing decoded can run submission code: a recorded function replays results, an opaque
-object only has a ``repr``.  Sizes are capped (:data:`MAX_ITEMS`, :data:`MAX_DEPTH`,
+object only has a ``repr``.  Hand-written on purpose rather than pickle (or dill, which otter
+uses to ship environments): unpickling bytes a submission controls can run any code, while
+JSON with this closed set of tags cannot.  Sizes are capped (:data:`MAX_ITEMS`, :data:`MAX_DEPTH`,
 :data:`MAX_TEXT`), so a huge answer is refused rather than read.  Stdlib only; the grader
 imports it, and so does the sandboxed runner.
 
