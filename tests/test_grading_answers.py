@@ -181,3 +181,19 @@ def test_the_modules_examples_run(module):
     import importlib
     result = doctest.testmod(importlib.import_module(f"tcplab.exercises.{module}"))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_forged_run_data_is_one_line_not_a_traceback():
+    from pathlib import Path
+
+    from tcplab.exercises.grading import Submission, _score
+    grader = Autograder.from_tests(TESTS)
+    for data in ({"answers": {"q1": {"$": "exec"}}}, {"answers": [1]},
+                 {"answers": {}, "errors": 5}):
+        sub = Submission(Path("x.ipynb"))
+        _score(grader, sub, data)
+        if "errors" in data:
+            assert not sub.error and sub.results.total == 0
+        else:
+            assert sub.error.startswith("its answers cannot be read")
+            assert sub.line.startswith("x.ipynb: not graded: its answers cannot be read")

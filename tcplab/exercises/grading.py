@@ -179,7 +179,8 @@ def _score(grader: Autograder, sub: Submission, data: dict) -> None:
     missing = [n for n in grader.names if n not in answers]
     if missing:
         sub.notes.append("not defined in the notebook: " + ", ".join(missing))
-    sub.notes += [str(e)[:300] for e in data.get("errors", [])][:20]
+    errors = data.get("errors")
+    sub.notes += [str(e)[:300] for e in errors[:20]] if isinstance(errors, list) else []
     sub.results = grader.score(answers)
 
 
