@@ -175,7 +175,7 @@ def test_an_autograder_that_is_not_one_is_refused(tmp_path):
         Autograder.from_zip(tmp_path / "b.zip")
 
 
-@pytest.mark.parametrize("module", ["answers", "scoring", "selfcheck"])
+@pytest.mark.parametrize("module", ["answers", "scoring", "selfcheck", "sandbox"])
 def test_the_modules_examples_run(module):
     import doctest
     import importlib

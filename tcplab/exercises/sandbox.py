@@ -18,7 +18,16 @@ Each run gets (``bwrap --unshare-all --die-with-parent --new-session --clearenv`
 - its own session and process group, and a wall-clock limit: at the limit the whole group
   is killed with ``SIGKILL``; everything started inside dies with its PID namespace.
 
-:func:`find_sandbox` says whether this works here (it runs a probe), and why not.
+:func:`find_sandbox` says whether this works here (it runs a probe), and why not.  The
+unisolated kind, for ``--no-sandbox``, still has the process group, time limit and private
+temporary directory:
+
+>>> box = Sandbox(isolated=False, reason="an example")
+>>> box.run([box.python, "-c", "print(6 * 7)"], b"", timeout=60).stdout
+b'42\n'
+>>> box.run([box.python, "-c", "while True: pass"], b"", timeout=1).error
+'timed out after 1 s (killed)'
+
 Hand-written on purpose: bubblewrap does the isolation; this module only chooses what to
 show the sandbox and turns its exit into a result.  Stdlib only.
 """
