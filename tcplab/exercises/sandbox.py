@@ -23,8 +23,8 @@ unisolated kind, for ``--no-sandbox``, still has the process group, time limit a
 temporary directory:
 
 >>> box = Sandbox(isolated=False, reason="an example")
->>> box.run([box.python, "-c", "print(6 * 7)"], b"", timeout=60).stdout
-b'42\n'
+>>> box.run([box.python, "-c", "print(6 * 7)"], b"", timeout=60).stdout.decode().strip()
+'42'
 >>> box.run([box.python, "-c", "while True: pass"], b"", timeout=1).error
 'timed out after 1 s (killed)'
 
