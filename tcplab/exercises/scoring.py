@@ -119,5 +119,5 @@ class Autograder:
         for name, spec in self.tests.items():
             test = OKTestFile.from_spec(spec, path=f"tests/{name}.py")
             test.run(dict(answers))
-            files.append(shorten(test))
+            files.append(shorten(test, say_form_only=False))   # the hidden tests follow
         return GradingResults(files)
