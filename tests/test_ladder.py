@@ -298,7 +298,7 @@ def test_user_calls_marked():
     drawn = ladder(full_life()).drawn
     assert [(m.actor, m.text) for m in drawn.of("call")] == [
         ("server", "listen()"), ("client", "connect()"), ("client", "send(5 B)"),
-        ("client", "close()"), ("server", "close()")]
+        ("server", "recv()"), ("client", "close()"), ("server", "close()")]
 
 
 def test_time_wait_span_and_broken_time_axis():
