@@ -65,8 +65,18 @@ class Config:
 
     rto: float = 1.0                  # initial retransmission timeout (RFC 6298 §2.1)
     rto_max: float = 60.0             # upper bound on the backed-off RTO (RFC 6298 §2.5)
+    rto_min: float = 1.0              # lower bound on the RTO (RFC 6298 §2.4); Linux: 200 ms
+    #                                   on the variance term (TCP_RTO_MIN), see rto_estimator
+    rto_estimator: str = "rfc6298"    # "rfc6298": RTO = max(rto_min, SRTT + max(G, 4*RTTVAR));
+    #                                   "linux": RTO = SRTT + max(rto_min, 4*RTTVAR) (tcp_input.c)
+    clock_granularity: float = 0.001  # G of RFC 6298 §2, seconds
     syn_retries: int = 7              # retransmissions of SYN before giving up (R2 for SYN):
     #                                   1+2+4+8+16+32+60+60 = 183 s >= 3 min (RFC 9293 MUST-23)
+    syn_linear_timeouts: int = 0      # Linux 6.x tcp_syn_linear_timeouts: the first this many
+    #                                   SYN retransmissions keep the initial RTO, and add as
+    #                                   many retransmissions to syn_retries
+    synack_retries: int | None = None  # SYN,ACK retransmissions of a passive open (Linux
+    #                                   tcp_synack_retries = 5); None: syn_retries
     retries: int = 15                 # retransmissions of data/FIN before giving up (R2)
     msl: float = 120.0                # Maximum Segment Lifetime: 2 minutes (RFC 9293 §3.4.2)
     time_wait: float | None = None    # TIME-WAIT duration; None means 2*MSL
@@ -84,22 +94,29 @@ class Config:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("time_wait", "fin_wait_2_timeout") and value is None:
+            if f.name in ("time_wait", "fin_wait_2_timeout", "synack_retries") and value is None:
+                continue
+            if f.name == "rto_estimator":
+                if value not in ("rfc6298", "linux"):
+                    raise ValueError(f"Config(rto_estimator={value!r}): 'rfc6298' or 'linux'")
                 continue
             if f.name == "rfc1337":
                 if type(value) is not bool:
                     raise TypeError(f"Config(rfc1337=...) takes True or False, got {value!r}")
                 continue
-            integer = f.name in ("syn_retries", "retries", "mss", "window", "rcvbuf")
+            integer = f.name in ("syn_retries", "retries", "mss", "window", "rcvbuf",
+                                 "syn_linear_timeouts", "synack_retries")
             if integer:
                 if type(value) is not int:
                     raise TypeError(f"Config({f.name}=...) takes a whole number, got {value!r}")
             elif type(value) not in (int, float):
                 raise TypeError(f"Config({f.name}=...) takes a number of seconds, got {value!r}")
-            low = {"mss": 1, "window": 1, "rcvbuf": 1, "rto": 1e-6, "rto_max": 1e-6, "msl": 1e-6,
+            low = {"mss": 1, "window": 1, "rcvbuf": 1, "rto": 1e-6, "rto_min": 1e-6,
+                   "clock_granularity": 1e-9, "rto_max": 1e-6, "msl": 1e-6,
                    "fin_wait_2_timeout": 1e-6}.get(f.name, 0)
             if not (math.isfinite(value) and value >= low) or (integer and value > 2 ** 30 - 1):
                 what = {"mss": "at least 1 byte", "syn_retries": "0 or more",
+                        "syn_linear_timeouts": "0 or more", "synack_retries": "0 or more",
                         "rcvbuf": "at least 1 byte and less than 2**30",
                         "retries": "0 or more",
                         "window": "at least 1 byte and less than 2**30 (to see a zero window, "
@@ -108,6 +125,9 @@ class Config:
                     f.name, "a positive finite number of seconds" if low else
                     "a finite number of seconds >= 0")
                 raise ValueError(f"Config({f.name}={value!r}): {f.name} must be {what}")
+        if self.rto_max < self.rto_min:
+            raise ValueError(f"Config(rto_max={self.rto_max!r}) is smaller than "
+                             f"rto_min={self.rto_min!r}")
         if self.rto_max < self.rto:
             raise ValueError(f"Config(rto_max={self.rto_max!r}) is smaller than rto={self.rto!r}: "
                              "the backed-off RTO is bounded by rto_max, so rto_max >= rto")
@@ -116,12 +136,28 @@ class Config:
     def time_wait_duration(self) -> float:
         return 2 * self.msl if self.time_wait is None else self.time_wait
 
+    @property
+    def synack_limit(self) -> int:
+        """SYN,ACK retransmissions of a passive open before the half-open connection is
+        dropped."""
+        return self.syn_retries if self.synack_retries is None else self.synack_retries
+
     @classmethod
     def linux(cls, **overrides: object) -> "Config":
-        """Linux's values: TIME-WAIT is a fixed 60 s (TCP_TIMEWAIT_LEN), orphaned FIN-WAIT-2
-        ends after tcp_fin_timeout = 60 s, RTO starts at 1 s and backs off to 120 s."""
-        base = dict(rto=1.0, rto_max=120.0, syn_retries=6, retries=15, msl=30.0,
-                    time_wait=60.0, fin_wait_2_timeout=60.0)
+        """Linux's values, as a 6.x kernel has them (measured here on 6.18):
+
+        * TIME-WAIT a fixed 60 s (``TCP_TIMEWAIT_LEN``); an orphaned FIN-WAIT-2 ends after
+          ``tcp_fin_timeout`` = 60 s;
+        * RTO from 1 s (``TCP_TIMEOUT_INIT``), SRTT + max(200 ms, 4*RTTVAR), at most 120 s;
+        * SYN: ``tcp_syn_retries`` = 6 and ``tcp_syn_linear_timeouts`` = 4: 11 SYNs at 0, 1,
+          2, 3, 4, 5, 7, 11, 19, 35, 67 s, ``ETIMEDOUT`` at 131 s (the kernel here: 135 s,
+          with its timer slack).  Kernels before the linear timeouts:
+          ``Config.linux(syn_linear_timeouts=0)``, 7 SYNs and 127 s;
+        * SYN,ACK: ``tcp_synack_retries`` = 5: 6 SYN,ACKs, the request dropped after 63 s.
+        """
+        base = dict(rto=1.0, rto_max=120.0, rto_min=0.2, rto_estimator="linux",
+                    syn_retries=6, syn_linear_timeouts=4, synack_retries=5, retries=15,
+                    msl=30.0, time_wait=60.0, fin_wait_2_timeout=60.0)
         base.update(overrides)
         return cls(**base)  # type: ignore[arg-type]
 
@@ -196,6 +232,7 @@ class Endpoint:
         self.received = bytearray()      # delivered to the application, not yet read
         self.reason: str | None = None   # why the connection ended, if it ended badly
         self._network = None             # weakref to the Network it belongs to, if any
+        self._isn_offset: int | None = None  # F() of the ISN generator, drawn once
         self._reset_tcb()
 
     # ------------------------------------------------------------------ TCB and read-outs --
@@ -221,7 +258,12 @@ class Endpoint:
         self._last_invalid_ack = float("-inf")
         self._peer_fin = False            # the peer's FIN has been received
         self.timers: dict[str, float] = {}
-        self._rto = self.config.rto
+        self._rto = self.config.rto       # RTO, seconds (RFC 6298)
+        self.srtt: float | None = None    # smoothed round-trip time, seconds (RFC 6298 §2)
+        self.rttvar: float | None = None  # round-trip time variation, seconds
+        self._timing: tuple[int, float] | None = None  # (sequence end, sent at) timed now
+        self._syn_timed_out = False       # a SYN or SYN,ACK was retransmitted (RFC 6298 5.7)
+        self._first_sent: float | None = None  # when our first segment (SYN) went out
         self._retries = 0
 
     @property
@@ -568,25 +610,64 @@ class Endpoint:
             return self._step(out, before, "timer", "retransmission timeout",
                               "The retransmission timer fired with nothing left to "
                               "retransmit.", "§3.8.1")
-        limit = self.config.syn_retries if before in (S.SYN_SENT, S.SYN_RECEIVED) \
-            else self.config.retries
+        cfg = self.config
+        passive_syn = before is S.SYN_RECEIVED and self._passive
+        if before is S.SYN_SENT:
+            limit = cfg.syn_retries + cfg.syn_linear_timeouts
+        elif passive_syn:
+            limit = cfg.synack_limit
+        elif before is S.SYN_RECEIVED:
+            limit = cfg.syn_retries
+        else:
+            limit = cfg.retries
         if self._retries >= limit:
+            if passive_syn:
+                return self._drop_half_open(out, before)
+            if before in (S.SYN_SENT, S.SYN_RECEIVED):
+                what = "SYN" if before is S.SYN_SENT else "SYN,ACK"
+                told = (f"{1 + self._retries} {what}s, the first "
+                        f"{self.now - (self._first_sent or 0.0):g} s ago, went unanswered")
+            else:
+                told = (f"{self._retries} retransmissions of {self._rtx[0].label()} "
+                        f"(SEQ={self._rtx[0].seq}) went unanswered")
             self._go(out, TIMEOUT[before])
             self.reason = out.error = "connection timed out"
             return self._step(out, before, "timer", "retransmission timeout: give up",
-                              f"{self._retries} retransmissions went unanswered: give up. The "
-                              "application gets \"connection timed out\" (ETIMEDOUT).",
+                              f"{told}: give up. The application gets \"connection timed "
+                              "out\" (ETIMEDOUT).",
                               "§3.8.3")
         self._retries += 1
-        self._rto = min(self._rto * 2, self.config.rto_max)
+        linear = before is S.SYN_SENT and self._retries <= cfg.syn_linear_timeouts
+        if not linear:
+            self._rto = min(self._rto * 2, cfg.rto_max)        # back off (RFC 6298 5.5)
+        self._timing = None               # Karn: a retransmitted segment is not timed
+        if before in (S.SYN_SENT, S.SYN_RECEIVED):
+            self._syn_timed_out = True
         seg = self._refresh(self._rtx[0])
         self._send_now(out, seg)
         out.retransmission = True
         self.timers["retransmission"] = self.now + self._rto
+        how = (f"keep the timeout at {self._rto:g} s (Linux tcp_syn_linear_timeouts: the "
+               f"first {cfg.syn_linear_timeouts} SYN retries do not back off)" if linear else
+               f"double the timeout to {self._rto:g} s" + (" (its upper bound, rto_max)" if
+                                                          self._rto == cfg.rto_max else ""))
         return self._step(out, before, "timer", "retransmission timeout",
                           f"No acknowledgment for {seg.label()} (SEQ={seg.seq}) in time: "
-                          f"retransmit it (retry {self._retries}) and double the timeout to "
-                          f"{self._rto:g} s.", "§3.8.1, RFC 6298 §5")
+                          f"retransmit it (retry {self._retries} of {limit}) and {how}.",
+                          "§3.8.1, RFC 6298 §5")
+
+    def _drop_half_open(self, out: _Out, before: TcpState) -> Step:
+        """A passive open's SYN,ACKs went unanswered: the half-open connection (Linux: a
+        request sock) is dropped and the listener stays in LISTEN; no application hears."""
+        n = self._retries
+        self._go(out, K.SYN_RECEIVED_SYNACK_TIMEOUT)
+        self._reset_tcb()
+        return self._step(out, before, "timer", "SYN,ACK retries given up",
+                          f"{1 + n} SYN,ACKs ({n} retransmissions) went unanswered: the "
+                          "half-open connection is dropped (Linux: the request sock leaves "
+                          "the SYN queue, tcp_synack_retries) and the listener stays in "
+                          "LISTEN. No application hears of it: accept() never returned it.",
+                          "Linux tcp(7), RFC 9293 §3.8.3")
 
     def _persist(self, out: _Out, before: TcpState) -> Step:
         """The persist timer fired: probe the peer's zero window (RFC 9293 §3.8.6.1)."""
@@ -736,6 +817,11 @@ class Endpoint:
             return ("A retransmitted FIN: the peer never got our last ACK. ACK it again and "
                     f"restart the 2*MSL timer ({self.config.time_wait_duration:g} s). This is "
                     "the first reason TIME-WAIT exists.", rfc)
+        # A new SYN in TIME-WAIT above the old sequence numbers may reopen the connection
+        # (RFC 9293 §3.6.1 MAY-2, RFC 6191; Linux hands it to the listener, TCP_TW_SYN).
+        if st is S.TIME_WAIT and seg.syn and not seg.has_ack and not seg.rst and \
+                self._passive and seq_gt(seg.seq, self.rcv_nxt):
+            return self._reopen_from_time_wait(seg, out), "§3.6.1"
         # Simultaneous open (RFC 9293 figure 7; Linux does the same): in SYN-RECEIVED a
         # repeat of the peer's SYN that now acknowledges our SYN completes the handshake.
         if st is S.SYN_RECEIVED and seg.syn and seg.has_ack and not seg.rst and \
@@ -810,6 +896,25 @@ class Endpoint:
             self._text_and_fin(seg, out)
         self._flush_ack(out)
         return text, rfc
+
+    def _reopen_from_time_wait(self, seg: Segment, out: _Out) -> str:
+        old_nxt, old_rcv = self.snd_nxt, self.rcv_nxt
+        self._go(out, K.TIME_WAIT_RCV_SYN)
+        self._reset_tcb()
+        self._passive = True
+        self.irs, self.rcv_nxt = seg.seq, seq_add(seg.seq, 1)
+        iss = self._choose_iss()
+        if not seq_gt(iss, old_nxt):      # condition (1) of MAY-2: above the old SND.NXT
+            iss = seq_add(old_nxt, 64_000)
+        self.iss = iss
+        self.snd_una, self.snd_nxt = iss, seq_add(iss, 1)
+        self.snd_wnd = seg.window
+        self._emit(out, Segment(_SYN_ACK, self.iss, self.rcv_nxt, self.rcv_wnd), rtx=True)
+        return (f"A new SYN (SEQ={seg.seq}) above the old connection's sequence numbers "
+                f"(RCV.NXT={old_rcv}): the peer opens a new connection on the same ports. "
+                "TIME-WAIT may accept it (RFC 9293 §3.6.1 MAY-2; Linux gives it to the "
+                f"listener): answer SYN,ACK with ISS={iss}, above the old SND.NXT={old_nxt}, "
+                "so no old duplicate can be taken for new data.")
 
     def _reset_by_peer(self, out: _Out) -> str:
         st = self.state
@@ -1039,6 +1144,10 @@ class Endpoint:
             end = seq_add(seg.seq, seg.len)
             if seq_gt(end, self.snd_nxt):
                 self.snd_nxt = end
+            if self._timing is None:          # time one segment at a time (RFC 6298 §3)
+                self._timing = (end, self.now)
+            if self._first_sent is None:
+                self._first_sent = self.now
         if seg.has_ack:
             out.need_ack = False     # this segment carries the ACK (RFC 9293 MUST-58)
             self._rcv_adv = seq_add(seg.ack, seg.window)
@@ -1083,10 +1192,40 @@ class Endpoint:
         while rtx and not seq_gt(seq_add(rtx[0].seq, rtx[0].len), ack):
             rtx.popleft()
         self._retries = 0
-        self._rto = self.config.rto
-        self.timers.pop("retransmission", None)
+        timing = self._timing
+        if timing is not None and seq_ge(ack, timing[0]):
+            self._rtt_sample(self.now - timing[1])
+            self._timing = None
+        self._rto = self._computed_rto()
+        self.timers.pop("retransmission", None)   # restart (5.3) or stop (5.2) the timer
         if self._rtx:
             self.timers["retransmission"] = self.now + self._rto
+
+    def _rtt_sample(self, r: float) -> None:
+        """RFC 6298 §2.2 and §2.3: fold one round-trip measurement R (seconds) in."""
+        if self.srtt is None:
+            self.srtt, self.rttvar = r, r / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)  # type: ignore[operator]
+            self.srtt = 0.875 * self.srtt + 0.125 * r
+
+    def _computed_rto(self) -> float:
+        """The RTO from SRTT and RTTVAR (RFC 6298 §2; Linux's variant), the initial RTO
+        before any measurement -- or 3 s after a SYN timed out (RFC 6298 5.7)."""
+        cfg = self.config
+        if self.srtt is None:
+            return max(cfg.rto, 3.0) if self._syn_timed_out else cfg.rto
+        var = 4 * self.rttvar  # type: ignore[operator]
+        if cfg.rto_estimator == "linux":
+            rto = self.srtt + max(cfg.rto_min, var)
+        else:
+            rto = max(cfg.rto_min, self.srtt + max(cfg.clock_granularity, var))
+        return min(rto, cfg.rto_max)
+
+    @property
+    def rto(self) -> float:
+        """The current retransmission timeout, seconds (backed off after timeouts)."""
+        return self._rto
 
     def _after_established(self, out: _Out) -> None:
         """On entering ESTABLISHED: deliver held text, send queued data, a pending CLOSE."""
@@ -1112,9 +1251,14 @@ class Endpoint:
             self.timers["fin-wait-2"] = self.now + self.config.fin_wait_2_timeout
 
     def _choose_iss(self) -> int:
+        """The ISN: fixed if one was given, else RFC 9293 §3.4.1's clock-driven generator,
+        ISN = M + F(), M a 4-microsecond timer (250,000 per second) and F() a random offset
+        drawn once per endpoint -- so a later incarnation starts above an earlier one."""
         if self._fixed_iss is not None:
             return self._fixed_iss % 2 ** 32
-        return self._rng.randrange(2 ** 32)
+        if self._isn_offset is None:
+            self._isn_offset = self._rng.randrange(2 ** 32)
+        return (self._isn_offset + int(self.now * 250_000)) % 2 ** 32
 
     # ------------------------------------------------------------------ bookkeeping --------
     def _begin(self, call: str | None = None, socket_call: str | None = None) -> _Out:

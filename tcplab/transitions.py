@@ -150,6 +150,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     *(_t(f"{_slug(s)}-timeout", s, S.CLOSED, "retransmission timeout (R2)", "delete TCB",
          "timeout", "§3.8.3", "Retransmissions went unanswered too often: \"connection "
          "timed out\".") for s in _RETRANSMITTING),
+    _t("time-wait-rcv-syn", S.TIME_WAIT, S.SYN_RECEIVED, "rcv SYN (SEG.SEQ > RCV.NXT)",
+       "snd SYN,ACK", "text", "§3.6.1 (MAY-2)", "A new SYN above the old connection's "
+       "sequence numbers reopens the connection straight from TIME-WAIT, with an ISS above "
+       "the old SND.NXT (RFC 9293 §3.6.1 MAY-2, RFC 6191; Linux does it for its listener)."),
+    _t("syn-received-synack-timeout", S.SYN_RECEIVED, S.LISTEN, "SYN,ACK retries given up",
+       "x", "timeout", "Linux tcp(7)", "A passive open whose SYN,ACKs all went unanswered: "
+       "the half-open connection (Linux: a request sock) is dropped and the listener stays "
+       "in LISTEN; no application hears of it (tcp_synack_retries)."),
     _t("fin-wait-2-timeout", S.FIN_WAIT_2, S.CLOSED, "tcp_fin_timeout (Linux)", "delete TCB",
        "timeout", "Linux tcp(7)", "Linux only: an orphaned FIN-WAIT-2 socket is deleted "
        "after tcp_fin_timeout (60 s); RFC 9293 lets it wait forever."),
@@ -214,6 +222,8 @@ class Key:
     CLOSE_WAIT_TIMEOUT = "close-wait-timeout"
     CLOSING_TIMEOUT = "closing-timeout"
     LAST_ACK_TIMEOUT = "last-ack-timeout"
+    SYN_RECEIVED_SYNACK_TIMEOUT = "syn-received-synack-timeout"
+    TIME_WAIT_RCV_SYN = "time-wait-rcv-syn"
     FIN_WAIT_2_TIMEOUT = "fin-wait-2-timeout"
 
 
@@ -224,7 +234,8 @@ RCV_RST: dict[S, str] = {t.source: t.key for t in TRANSITIONS
                          if t.layer == "reset" and t.key == f"{_slug(t.source)}-rcv-rst"}
 #: Retransmissions (or zero-window probes) given up (§3.8.3, R2), by state.
 TIMEOUT: dict[S, str] = {t.source: t.key for t in TRANSITIONS
-                         if t.layer == "timeout" and t.source is not S.FIN_WAIT_2}
+                         if t.layer == "timeout" and t.target is S.CLOSED and
+                         t.source is not S.FIN_WAIT_2}
 
 
 def transition(key: str) -> Transition:

@@ -872,9 +872,22 @@ def test_rto_back_off_is_capped_at_rto_max():
     assert [b - a for a, b in zip([0] + times, times)] == [1, 2, 4, 8, 10, 10, 10, 10, 10]
 
 
-def test_linux_gives_up_on_connect_after_127_seconds():
-    # tcp_syn_retries=6, initial RTO 1 s: 1+2+4+8+16+32+64 = 127 s (tcp(7)).
+def test_linux_gives_up_on_connect_after_131_seconds_with_linear_syn_timeouts():
+    # Linux 6.x: tcp_syn_retries=6 and tcp_syn_linear_timeouts=4, initial RTO 1 s.  Measured
+    # on this machine's kernel (6.18, loopback, SYNs dropped): 11 SYNs at 0, 1.0, 2.0, 3.1,
+    # 4.1, 5.1, 7.1, 11.4, 19.6, 35.7, 69.8 s and ETIMEDOUT at 135.3 s (timer slack).
     p = Pair(Config.linux())
+    p.call("A", "connect")
+    p.flight.clear()
+    times, resent, last = deadlines(p, "A")
+    assert times == [1, 2, 3, 4, 5, 7, 11, 19, 35, 67, 131]
+    assert len(resent) == 11 and last.error == "connection timed out"
+    assert "11 SYNs, the first 131 s ago, went unanswered" in last.explanation
+
+
+def test_older_linux_gives_up_on_connect_after_127_seconds():
+    # Before the linear timeouts: tcp_syn_retries=6, 1+2+4+8+16+32+64 = 127 s (tcp(7)).
+    p = Pair(Config.linux(syn_linear_timeouts=0))
     p.call("A", "connect")
     p.flight.clear()
     times, resent, last = deadlines(p, "A")
@@ -932,13 +945,25 @@ def test_fin_retransmission_backs_off_and_gives_up(state):
     assert last.error == "connection timed out"
 
 
-def test_syn_ack_retransmission_backs_off():
+def test_syn_ack_retransmission_backs_off_and_the_listener_stays():
     p, b = reach(S.SYN_RECEIVED, Config(syn_retries=2))
     p.flight.clear()
     times, resent, last = deadlines(p, b)
     assert times == [1, 3, 7]
     assert resent[:2] == [["<SEQ=300><ACK=101><CTL=SYN,ACK>"]] * 2
-    assert last.error == "connection timed out"
+    # the half-open connection of a passive open is dropped; the listener stays, silently
+    assert last.after is S.LISTEN and last.error is None
+    assert keys(last) == ["syn-received-synack-timeout"]
+
+
+def test_linux_drops_an_unanswered_half_open_connection_after_63_seconds():
+    # tcp_synack_retries=5: 6 SYN,ACKs at 0, 1, 3, 7, 15, 31 s; dropped at 63 s.
+    p, b = reach(S.SYN_RECEIVED, Config.linux())
+    p.flight.clear()
+    times, resent, last = deadlines(p, b)
+    assert times == [1, 3, 7, 15, 31, 63] and len(resent) == 6
+    assert last.after is S.LISTEN and last.error is None and p.B.reason is None
+    assert "6 SYN,ACKs (5 retransmissions) went unanswered" in last.explanation
 
 
 def test_linux_orphaned_fin_wait_2_times_out_and_later_fin_gets_rst():
