@@ -5,17 +5,65 @@
 :mod:`tcplab.exercises.grading`), ``notebooks`` and ``lab`` (the lessons in a folder of
 your own, :mod:`tcplab.course`).  The layer behind a subcommand is imported only when
 that subcommand runs.
+
+Every argument is checked before any work starts; a bad one ends the command with one
+line on standard error and exit status 2, never a traceback.
+
+>>> main(["diagram", "--dpi", "0", "-o", "x.png"])
+Traceback (most recent call last):
+SystemExit: 2
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
+import os
 import sys
 import textwrap
+from pathlib import Path
+from typing import NoReturn
 
 from . import scenarios
-from .render.text import trace
+
+#: Resolution limits for PNG output, dots per inch: below, nothing is legible; above, a
+#: picture runs to hundreds of megapixels.
+DPI_RANGE = (20, 600)
+FORMATS = (".svg", ".png", ".pdf")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (with where to look), not the usage block."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
+def _dpi(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    low, high = DPI_RANGE
+    if not math.isfinite(value) or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text} is outside {low}..{high} dots per inch")
+    return value
+
+
+def _output(parser: argparse.ArgumentParser, path: str) -> Path:
+    """Refuse an output file that cannot be written, before drawing anything."""
+    out = Path(path)
+    if out.suffix.lower() not in FORMATS:
+        parser.error(f"-o {path}: the file name must end in .svg, .png or .pdf")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        parser.error(f"-o {path}: there is no folder {folder}")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        parser.error(f"-o {path}: not allowed to write there")
+    if out.is_dir():
+        parser.error(f"-o {path}: that is a folder, not a file name")
+    return out
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
@@ -27,6 +75,8 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .render.text import trace
+
     sc = scenarios.get(args.name)
     isn = {"client": 100, "server": 300} if args.rfc_isn else None
     net = sc.run(isn=isn, seed=args.seed) if isn else sc.run(seed=args.seed)
@@ -39,10 +89,57 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for st in net.history:
             print(textwrap.fill(f"{st.summary().strip()} -- {st.explanation}", 100,
                                 subsequent_indent="      "))
-    print(f"\nFinal states: " + ", ".join(f"{n} {s}" for n, s in net.states().items()))
+    print("\nFinal states: " + ", ".join(f"{n} {s}" for n, s in net.states().items()))
     if sc.notes:
         print("\n" + textwrap.fill(sc.notes, 90))
     print(f"\nSee {sc.rfc}.")
+    return 0
+
+
+def _cmd_diagram(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .render.diagram import GraphvizNotFound, StateDiagram
+    from .states import TcpState
+
+    names = [n.strip() for n in args.names.split(",") if n.strip()]
+    if len(names) != 2 or names[0] == names[1]:
+        parser.error("--names takes two different names, e.g. --names client,server")
+    out = _output(parser, args.output)
+    try:
+        current = {}
+        if args.state:
+            current[names[0]] = TcpState.parse(args.state)
+        if args.peer:
+            current[names[1]] = TcpState.parse(args.peer)
+        diagram = StateDiagram(args.layers, args.codes, endpoints=names)
+        written = diagram.show(current=current or None).save(out, dpi=args.dpi)
+    except (ValueError, GraphvizNotFound) as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    print(written)
+    return 0
+
+
+def _cmd_ladder(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .render.ladder_diagram import ladder
+
+    try:
+        sc = scenarios.get(args.name)
+    except (KeyError, ValueError) as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc.args[0] if exc.args else exc}\n")
+    out = _output(parser, args.output or f"{sc.name}.png")
+    kw: dict[str, object] = {"seed": args.seed}
+    if args.rfc_isn:
+        kw["isn"] = {"client": 100, "server": 300}
+    net = sc.run(**kw)
+    if args.upto is not None and not 0 <= args.upto < len(net.history):
+        parser.error(f"--upto {args.upto}: {sc.name} has steps 0..{len(net.history) - 1}")
+    try:
+        fig = ladder(net, upto=args.upto, style=args.style,
+                     title=None if args.no_title else sc.title)
+        fig.savefig(out, format=out.suffix.lower().lstrip("."), dpi=args.dpi,
+                    facecolor="white")
+    except (ValueError, OSError) as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    print(f"wrote {out}")
     return 0
 
 
@@ -52,26 +149,13 @@ def _delegate(module: str, func: str, argv: list[str]) -> int:
     return int(getattr(mod, func)(argv) or 0)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "diagram":
-        return _delegate("render.diagram", "cli_diagram", argv[1:])
-    if argv and argv[0] == "ladder":
-        return _delegate("render.ladder_diagram", "cli_ladder", argv[1:])
-    if argv and argv[0] in ("grade", "generate"):
-        if importlib.util.find_spec("otter") is None and not {"-h", "--help"} & set(argv):
-            print(f"tcplab {argv[0]}: error: the instructor's kit needs otter-grader, which "
-                  "is not installed here: pip install 'tcplab[assignments]'", file=sys.stderr)
-            return 2
-        return _delegate("exercises.grading", "main", argv)
-    if argv and argv[0] in ("notebooks", "lab"):
-        return _delegate("course.commands", "main", argv)
-    parser = argparse.ArgumentParser(
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    from .transitions import LAYERS
+
+    parser = _Parser(
         prog="python -m tcplab",
-        description="TCP connection states, RFC 9293, as text and pictures.",
-        epilog="Also: 'diagram' (graphviz state diagram) and 'ladder NAME' (sequence "
-               "diagram); add -h after either for its options.")
-    sub = parser.add_subparsers(dest="command", required=True)
+        description="TCP connection states, RFC 9293, as text and pictures.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("scenarios", help="list the named scenarios").set_defaults(func=_cmd_scenarios)
     run = sub.add_parser("run", help="print a scenario's trace, RFC-figure style")
     run.add_argument("name", help="scenario name (see 'scenarios')")
@@ -82,17 +166,67 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--rfc-isn", action="store_true",
                      help="use ISNs 100 and 300 as in the RFC's figures")
     run.set_defaults(func=_cmd_run)
-    sub.add_parser("diagram", help="draw the state diagram (see 'diagram -h')")
-    sub.add_parser("ladder", help="draw a scenario's ladder diagram (see 'ladder -h')")
+
+    dia = sub.add_parser(
+        "diagram", help="draw the state diagram (RFC 9293 figure 5)",
+        description="Draw the TCP state diagram (RFC 9293 figure 5), optionally with one or "
+                    "two endpoints' current states highlighted.")
+    dia.add_argument("--state", help="the (client's) current state, any spelling: "
+                                     "ESTABLISHED, close_wait, SYN_RECV, ...")
+    dia.add_argument("--peer", help="the peer's (server's) current state")
+    dia.add_argument("--names", default="client,server",
+                     help="names of the two endpoints (default: client,server)")
+    dia.add_argument("--layers", default=None,
+                     help=f"'all', or extra layers to add to the default, comma-separated: "
+                          f"{', '.join(LAYERS)}")
+    dia.add_argument("--codes", action="store_true", help="show the SNMP TCP-MIB state numbers")
+    dia.add_argument("--dpi", type=_dpi, default=144,
+                     help=f"PNG resolution, {DPI_RANGE[0]}..{DPI_RANGE[1]} (default 144)")
+    dia.add_argument("-o", "--output", default="tcp-states.svg",
+                     help="output file; .svg, .png or .pdf (default tcp-states.svg)")
+    dia.set_defaults(func=_cmd_diagram)
+
+    lad = sub.add_parser(
+        "ladder", help="draw a scenario's ladder (sequence) diagram",
+        description="Draw a named scenario's sequence (ladder) diagram to PNG, SVG or PDF.")
+    lad.add_argument("name", help="scenario name (see 'python -m tcplab scenarios')")
+    lad.add_argument("-o", "--output", help="output file (.png, .svg or .pdf); default NAME.png")
+    lad.add_argument("--style", choices=("rfc", "tcpdump", "short"), default="rfc",
+                     help="segment labels")
+    lad.add_argument("--upto", type=int, default=None,
+                     help="draw only up to this step (0-based)")
+    lad.add_argument("--dpi", type=_dpi, default=150,
+                     help=f"PNG resolution, {DPI_RANGE[0]}..{DPI_RANGE[1]} (default 150)")
+    lad.add_argument("--seed", type=int, default=0, help="seed for the random ISNs")
+    lad.add_argument("--rfc-isn", action="store_true",
+                     help="use ISNs 100 and 300 as in the RFC's figures")
+    lad.add_argument("--no-title", action="store_true", help="leave out the title")
+    lad.set_defaults(func=_cmd_ladder)
+
     sub.add_parser("generate", help="instructors: build the course assignments with otter "
                                     "(see 'generate -h')")
     sub.add_parser("grade", help="instructors: grade a folder of submissions (see 'grade -h')")
     sub.add_parser("notebooks", help="copy the lessons and student assignments into a folder "
                                      "(see 'notebooks -h')")
     sub.add_parser("lab", help="the same, then open JupyterLab there (see 'lab -h')")
+    return parser, {"diagram": dia, "ladder": lad}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("grade", "generate"):
+        if importlib.util.find_spec("otter") is None and not {"-h", "--help"} & set(argv):
+            print(f"tcplab {argv[0]}: error: the instructor's kit needs otter-grader, which "
+                  "is not installed here: pip install 'tcplab[assignments]'", file=sys.stderr)
+            return 2
+        return _delegate("exercises.grading", "main", argv)
+    if argv and argv[0] in ("notebooks", "lab"):
+        return _delegate("course.commands", "main", argv)
+    parser, subparsers = _parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in subparsers:
+            return args.func(args, subparsers[args.command])
         return args.func(args)
     except ValueError as exc:
-        parser.exit(2, f"error: {exc}\n")
-
+        parser.exit(2, f"{parser.prog} {args.command}: error: {exc}\n")

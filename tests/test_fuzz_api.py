@@ -257,3 +257,32 @@ def test_issue_examples_get_clear_errors():
     with pytest.raises(ValueError, match="settle takes no arguments, got 'now'"):
         parse_script("settle now")
     assert scenarios.get("handshake").run().states()
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["ladder", "handshake", "--dpi", "0"], "outside 20..600"),
+    (["ladder", "handshake", "--dpi", "20000"], "outside 20..600"),
+    (["ladder", "handshake", "--dpi", "nan"], "outside 20..600"),
+    (["diagram", "--dpi", "-5"], "outside 20..600"),
+    (["diagram", "-o", "/missing/dir/x.png"], "there is no folder /missing/dir"),
+    (["ladder", "handshake", "-o", "/missing/dir/x.png"], "there is no folder /missing/dir"),
+    (["ladder", "handshake", "-o", "x.gif"], "must end in .svg, .png or .pdf"),
+    (["ladder", "handshake", "--upto", "999"], "has steps 0.."),
+    (["ladder", "nope"], "no scenario"),
+    (["diagram", "--state", "HALF-OPEN"], "unknown TCP state name"),
+    (["run", "nope"], "no scenario"),
+])
+def test_picture_commands_refuse_bad_arguments_in_one_line(argv, says, tmp_path, monkeypatch):
+    """The issue's examples: each exits 2 at once with one line, and writes nothing."""
+    monkeypatch.chdir(tmp_path)
+    err = io.StringIO()
+    with time_bound(SECONDS_PER_EXAMPLE), contextlib.redirect_stderr(err), \
+            contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = cli_main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    text = err.getvalue().strip()
+    assert code == 2 and "Traceback" not in text, text
+    assert says.lower() in text.lower() and len(text.splitlines()) <= 3, text
+    assert not list(tmp_path.iterdir())

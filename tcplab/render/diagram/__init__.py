@@ -15,7 +15,8 @@ Read in this order:
 * :mod:`.legend`, :mod:`.svg` -- the picture: the SVG of a style is written once from the
   layout, and a highlighted picture only fills in classes and colours (a ``str.join``, a
   fraction of a millisecond).  Nothing ever moves between steps;
-* :mod:`.view` -- :class:`StateDiagram`, :class:`DiagramView` and ``cli_diagram``.
+* :mod:`.view` -- :class:`StateDiagram` and :class:`DiagramView` (the command line is
+  :mod:`tcplab.cli`).
 
 **Ids and classes** (stable: tests and the widgets' browser code use them).  Nodes:
 ``node-<TcpState.name>`` (``node-SYN_RECEIVED``), ``node-CLOSED-end`` (the bottom copy of
@@ -38,10 +39,10 @@ from ..theme import COLORS, PALETTE
 from .highlight import css_name
 from .layout import GraphvizNotFound, clear_cache
 from .spec import SINK_LAYERS, node_id, parse_layers
-from .view import DiagramView, StateDiagram, cli_diagram
+from .view import DiagramView, StateDiagram
 
 #: Colour of the "used in this run" coverage overlay (kept for old imports; see the theme).
 COVERAGE_COLOR = COLORS["coverage"]
 
 __all__ = ["StateDiagram", "DiagramView", "GraphvizNotFound", "PALETTE", "SINK_LAYERS",
-           "parse_layers", "cli_diagram", "clear_cache", "node_id", "css_name"]
+           "parse_layers", "clear_cache", "node_id", "css_name"]

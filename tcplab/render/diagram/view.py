@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...network import Network
     from ...steps import Step
 
-__all__ = ["StateDiagram", "DiagramView", "cli_diagram"]
+__all__ = ["StateDiagram", "DiagramView"]
 
 
 class DiagramView:
@@ -274,45 +274,3 @@ class StateDiagram:
         """The highlighted picture as a ``graphviz.Digraph`` (engine ``neato``; render it
         with ``neato_no_op=2`` to keep the pinned layout)."""
         return self.show(**highlight).graph()  # type: ignore[arg-type]
-
-
-def cli_diagram(argv: Sequence[str] | None = None) -> int:
-    """``python -m tcplab diagram [--state S] [--peer S] [--layers L] [--codes] -o FILE``."""
-    import argparse
-    import sys
-
-    p = argparse.ArgumentParser(
-        prog="python -m tcplab diagram",
-        description="Draw the TCP state diagram (RFC 9293 figure 5), optionally with one or "
-                    "two endpoints' current states highlighted.")
-    p.add_argument("--state", help="the (client's) current state, any spelling: "
-                                    "ESTABLISHED, close_wait, SYN_RECV, ...")
-    p.add_argument("--peer", help="the peer's (server's) current state")
-    p.add_argument("--names", default="client,server",
-                   help="names of the two endpoints (default: client,server)")
-    p.add_argument("--layers", default=None,
-                   help=f"'all', or extra layers to add to the default, comma-separated: "
-                        f"{', '.join(LAYERS)}")
-    p.add_argument("--codes", action="store_true", help="show the SNMP TCP-MIB state numbers")
-    p.add_argument("--dpi", type=float, default=144, help="PNG resolution (default 144)")
-    p.add_argument("-o", "--output", default="tcp-states.svg",
-                   help="output file; .svg, .png or .pdf (default tcp-states.svg)")
-    args = p.parse_args(list(argv) if argv is not None else None)
-    names = [n.strip() for n in args.names.split(",") if n.strip()]
-    if len(names) != 2:
-        p.error("--names takes two names, e.g. --names client,server")
-    if Path(args.output).suffix.lower() not in (".svg", ".png", ".pdf"):
-        p.error(f"-o {args.output}: the file name must end in .svg, .png or .pdf")
-    try:
-        current = {}
-        if args.state:
-            current[names[0]] = TcpState.parse(args.state)
-        if args.peer:
-            current[names[1]] = TcpState.parse(args.peer)
-        diagram = StateDiagram(args.layers, args.codes, endpoints=names)
-        out = diagram.show(current=current or None).save(args.output, dpi=args.dpi)
-    except (ValueError, GraphvizNotFound) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(out)
-    return 0

@@ -40,9 +40,9 @@ and texts carry gids (``seg-7``, ``label-7``, ``lost-7``, ``state-client-3``,
 without comparing pixels.  matplotlib is imported only when a ladder is drawn.
 """
 
-from .figures import LadderView, cli_ladder, ladder, ladder_png, save_ladder
+from .figures import LadderView, ladder, ladder_png, save_ladder
 from .layout import STYLES, LadderLayout
 from .marks import Drawing, Mark
 
-__all__ = ["ladder", "save_ladder", "ladder_png", "cli_ladder", "LadderView", "LadderLayout",
+__all__ = ["ladder", "save_ladder", "ladder_png", "LadderView", "LadderLayout",
            "Mark", "Drawing", "STYLES"]

@@ -20,7 +20,7 @@ from .history import Run, collect
 from .layout import STYLES, LadderLayout
 from .marks import Drawing
 
-__all__ = ["ladder", "ladder_png", "save_ladder", "cli_ladder", "LadderView"]
+__all__ = ["ladder", "ladder_png", "save_ladder", "LadderView"]
 
 _LAYOUTS: "OrderedDict[tuple, tuple[tuple, LadderLayout]]" = OrderedDict()
 _VIEWS: "OrderedDict[tuple, tuple[tuple, LadderView]]" = OrderedDict()
@@ -201,45 +201,3 @@ def save_ladder(source: Any, path: str | Path, *, format: str | None = None, dpi
     path = Path(path)
     fig.savefig(path, format=fmt, dpi=dpi, facecolor="white")
     return path
-
-
-def cli_ladder(argv: Sequence[str] | None = None) -> int:
-    """``python -m tcplab ladder NAME [-o FILE] [--style S] [--upto K]``."""
-    import argparse
-    import sys
-
-    from ... import scenarios
-
-    parser = argparse.ArgumentParser(
-        prog="python -m tcplab ladder",
-        description="Draw a named scenario's sequence (ladder) diagram to PNG, SVG or PDF.")
-    parser.add_argument("name", help="scenario name (see 'python -m tcplab scenarios')")
-    parser.add_argument("-o", "--output", help="output file (.png, .svg or .pdf); "
-                        "default NAME.png")
-    parser.add_argument("--style", choices=STYLES, default="rfc", help="segment labels")
-    parser.add_argument("--upto", type=int, default=None,
-                        help="draw only up to this step (0-based)")
-    parser.add_argument("--dpi", type=int, default=150)
-    parser.add_argument("--seed", type=int, default=0, help="seed for the random ISNs")
-    parser.add_argument("--rfc-isn", action="store_true",
-                        help="use ISNs 100 and 300 as in the RFC's figures")
-    parser.add_argument("--no-title", action="store_true", help="leave out the title")
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        sc = scenarios.get(args.name)
-    except (KeyError, ValueError) as exc:
-        parser.exit(2, f"error: {exc.args[0] if exc.args else exc}\n")
-    kw: dict[str, Any] = {"seed": args.seed}
-    if args.rfc_isn:
-        kw["isn"] = {"client": 100, "server": 300}
-    net = sc.run(**kw)
-    out = Path(args.output or f"{sc.name}.png")
-    try:
-        fmt = _format_of(out, None)
-        fig = ladder(net, upto=args.upto, style=args.style,
-                     title=None if args.no_title else getattr(sc, "title", sc.name))
-    except ValueError as exc:
-        parser.exit(2, f"error: {exc}\n")
-    fig.savefig(out, format=fmt, dpi=args.dpi, facecolor="white")
-    print(f"wrote {out}")
-    return 0
