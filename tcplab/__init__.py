@@ -1,13 +1,29 @@
 """tcplab: teaching notebooks that make the life of a TCP connection visible (RFC 9293).
 
-The core model is pure Python with no I/O::
+The top of the package is the TCP model: pure Python (standard library only), no I/O, on a
+virtual clock.  Read it in this order:
 
-    from tcplab import Network
-    net = Network()
-    net.listen("server"); net.connect("client"); net.run()
+``states``       the 11 states and every spelling of them (RFC, ss, netstat, Linux, MIB)
+``segment``      segments, flags and sequence-number arithmetic (mod 2**32)
+``transitions``  the transition table: the only way an endpoint changes state
+``steps``        :class:`Step`, the typed record of one event; :class:`TcpError`
+``actions``      the typed actions a network records (Call, Deliver, Drop, ...)
+``endpoint``     one TCB, RFC 9293 §3.10 event processing in RFC order
+``wire``         packets in flight and their event queue
+``network``      two endpoints, the wire and the clock; history and replay
+``script``       the scenario script language; ``scenarios`` the named stories
+``procnet``      the one parser of /proc/net/tcp and ``ss`` output
 
-Diagrams (graphviz, matplotlib) and widgets (ipywidgets) live in their own modules and are
-imported only when you use them: ``tcplab.diagram``, ``tcplab.ladder``, ``tcplab.widgets``.
+Each folder is one layer built on the model, imported only when used: ``tcplab.render``
+(state diagram, ladder, text traces), ``tcplab.ui`` (widgets: the only user of ipywidgets),
+``tcplab.exercises`` (questions, graded exercises, grading), ``tcplab.live`` (real sockets),
+``tcplab.course`` (the lessons in a folder of your own); ``tcplab.cli`` is every command.
+
+>>> from tcplab import Network
+>>> net = Network()
+>>> _ = net.listen("server"); _ = net.connect("client"); _ = net.run()
+>>> net.states()
+{'client': TcpState.ESTABLISHED, 'server': TcpState.ESTABLISHED}
 """
 
 from .endpoint import CALLS, SOCKET_CALLS, Clock, Config, Endpoint

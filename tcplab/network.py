@@ -18,40 +18,20 @@ grow with the bytes transferred; such a network cannot be replayed.
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable, Iterable, Sequence
 
 from .actions import Action, Call, Delay, Deliver, Drop, Duplicate, FireTimer, Inject, Recv
 from .endpoint import CALLS, Clock, Config, Endpoint
-from .segment import Flags, Segment
+from .segment import Segment
 from .states import TcpState
 from .steps import Step, TcpError
+from .wire import WIRE, Packet, Wire, matches
 
-__all__ = ["Network", "Packet", "WIRE"]
-
-#: The actor name of steps taken by the wire itself (drop, duplicate, delay).
-WIRE = "wire"
-
-
-@dataclass(frozen=True)
-class Packet:
-    """A segment on the wire: who sent it, when, and when it will arrive (seconds)."""
-
-    id: int
-    src: str
-    dst: str
-    segment: Segment
-    sent_at: float
-    arrive_at: float
-    copy_of: int | None = None       # set on a duplicate made by the wire
-    retransmission: bool = False     # the sender retransmitted it after a timeout
-
-    def __str__(self) -> str:
-        return f"#{self.id} {self.src}->{self.dst} {self.segment.rfc()}"
+_matches = matches        # the name layers used before it was public
 
 
 def _seconds(what: str, value: object, *, positive: bool = False) -> float:
@@ -74,6 +54,7 @@ def _packet_id(value: object) -> int:
                         f"got {value!r}")
     return value
 
+__all__ = ["Network", "Packet", "WIRE", "matches"]
 
 class Network:
     """Two endpoints (default ``client`` and ``server``) and the wire between them.
@@ -142,8 +123,7 @@ class Network:
             for n in self.names}
         for ep in self.endpoints.values():
             ep._network = weakref.ref(self)
-        self._flight: dict[int, Packet] = {}          # in flight, by id (sending order)
-        self._queue: list[tuple[float, int]] = []     # (arrive_at, id): the event queue
+        self._wire = Wire()                           # in flight, with the event queue
         self.lost: list[Packet] = []
         self.delivered: list[tuple[Packet, float]] = []
         self.history: list[Step] = []
@@ -168,7 +148,7 @@ class Network:
     @property
     def in_flight(self) -> list[Packet]:
         """The packets on the wire, in the order they were sent."""
-        return list(self._flight.values())
+        return self._wire.packets()
 
     def state(self, name: str) -> TcpState:
         return self[name].state
@@ -182,9 +162,9 @@ class Network:
 
     def packet(self, pid: int) -> Packet:
         """The packet in flight with id ``pid``; ``KeyError`` naming those in flight."""
-        pkt = self._flight.get(_packet_id(pid))
+        pkt = self._wire.get(_packet_id(pid))
         if pkt is None:
-            ids = ", ".join(f"#{p}" for p in self._flight) or "none"
+            ids = ", ".join(f"#{p}" for p in self._wire.ids()) or "none"
             raise KeyError(f"no packet #{pid} in flight; in flight: {ids}")
         return pkt
 
@@ -197,7 +177,7 @@ class Network:
 
     def quiet(self) -> bool:
         """True when nothing is in flight and no timer runs."""
-        return not self._flight and not any(e.timers for e in self.endpoints.values())
+        return not self._wire and not any(e.timers for e in self.endpoints.values())
 
     # ------------------------------------------------------------------ user calls ---------
     def call(self, name: str, call: str, *args: object) -> Step:
@@ -271,7 +251,7 @@ class Network:
         arrival time has passed -- because you held it -- delivers it *now*: a reorder.
         """
         if pid is None:
-            head = self._head()
+            head = self._wire.head()
             if head is None:
                 raise TcpError("deliver", self.state(self.names[0]), "nothing is in flight",
                                "§3.10.7", [], WIRE)
@@ -341,12 +321,12 @@ class Network:
         """The next thing that would happen on its own: ``(time, "packet"|"timer", ref)``
         where ``ref`` is the :class:`Packet` or ``(endpoint, timer)``.  A packet due at the
         same time as a timer comes first."""
-        head = self._head()
+        head = self._wire.head()
         timer = self._next_timer()
         if head is None and timer is None:
             return None
         if timer is None or (head is not None and head[0] <= timer[0]):
-            return head[0], "packet", self._flight[head[1]]  # type: ignore[index]
+            return head[0], "packet", self._wire[head[1]]  # type: ignore[index]
         return timer[0], "timer", (timer[1], timer[2])
 
     def step(self) -> Step | None:
@@ -396,7 +376,7 @@ class Network:
         return list(self.history[-taken:]) if taken else []
 
     def _busy(self, max_steps: int) -> str:
-        pkts = list(self._flight.values())
+        pkts = self._wire.packets()
         data = sum(len(p.segment.data) for p in pkts)
         queued = sum(len(e.send_buffer) for e in self.endpoints.values())
         timers = ", ".join(f"{n} {t}" for n, t, _ in self.timers()) or "none"
@@ -407,7 +387,7 @@ class Network:
 
     def settle(self, max_steps: int = 100_000) -> list[Step]:
         """Deliver everything in flight (and what it triggers) but leave long timers alone."""
-        return self.run(max_steps=max_steps, stop=lambda net: not net._flight)
+        return self.run(max_steps=max_steps, stop=lambda net: not net._wire)
 
     def wait(self, seconds: float) -> list[Step]:
         """Let ``seconds`` of virtual time pass, processing whatever happens meanwhile.
@@ -446,17 +426,6 @@ class Network:
             ep._network = weakref.ref(self)
 
     # ------------------------------------------------------------------ machinery ----------
-    def _head(self) -> tuple[float, int] | None:
-        """The earliest entry of the event queue that is still valid, or None."""
-        queue, flight = self._queue, self._flight
-        while queue:
-            t, pid = queue[0]
-            pkt = flight.get(pid)
-            if pkt is not None and pkt.arrive_at == t:
-                return t, pid
-            heapq.heappop(queue)        # delivered, dropped or delayed since: stale
-        return None
-
     def _next_timer(self) -> tuple[float, str, str] | None:
         best = None
         for name, ep in self.endpoints.items():
@@ -465,10 +434,6 @@ class Network:
                 if best is None or key < best:
                     best = key
         return best
-
-    def _put(self, pkt: Packet) -> None:
-        self._flight[pkt.id] = pkt
-        heapq.heappush(self._queue, (pkt.arrive_at, pkt.id))
 
     def _fire_timers_until(self, t: float, skip: tuple[str, str] | None = None) -> None:
         """Fire, in time order, every timer due strictly before ``t`` (but ``skip``)."""
@@ -496,7 +461,7 @@ class Network:
             case Deliver(pid, at):
                 pkt = self.packet(pid)
                 self.clock.now = at
-                del self._flight[pid]
+                self._wire.take(pid)
                 self._keep(self.delivered, (pkt, at))
                 step = self.endpoints[pkt.dst].receive(pkt.segment)
                 step.packet = pid
@@ -507,14 +472,14 @@ class Network:
             case Inject(src, dst, seg):
                 pkt = Packet(self._next_id, src, dst, seg, self.now, self.now + self.latency)
                 self._next_id += 1
-                self._put(pkt)
+                self._wire.put(pkt)
                 return self._record(action, self._wire_step(
                     "inject", f"inject #{pkt.id}", f"A hand-made segment {seg.rfc()} is put "
                     f"on the wire towards {dst}, as if from {src}.", pkt.id,
                     packets=(pkt.id,)), start)
             case Drop(pid):
                 pkt = self.packet(pid)
-                del self._flight[pid]
+                self._wire.take(pid)
                 self._keep(self.lost, pkt)
                 return self._record(action, self._wire_step(
                     "drop", f"drop #{pid}", f"Packet #{pid} ({pkt.segment.label()} from "
@@ -525,14 +490,14 @@ class Network:
                 copy = replace(pkt, id=self._next_id, copy_of=pid,
                                arrive_at=pkt.arrive_at + extra)
                 self._next_id += 1
-                self._put(copy)
+                self._wire.put(copy)
                 return self._record(action, self._wire_step(
                     "duplicate", f"duplicate #{pid}", f"The network duplicates packet #{pid} "
                     f"({pkt.segment.label()}): copy #{copy.id} will arrive too.", pid,
                     packets=(copy.id,)), start)
             case Delay(pid, seconds):
                 pkt = self.packet(pid)
-                self._put(replace(pkt, arrive_at=pkt.arrive_at + seconds))
+                self._wire.put(replace(pkt, arrive_at=pkt.arrive_at + seconds))
                 return self._record(action, self._wire_step(
                     "delay", f"delay #{pid}", f"Packet #{pid} ({pkt.segment.label()}) is held "
                     f"up {seconds:g} s longer on the wire.", pid), start)
@@ -561,7 +526,7 @@ class Network:
                 pkt = Packet(self._next_id, step.actor, dst, seg, now, arrive,
                              retransmission=retrans)
                 self._next_id += 1
-                self._put(pkt)
+                self._wire.put(pkt)
                 ids.append(pkt.id)
             step.packets = step.packets + tuple(ids)
         step.index = self._count
@@ -579,7 +544,7 @@ class Network:
 
     def __repr__(self) -> str:
         states = ", ".join(f"{n}={e.state}" for n, e in self.endpoints.items())
-        return (f"<Network t={self.now:g}s {states}, {len(self._flight)} in flight, "
+        return (f"<Network t={self.now:g}s {states}, {len(self._wire)} in flight, "
                 f"{self._count} steps>")
 
     # ------------------------------------------------------------------ selection helpers --
@@ -603,22 +568,9 @@ class Network:
             self[src]
             cands = [p for p in cands if p.src == src]
         if flags is not None:
-            cands = [p for p in cands if _matches(p.segment, flags)]
+            cands = [p for p in cands if matches(p.segment, flags)]
         if not cands:
             have = ", ".join(f"#{p.id} {p.src} {p.segment.label()}" for p in self.in_flight)
             raise KeyError(f"no packet in flight from {src or 'anyone'} matching "
                            f"{flags or 'anything'}; in flight: {have or 'nothing'}")
         return min(cands, key=lambda p: (p.arrive_at, p.id))
-
-
-def _matches(seg: Segment, flags: str) -> bool:
-    want = flags.upper().replace(" ", "")
-    if want == "DATA":
-        return bool(seg.data)
-    names = set(want.split(","))
-    data = "DATA" in names
-    names.discard("DATA")
-    parsed = Flags.NONE
-    for n in names:
-        parsed |= Flags.parse(n)
-    return (seg.flags & ~Flags.PSH) == parsed and bool(seg.data) == data

@@ -16,7 +16,7 @@ from .network import Network
 from .script import SCRIPT_CALLS, WIRE_COMMANDS, Command, parse_script, run_script, script_lines
 from .states import TcpState
 
-__all__ = ["Scenario", "SCENARIOS", "Command", "SCRIPT_CALLS", "WIRE_COMMANDS", "get", "names",
+__all__ = ["Scenario", "SCENARIOS", "HANDSHAKE", "Command", "SCRIPT_CALLS", "WIRE_COMMANDS", "get", "names",
            "parse_script", "run_script", "script_lines"]
 
 
@@ -58,7 +58,9 @@ class Scenario:
 
 
 S = TcpState
-_HANDSHAKE = ("server listen", "client connect", "settle")
+#: The three-way handshake as script lines: every story that needs a connection starts so.
+HANDSHAKE = ("server listen", "client connect", "settle")
+_HANDSHAKE = HANDSHAKE
 _SERVER = ("server", "s = socket(); s.bind(('', 8080)); s.listen(); conn, _ = s.accept()")
 _CLIENT = ("client", "c = socket(); c.connect(('server', 8080))")
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..endpoint import Config
-from ..network import WIRE, Network, _matches
+from ..network import WIRE, Network, matches as _matches
 from ..scenarios import Scenario, get as get_scenario
 from ..segment import Flags
 from ..states import TcpState

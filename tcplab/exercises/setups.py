@@ -14,10 +14,9 @@ figures and the lessons.
 
 from __future__ import annotations
 
+from ..scenarios import HANDSHAKE
+
 __all__ = ["ISN", "HANDSHAKE"]
 
 #: Initial sequence numbers of every exercise run: the RFC's figures use 100 and 300.
 ISN = {"client": 100, "server": 300}
-
-#: Script lines that open a connection: the setup of most exercises.
-HANDSHAKE = ("server listen", "client connect", "settle")

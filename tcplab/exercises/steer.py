@@ -26,14 +26,15 @@ from ..states import TcpState
 from ..steps import TcpError
 from .answers import AnswerError, plural, read_lines
 from .feedback import Feedback, malformed
+from ..script import WIRE_COMMANDS as SCRIPT_WIRE_COMMANDS
 from .setups import HANDSHAKE, ISN
 
 __all__ = ["WIRE_COMMANDS", "Target", "TARGETS", "check_target"]
 
 S = TcpState
 
-#: The commands of the script language that act on the wire only.
-WIRE_COMMANDS = ("deliver", "drop", "duplicate", "delay")
+#: The commands of the script language that act on the wire only (not on a timer).
+WIRE_COMMANDS = tuple(c for c in SCRIPT_WIRE_COMMANDS if c != "timer")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class LiveScenario:
 
 
 #: The model's handshake, line for line.
-_HANDSHAKE: tuple[str, ...] = tuple(model_scenarios.get("handshake").script)
+_HANDSHAKE: tuple[str, ...] = model_scenarios.HANDSHAKE
 
 _ALL = (
     LiveScenario(
