@@ -1,0 +1,494 @@
+"""Both ends' RFC 9293 states after every captured packet, inferred by the model.
+
+The captured segments of one conversation are fed to a :class:`tcplab.network.Network`
+whose two endpoints stand for the two hosts (``client`` = the end that sent the first SYN):
+
+* **ISNs, MSS and windows from the capture**: ``Network(isn=...)`` takes each end's ISN
+  from its SYN; each end's send MSS is what its peer announced (or the largest segment it
+  sent), windows are the advertised ones scaled by the SYNs' window-scale options
+  (RFC 7323 §2); timers are Linux's (:meth:`tcplab.endpoint.Config.linux`).
+* **User calls from the segments**: a segment the model would not have sent by itself is
+  explained by the call that makes it: a SYN by ``connect()``, new data by ``send()``, a FIN
+  by ``close()`` (or ``shutdown(SHUT_WR)`` if the end keeps receiving data after it), an
+  unexplained RST by an abort.  A server whose SYN-ACK is in the capture was listening.
+* **The capture point**: a state changes when a segment *reaches* an end, not when the
+  capture sees it.  The handshake tells where the capture was taken: the SYN to SYN-ACK gap
+  is twice the one-way delay from the capture point to the server, the SYN-ACK to ACK gap
+  twice that to the client (the same reasoning as Wireshark's "iRTT" and tcptrace's).
+  Each packet is sent at ``t - d(sender)`` and arrives at ``t + d(receiver)``, and a
+  segment that acknowledges another is never sent before that other one arrived.
+* **Matching**: when the model itself sent a segment equal to the captured one (flags,
+  SEQ, ACK, length), that model packet is delivered -- the model explains the packet.
+  Otherwise the captured segment is put on the wire by hand (``Network.inject``) and
+  delivered: retransmissions by the real stack, duplicates, out-of-window segments.
+
+Where the model cannot know, the inference says so (``PacketState.uncertain``): a capture
+that starts mid-connection (both ends are assumed ESTABLISHED, after a handshake the
+capture did not see), bytes missing from the capture, and the timing of the far end.
+
+Memory and time are bounded: at most ``max_packets`` packets and ``max_bytes`` payload
+bytes per conversation (:class:`~tcplab.capture.reader.CaptureError` beyond), and the
+model's receive buffers are read (``recv()``) whenever they hold more than 1 MB.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from ..endpoint import Config
+from ..network import WIRE, Network
+from ..segment import Flags, Segment, seq_add, seq_in_window, seq_sub
+from ..states import TcpState
+from ..steps import Step
+from .conversations import Conversation
+from .reader import CaptureError, TcpPacket
+
+__all__ = ["PacketState", "Inference", "infer", "CapturePoint", "capture_point"]
+
+S = TcpState
+_NO_PSH = ~Flags.PSH & 0x1F
+_SYNCHRONIZED = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT, S.CLOSING,
+                 S.LAST_ACK, S.TIME_WAIT)
+_READ_ABOVE = 1 << 20
+_HUGE = 2 ** 30 - 1
+
+
+@dataclass(frozen=True)
+class CapturePoint:
+    """Where the capture was taken: one-way delays (s) from it to each end."""
+
+    to_client: float
+    to_server: float
+    known: bool
+
+    @property
+    def latency(self) -> float:
+        """The one-way delay between the two ends, seconds."""
+        return self.to_client + self.to_server
+
+    def describe(self) -> str:
+        if not self.known:
+            return ("capture point unknown (no handshake in the capture): each state is "
+                    "taken to change when the capture saw the segment")
+        c, s = self.to_client * 1e3, self.to_server * 1e3
+        if c + s < 0.5:
+            where = "at both ends at once (loopback, or one host)"
+        elif s > 3 * c:
+            where = "near the client"
+        elif c > 3 * s:
+            where = "near the server"
+        else:
+            where = "in between"
+        return f"capture point {where}: {c:.3g} ms to the client, {s:.3g} ms to the server"
+
+
+def capture_point(packets: list[TcpPacket], client: tuple[str, int]) -> CapturePoint:
+    """The capture point from the handshake (SYN, SYN-ACK, first ACK of the SYN-ACK)."""
+    syn = synack = ack = None
+    for p in packets:
+        src = (p.src, p.sport)
+        if syn is None and p.flags & Flags.SYN and not p.flags & Flags.ACK and src == client:
+            syn = p
+        elif syn is not None and synack is None and p.flags & Flags.SYN and \
+                p.flags & Flags.ACK and src != client:
+            synack = p
+        elif synack is not None and src == client and p.flags & Flags.ACK and \
+                not p.flags & Flags.SYN and p.ack == (synack.seq + 1) % 2 ** 32:
+            ack = p
+            break
+    if ack is None:
+        return CapturePoint(0.0, 0.0, False)
+    return CapturePoint(max(0.0, (ack.time - synack.time) / 2),
+                        max(0.0, (synack.time - syn.time) / 2), True)
+
+
+@dataclass(frozen=True)
+class PacketState:
+    """One captured packet and what the model says of it.
+
+    ``number`` counts the conversation's packets from 1 (``packet.index`` is the frame in
+    the file); ``src``/``dst`` are ``"client"``/``"server"``; ``sent_at``/``arrives_at``
+    the estimated times (s, on the run's clock) it left its sender and reached its
+    receiver; ``call`` the socket call inferred at the sender (``"close()"``), if any;
+    ``sender`` and ``receiver`` are (before, after) states; ``states`` both ends' states
+    once it arrived; ``predicted`` is true when the model itself sent this segment;
+    ``marks`` what the capture shows and the RFC explains; ``uncertain`` what the
+    inference cannot know.
+    """
+
+    number: int
+    packet: TcpPacket
+    src: str
+    dst: str
+    segment: Segment
+    sent_at: float
+    arrives_at: float
+    call: str | None
+    sender: tuple[TcpState, TcpState]
+    receiver: tuple[TcpState, TcpState]
+    states: dict
+    explanation: str
+    rfc: str
+    predicted: bool
+    retransmission: bool = False
+    marks: tuple[str, ...] = ()
+    uncertain: tuple[str, ...] = ()
+    transitions: tuple = ()
+    sender_transitions: tuple = ()
+    acceptable: bool | None = None     # RFC 9293 §3.10.7.4 test at a synchronized receiver
+    error: str | None = None           # what the receiver's application is told ("reset")
+    why_sent: str = ""                 # the model's explanation of the step that sent it
+
+    def line(self) -> str:
+        """``#3 client -> server [F.] ... client FIN-WAIT-1, server CLOSE-WAIT``."""
+        call = f"{self.call}: " if self.call else ""
+        st = ", ".join(f"{n} {s}" for n, s in self.states.items())
+        text = (f"#{self.number:<3} {self.src:>6} -> {self.dst:<6} {call}{self.segment.label():<14}"
+                f" {st}")
+        extra = [*self.marks, *(f"uncertain: {u}" for u in self.uncertain)]
+        return text + "".join(f"\n      {e}" for e in extra)
+
+
+@dataclass
+class Inference:
+    """The states of one conversation, packet by packet, and the model run behind them.
+
+    ``network`` is the model's run (for :func:`tcplab.ui.stepper`); ``packets`` one
+    :class:`PacketState` per captured packet; ``notes`` what holds for the whole
+    conversation (capture point, mid-connection start, ...).
+    """
+
+    conversation: Conversation
+    network: Network
+    packets: list[PacketState]
+    point: CapturePoint
+    base: float
+    notes: list[str] = field(default_factory=list)
+
+    def sequence(self, end: str) -> list[TcpState]:
+        """The states ``end`` (``"client"``/``"server"``) went through, repeats collapsed,
+        from the model's run (so states that last no packet, such as SYN-SENT, count)."""
+        if end not in ("client", "server"):
+            raise ValueError(f"end is 'client' or 'server', got {end!r}")
+        out = [S.CLOSED]
+        for step in self.network.history:
+            if step.actor == end and step.after is not None:
+                if step.before is not None and step.before is not out[-1]:
+                    out.append(step.before)
+                if step.after is not out[-1]:
+                    out.append(step.after)
+        return out
+
+    def text(self) -> str:
+        """Every packet, one line each (with its marks), after the notes."""
+        return "\n".join([*(f"note: {n}" for n in self.notes), *(p.line() for p in self.packets)])
+
+
+class _Unwrap:
+    """Sequence numbers of one direction made monotonic integers (wrap taken into account)."""
+
+    def __init__(self, start: int) -> None:
+        self.last = start
+
+    def __call__(self, seq: int) -> int:
+        value = self.last + seq_sub(seq, self.last % 2 ** 32)
+        if value > self.last:
+            self.last = value
+        return value
+
+
+def infer(conv: Conversation, packets: list[TcpPacket], *, max_packets: int = 50_000,
+          max_bytes: int = 64 << 20) -> Inference:
+    """Infer both ends' states after every packet of ``conv`` (see the module docstring).
+
+    ``packets`` are the conversation's packets in capture order
+    (:func:`~tcplab.capture.conversations.conversation_packets`).  Raises
+    :class:`~tcplab.capture.reader.CaptureError` for an empty conversation, packets of
+    another conversation, or more than ``max_packets`` packets / ``max_bytes`` payload.
+    """
+    if not packets:
+        raise CaptureError(f"conversation {conv.number} has no packets to infer states from")
+    if len(packets) > max_packets:
+        raise CaptureError(f"conversation {conv.number} has {len(packets)} packets, more than "
+                           f"max_packets={max_packets}; cut the capture first")
+    total = sum(p.length for p in packets)
+    if total > max_bytes:
+        raise CaptureError(f"conversation {conv.number} carries {total} payload bytes, more "
+                           f"than max_bytes={max_bytes}; cut the capture first")
+    key = (conv.a, conv.b)
+    for p in packets:
+        if p.key != key:
+            raise CaptureError(f"packet {p.index} ({p.describe()}) is not part of "
+                               f"conversation {conv.number}")
+    return _Inferrer(conv, packets).run()
+
+
+class _Inferrer:
+    def __init__(self, conv: Conversation, packets: list[TcpPacket]) -> None:
+        self.conv = conv
+        self.pk = packets
+        self.client = conv.client
+        self.side = ["client" if (p.src, p.sport) == self.client else "server" for p in packets]
+        self.point = capture_point(packets, self.client)
+        self.notes: list[str] = [self.point.describe()]
+        self.mid = not (packets[0].flags & Flags.SYN)
+        self._options()
+
+    # -- what the capture tells before the run ---------------------------------------------
+    def _options(self) -> None:
+        pk, side = self.pk, self.side
+        mss = {"client": None, "server": None}
+        wscale = {"client": None, "server": None}
+        isn: dict[str, int] = {}
+        biggest = {"client": 1, "server": 1}
+        for p, s in zip(pk, side):
+            if p.flags & Flags.SYN:
+                isn.setdefault(s, p.seq)
+                mss[s] = mss[s] or p.mss
+                wscale[s] = p.wscale if wscale[s] is None else wscale[s]
+            biggest[s] = max(biggest[s], p.length)
+        if self.mid:
+            for p, s in zip(pk, side):
+                other = "server" if s == "client" else "client"
+                isn.setdefault(s, (p.seq - 1) % 2 ** 32)
+                if p.flags & Flags.ACK:
+                    isn.setdefault(other, (p.ack - 1) % 2 ** 32)
+            self.notes.append("the capture starts mid-connection: before its first packet "
+                              "both ends are assumed ESTABLISHED, after a handshake the "
+                              "capture did not see (a FIN may have passed before it)")
+            if self.conv.client_guessed:
+                self.notes.append(f"no SYN: the client is taken to be "
+                                  f"{self.client[0]}:{self.client[1]} (the higher port)")
+        scaled = wscale["client"] is not None and wscale["server"] is not None
+        self.shift = {s: (wscale[s] or 0) if scaled else 0 for s in ("client", "server")}
+        largest = {"client": 1, "server": 1}
+        for p, s in zip(pk, side):
+            shift = 0 if p.flags & Flags.SYN else self.shift[s]
+            largest[s] = max(largest[s], min(p.window << shift, _HUGE))
+        configs = {}
+        for s in ("client", "server"):
+            other = "server" if s == "client" else "client"
+            send_mss = max(mss[other] or 0, biggest[s], 1)
+            configs[s] = Config.linux(mss=send_mss, window=largest[s], rcvbuf=_HUGE)
+        self.configs = configs
+        self.isn = isn
+
+    def _times(self) -> tuple[list[float], list[float]]:
+        """Send and arrival time of every packet, with causality enforced: a segment that
+        acknowledges bytes is sent after the segment carrying them arrived."""
+        pt, pk, side = self.point, self.pk, self.side
+        d = {"client": pt.to_client, "server": pt.to_server}
+        self.base = pk[0].time - pt.latency
+        sends, arrives = [], []
+        ends: dict[str, list[tuple[int, float]]] = {"client": [], "server": []}
+        unwrap = {s: _Unwrap(self.isn.get(s, 0)) for s in ("client", "server")}
+        acks = {s: _Unwrap(self.isn.get("server" if s == "client" else "client", 0))
+                for s in ("client", "server")}
+        self.unwrapped: list[tuple[int, int]] = []
+        for p, s in zip(pk, side):
+            other = "server" if s == "client" else "client"
+            t = p.time - self.base
+            sent = t - d[s]
+            if p.flags & Flags.ACK:
+                acked = acks[s](p.ack)
+                # the latest arrival among the peer's segments ending at or before SEG.ACK
+                lst = ends[other]
+                i = bisect.bisect_right(lst, (acked, float("inf")))
+                if i:
+                    sent = max(sent, max(a for _, a in lst[max(0, i - 8):i]))
+            arrive = max(t + d[other], sent)
+            seq = unwrap[s](p.seq)
+            end = seq + p.length + bool(p.flags & Flags.SYN) + bool(p.flags & Flags.FIN)
+            self.unwrapped.append((seq, end))
+            if end > seq:
+                bisect.insort(ends[s], (end, arrive))
+                if len(ends[s]) > 64:
+                    del ends[s][:-64]
+            sends.append(sent)
+            arrives.append(arrive)
+        return sends, arrives
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self) -> Inference:
+        from .marks import mark_packets            # marks read the finished inference
+        sends, arrives = self._times()
+        net = self.net = Network(("client", "server"), latency=self.point.latency,
+                                 configs=self.configs, isn=self.isn)
+        self.index: dict[tuple, list[int]] = {}
+        self.seen = 0
+        self.injected: set[int] = set()
+        self.origin: dict[int, str] = {}
+        if self.mid:
+            self._assumed_handshake()
+        elif any(p.flags & Flags.SYN and p.flags & Flags.ACK for p, s in zip(self.pk, self.side)
+                 if s == "server") and not any(p.flags == Flags.SYN for p, s in
+                                               zip(self.pk, self.side) if s == "server"):
+            net.listen("server")
+        self._index_new()
+        events = sorted([(t, i, 0) for i, t in enumerate(sends)] +
+                        [(t, i, 1) for i, t in enumerate(arrives)])
+        pending: dict[int, tuple] = {}
+        out: list[PacketState | None] = [None] * len(self.pk)
+        for t, i, kind in events:
+            self._until(t)
+            if kind == 0:
+                pending[i] = self._send(i)
+            else:
+                out[i] = self._arrive(i, pending.pop(i), sends[i], arrives[i])
+        result = Inference(self.conv, net, [p for p in out if p is not None], self.point,
+                           self.base, self.notes)
+        mark_packets(result, self.unwrapped)
+        return result
+
+    def _assumed_handshake(self) -> None:
+        net = self.net
+        net.listen("server")
+        net.connect("client")
+        self._index_new()
+        for _ in range(3):
+            if not net.in_flight:
+                break
+            net.deliver(net.in_flight[0].id)
+        for p in list(net.in_flight):   # nothing of the assumed handshake stays in flight
+            net.drop(p.id)
+        self._index_new()
+        self.index.clear()
+
+    def _until(self, t: float) -> None:
+        """Let the model's timers due before ``t`` fire, then move the clock to ``t``."""
+        net = self.net
+        while True:
+            timers = net.timers()
+            if not timers or timers[0][2] >= t:
+                break
+            net.fire_timer(timers[0][0], timers[0][1])
+            self._index_new()
+        if t > net.clock.now:
+            net.clock.now = t
+
+    def _index_new(self) -> None:
+        """Index the packets the model put on the wire since the last look."""
+        hist = self.net.history
+        for step in hist[self.seen:]:
+            if step.actor != WIRE:
+                for pid, seg in zip(step.packets, step.sent):
+                    self.index.setdefault(_key(step.actor, seg), []).append(pid)
+                    self.origin[pid] = step.explanation
+        self.seen = len(hist)
+
+    def _match(self, src: str, seg: Segment) -> int | None:
+        pids = self.index.get(_key(src, seg))
+        while pids:
+            pid = pids.pop(0)
+            try:
+                self.net.packet(pid)            # still in flight?
+            except KeyError:
+                continue
+            return pid
+        return None
+
+    def _send(self, i: int) -> tuple:
+        p, src = self.pk[i], self.side[i]
+        dst = "server" if src == "client" else "client"
+        net, ep = self.net, self.net[src]
+        seg = p.segment(window=min(p.window << (0 if p.flags & Flags.SYN else self.shift[src]),
+                                   _HUGE))
+        before = ep.state
+        uncertain: list[str] = []
+        call = None
+        trans: tuple = ()
+        pid = self._match(src, seg)
+        if pid is None:
+            step, uncertain = self._call_for(i, src, seg)
+            if step is not None:
+                call, trans = step.socket_call, step.transitions
+                self._index_new()
+                pid = self._match(src, seg)
+        predicted = pid is not None
+        if pid is None:
+            net.inject(dst, seg, src=src)
+            pid = net.history[-1].packets[0]
+            self.injected.add(pid)
+            self._index_new()
+        return pid, call, (before, ep.state), predicted, uncertain, trans
+
+    def _call_for(self, i: int, src: str, seg: Segment) -> tuple[Step | None, list[str]]:
+        """The user call that makes ``src`` send ``seg``, made on the model (or None)."""
+        net, ep = self.net, self.net[src]
+        st = ep.state
+        if seg.rst:
+            if st in _SYNCHRONIZED or st in (S.SYN_SENT, S.SYN_RECEIVED):
+                return net.abort(src), []
+            return None, []
+        if seg.syn:
+            if not seg.has_ack and st is S.CLOSED:
+                return net.connect(src), []
+            return None, []
+        uncertain: list[str] = []
+        step = None
+        if seg.data and st in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_RECEIVED, S.SYN_SENT):
+            ahead = seq_sub(seg.seq, ep.snd_nxt)
+            if 0 <= ahead < 2 ** 30:
+                data = seg.data
+                if ahead:
+                    data = bytes(ahead) + data
+                    uncertain.append(f"{ahead} bytes before this segment are missing from the "
+                                     f"capture (lost before the capture point, or not "
+                                     f"captured); assumed sent")
+                step = net.send(src, data)
+        if seg.fin and ep.state in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_RECEIVED):
+            shut = self._keeps_reading(i, src)
+            step = net.shutdown(src) if shut else net.close(src)
+        return step, uncertain
+
+    def _keeps_reading(self, i: int, src: str) -> bool:
+        """After its FIN, does ``src`` acknowledge new data from its peer (a half-close)?"""
+        peer_data_after = False
+        for p, s in zip(self.pk[i + 1:], self.side[i + 1:]):
+            if s != src and p.length:
+                peer_data_after = True
+            elif s == src and p.flags & Flags.RST:
+                return False
+            elif s == src and peer_data_after and p.flags & Flags.ACK:
+                return True
+        return False
+
+    def _arrive(self, i: int, pending: tuple, sent_at: float, arrives_at: float) -> PacketState:
+        pid, call, sender, predicted, uncertain, strans = pending
+        p, src = self.pk[i], self.side[i]
+        dst = "server" if src == "client" else "client"
+        net = self.net
+        ep = net[dst]
+        seg = net.packet(pid).segment
+        ok = acceptable(seg, ep.rcv_nxt, ep.rcv_wnd) if ep.state in _SYNCHRONIZED or \
+            ep.state is S.SYN_RECEIVED else None
+        step = net.deliver(pid)
+        self._index_new()
+        if len(ep.received) > _READ_ABOVE:
+            net.recv(dst)
+            self._index_new()
+        seg = p.segment(window=min(p.window << (0 if p.flags & Flags.SYN else self.shift[src]),
+                                   _HUGE))
+        return PacketState(
+            number=i + 1, packet=p, src=src, dst=dst, segment=seg, sent_at=sent_at,
+            arrives_at=step.time, call=call, sender=sender,
+            receiver=(step.before, step.after), states=dict(step.states),
+            explanation=step.explanation, rfc=step.rfc, predicted=predicted,
+            uncertain=tuple(uncertain), transitions=step.transitions,
+            sender_transitions=strans, acceptable=ok, error=step.error,
+            why_sent=self.origin.pop(pid, "") if predicted else "")
+
+
+def _key(src: str, seg: Segment) -> tuple:
+    return (src, int(seg.flags) & _NO_PSH, seg.seq, seg.ack if seg.has_ack else 0, len(seg.data))
+
+
+def acceptable(seg: Segment, rcv_nxt: int, rcv_wnd: int) -> bool:
+    """RFC 9293 §3.10.7.4's four-case acceptability test."""
+    if seg.len == 0:
+        return seg.seq == rcv_nxt if rcv_wnd == 0 else seq_in_window(seg.seq, rcv_nxt, rcv_wnd)
+    if rcv_wnd == 0:
+        return False
+    return seq_in_window(seg.seq, rcv_nxt, rcv_wnd) or \
+        seq_in_window(seq_add(seg.seq, seg.len - 1), rcv_nxt, rcv_wnd)
