@@ -2,7 +2,7 @@
 
 ``scenarios`` and ``run NAME`` (text, from the model), ``diagram`` and ``ladder NAME``
 (pictures, :mod:`tcplab.render`), ``generate`` and ``grade`` (the instructor's kit,
-:mod:`tcplab.exercises.grading`).  The layer behind a subcommand is imported only when
+:mod:`tcplab.exercises.grading`), ``capture FILE`` (:mod:`tcplab.capture.cli`).  The layer behind a subcommand is imported only when
 that subcommand runs.
 """
 
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return _delegate("render.ladder_diagram", "cli_ladder", argv[1:])
     if argv and argv[0] in ("grade", "generate"):
         return _delegate("exercises.grading", "main", argv)
+    if argv and argv[0] == "capture":
+        return _delegate("capture.cli", "main", argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m tcplab",
         description="TCP connection states, RFC 9293, as text and pictures.",
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("generate", help="instructors: build the course assignments with otter "
                                     "(see 'generate -h')")
     sub.add_parser("grade", help="instructors: grade a folder of submissions (see 'grade -h')")
+    sub.add_parser("capture", help="open a pcap/pcapng capture: conversations, both ends' "
+                                   "states per packet, ladder (see 'capture -h')")
     args = parser.parse_args(argv)
     try:
         return args.func(args)

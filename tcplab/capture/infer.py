@@ -403,6 +403,9 @@ class _Inferrer:
             step, uncertain = self._call_for(i, src, seg)
             if step is not None:
                 call, trans = step.socket_call, step.transitions
+                if step.call == "abort" and ep.received:
+                    # Linux's close() with received data still unread sends RST, not FIN
+                    call = "close() with unread data, or abort"
                 self._index_new()
                 pid = self._match(src, seg)
         predicted = pid is not None

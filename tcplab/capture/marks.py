@@ -36,6 +36,7 @@ S = TcpState
 def mark_packets(inf: "Inference", unwrapped: list[tuple[int, int]]) -> None:
     """Add ``marks`` (and some ``uncertain`` notes) to every packet of ``inf``, in place."""
     max_end: dict[str, int | None] = {"client": None, "server": None}
+    first: dict[str, int] = {}
     last: dict[str, object] = {"client": None, "server": None}
     last_pure_ack: dict[str, tuple[int, int] | None] = {"client": None, "server": None}
     got_data = {"client": False, "server": False}
@@ -50,7 +51,7 @@ def mark_packets(inf: "Inference", unwrapped: list[tuple[int, int]]) -> None:
         prev = last[src]
         retx = False
         if occupies and max_end[src] is not None:
-            if end <= max_end[src]:                       # type: ignore[operator]
+            if first[src] <= seq and end <= max_end[src]:  # type: ignore[operator]
                 same = prev is not None and (prev.flags, prev.seq, prev.ack, prev.length) == \
                     (p.flags, p.seq, p.ack, p.length)     # type: ignore[attr-defined]
                 if same and p.time - prev.time < 1e-3:   # type: ignore[attr-defined]
@@ -68,6 +69,7 @@ def mark_packets(inf: "Inference", unwrapped: list[tuple[int, int]]) -> None:
                 if not any(text in u for u in uncertain):
                     uncertain.append(text + " (lost before the capture point, or not captured)")
         if occupies:
+            first.setdefault(src, seq)
             max_end[src] = end if max_end[src] is None else max(max_end[src], end)  # type: ignore
         pure = not (p.flags & (Flags.SYN | Flags.FIN | Flags.RST)) and not p.length
         if pure and p.flags & Flags.ACK:

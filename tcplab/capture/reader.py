@@ -224,6 +224,23 @@ def read_tcp(source: "str | os.PathLike[str] | BinaryIO", stats: ReadStats | Non
             f.close()
 
 
+class _Watched:
+    """The file, noticing a read that returns less than asked: a record cut short."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self.short = False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        if n is not None and n > 0 and len(data) < n:
+            self.short = True
+        return data
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._f, name)
+
+
 def _read(dpkt: object, f: BinaryIO, name: str, stats: ReadStats,
           max_frames: int | None) -> Iterator[TcpPacket]:
     start = f.tell() if f.seekable() else 0
@@ -241,8 +258,9 @@ def _read(dpkt: object, f: BinaryIO, name: str, stats: ReadStats,
         raise CaptureError(f"{name} is not a capture: a pcap file starts with a1b2c3d4 "
                            f"(or d4c3b2a1, a1b23c4d), a pcapng file with 0a0d0d0a; "
                            f"found {found}")
+    watched = _Watched(f)
     try:
-        reader = make(f)
+        reader = make(watched)
     except (ValueError, dpkt.dpkt.Error, struct.error) as exc:  # type: ignore[attr-defined]
         raise CaptureError(f"{name}: the {stats.format} file header is damaged ({exc})") \
             from None
@@ -264,6 +282,12 @@ def _read(dpkt: object, f: BinaryIO, name: str, stats: ReadStats,
             return
         index += 1
         stats.frames = index
+        if watched.short:                     # the file ended inside this record
+            stats.truncated_file = True
+            stats.damaged += 1
+            stats.notes.append(f"the file ends in the middle of record {index}; "
+                               "that record is skipped")
+            return
         if max_frames is not None and index > max_frames:
             stats.frames = max_frames
             stats.notes.append(f"stopped after max_frames={max_frames} frames")

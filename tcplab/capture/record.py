@@ -25,12 +25,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from ..states import TcpState
 from .reader import CaptureError, require_dpkt
 
-__all__ = ["record", "Recording", "compare_sequences"]
+__all__ = ["record", "Recording", "compare_sequences", "capture_loopback"]
+
+T = TypeVar("T")
 
 _ETH_P_ALL = 0x0003
 _PACKET_OUTGOING = 4
@@ -66,12 +68,23 @@ class Recording:
 
 def compare_sequences(kernel: list[TcpState], inferred: list[TcpState]) -> bool:
     """True when the kernel's states agree with the inferred ones, modulo the documented
-    Linux differences (:data:`tcplab.live.LINUX_DIFFERENCES`): the kernel's sampler misses
-    states that last microseconds on loopback, so the kernel's sequence must be a
-    subsequence of the inferred one; and a run's end (the lab closes live sockets with a
-    RST, a TIME-WAIT the sampler still sees) is compared as far as the capture goes."""
-    it = iter(inferred)
-    return all(any(s is t for t in it) for s in kernel)
+    Linux differences (:data:`tcplab.live.LINUX_DIFFERENCES`).
+
+    The kernel's sequence must be a subsequence of the inferred one, and every inferred
+    state the kernel did not report must be one the sampler cannot see on loopback
+    (:data:`tcplab.live.TRANSIENT_STATES`: a segment is delivered inside the system call
+    that sends it) or the final CLOSED (the socket is gone, so no row is left to sample).
+    """
+    from ..live import TRANSIENT_STATES
+    k = 0
+    for n, state in enumerate(inferred):
+        if k < len(kernel) and state is kernel[k]:
+            k += 1
+        elif state in TRANSIENT_STATES or (state is S.CLOSED and n == len(inferred) - 1):
+            continue
+        else:
+            return False
+    return k == len(kernel)
 
 
 def _frames(sock: socket.socket, stop: threading.Event, out: list) -> None:
@@ -115,14 +128,15 @@ def _endpoints(frame: bytes, dpkt: Any) -> frozenset | None:
         return None
 
 
-def record(scenario: str, path: "str | os.PathLike[str]", **run_kwargs: Any) -> Recording:
-    """Run live scenario ``scenario`` on loopback and capture its segments to ``path``.
+def capture_loopback(path: "str | os.PathLike[str]", during: Callable[[], T],
+                     keep: Callable[[], set[frozenset]]) -> tuple[T, int, int]:
+    """Capture loopback frames to ``path`` while ``during()`` runs; return its result, the
+    number of frames written and the number the kernel dropped.
 
-    ``run_kwargs`` go to :func:`tcplab.live.run` (``privileged`` is forced off: the packet
-    socket listens on loopback).  Raises :class:`CaptureError` without ``CAP_NET_RAW``, or if
-    the run's connections left no frame in the capture.
+    ``keep()`` (called after ``during``) gives the four-tuples to keep, each a frozenset of
+    two (address, port) pairs; other loopback traffic is left out.  Raises
+    :class:`CaptureError` without ``CAP_NET_RAW``, or if no frame was kept.
     """
-    from .. import live
     dpkt = require_dpkt()
     try:
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
@@ -131,6 +145,7 @@ def record(scenario: str, path: "str | os.PathLike[str]", **run_kwargs: Any) -> 
                            f"{exc}; use a shipped capture instead") from None
     frames: list[tuple[float, bytes]] = []
     stop = threading.Event()
+    dropped = 0
     try:
         sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
         # other loopback traffic shares the buffer: make it large, and count drops below
@@ -140,8 +155,7 @@ def record(scenario: str, path: "str | os.PathLike[str]", **run_kwargs: Any) -> 
         reader = threading.Thread(target=_frames, args=(sock, stop, frames), daemon=True,
                                   name="tcplab-capture")
         reader.start()
-        run_kwargs["privileged"] = False
-        run = live.run(scenario, **run_kwargs)
+        result = during()
         time.sleep(0.05)
         stop.set()
         reader.join(2)
@@ -149,15 +163,32 @@ def record(scenario: str, path: "str | os.PathLike[str]", **run_kwargs: Any) -> 
     finally:
         stop.set()
         sock.close()
-    wanted = _tuples(run)
+    wanted = keep()
     kept = [(ts, f) for ts, f in frames if _endpoints(f, dpkt) in wanted]
     if not kept:
-        raise CaptureError(f"the live run of {scenario!r} left no frame of its connections "
-                           f"in the capture ({len(frames)} loopback frames seen)")
-    path = Path(path)
+        raise CaptureError(f"no frame of the connections {sorted(map(sorted, wanted))} in "
+                           f"the capture ({len(frames)} loopback frames seen)")
     with open(path, "wb") as f:
-        w = dpkt.pcap.Writer(f, snaplen=262144, linktype=dpkt.pcap.DLT_EN10MB,
-                                 nano=True)
+        w = dpkt.pcap.Writer(f, snaplen=262144, linktype=dpkt.pcap.DLT_EN10MB, nano=True)
         for ts, frame in kept:
             w.writepkt(frame, ts=ts)
-    return Recording(path, run, len(kept), dropped)
+    return result, len(kept), dropped
+
+
+def record(scenario: str, path: "str | os.PathLike[str]", **run_kwargs: Any) -> Recording:
+    """Run live scenario ``scenario`` on loopback and capture its segments to ``path``.
+
+    ``run_kwargs`` go to :func:`tcplab.live.run` (``privileged`` is forced off: the packet
+    socket listens on loopback).  Raises :class:`CaptureError` without ``CAP_NET_RAW``, or if
+    the run's connections left no frame in the capture.
+    """
+    from .. import live
+    run_kwargs["privileged"] = False
+    holder: list[Any] = []
+
+    def during() -> Any:
+        holder.append(live.run(scenario, **run_kwargs))
+        return holder[0]
+
+    run, frames, dropped = capture_loopback(path, during, lambda: _tuples(holder[0]))
+    return Recording(Path(path), run, frames, dropped)

@@ -93,8 +93,8 @@ def frame_bytes(f: Frame, *, link: str = "ethernet", ipv6: bool = False,
                                   hdr=b"\x02\x00\x00\x00\x00\x01\x00\x00", ethtype=ethertype,
                                   data=body))
     if link == "sll2":
-        return bytes(dpkt.sll2.SLL2(protocol=ethertype, ifindex=1, hatype=1,
-                                    pkttype=4 if f.src == "c" else 0, hlen=6,
+        return bytes(dpkt.sll2.SLL2(ethtype=ethertype, intindex=1, hrd=1,
+                                    type=4 if f.src == "c" else 0, hlen=6,
                                     hdr=b"\x02\x00\x00\x00\x00\x01\x00\x00", data=body))
     return body
 
