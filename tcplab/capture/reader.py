@@ -27,8 +27,8 @@ expected -- never a traceback from inside dpkt.
 
 from __future__ import annotations
 
-import ipaddress
 import os
+import socket
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,7 +301,8 @@ def _read(dpkt: object, f: BinaryIO, name: str, stats: ReadStats,
                 else:
                     stats.other += 1
                 continue
-            src, dst = ipaddress.ip_address(ip.src), ipaddress.ip_address(ip.dst)
+            family = socket.AF_INET if len(ip.src) == 4 else socket.AF_INET6
+            src, dst = socket.inet_ntop(family, ip.src), socket.inet_ntop(family, ip.dst)
             payload = bytes(tcp.data)
             if isinstance(ip, dpkt.ip.IP):  # type: ignore[attr-defined]
                 wire = ip.len - ip.hl * 4 - tcp.off * 4
@@ -310,7 +311,7 @@ def _read(dpkt: object, f: BinaryIO, name: str, stats: ReadStats,
                     if ip.plen else len(payload)
             length = max(len(payload), wire)
             mss, wscale = _options(dpkt, tcp)
-            pkt = TcpPacket(index, float(ts), str(src), tcp.sport, str(dst), tcp.dport,
+            pkt = TcpPacket(index, float(ts), src, tcp.sport, dst, tcp.dport,
                             Flags(tcp.flags & _TCP_FLAGS), tcp.seq, tcp.ack, tcp.win,
                             payload, length, mss, wscale)
         except errors:
