@@ -335,6 +335,27 @@ def test_half_close(tmp_path):
     assert inf.sequence("client")[-2:] == [S.FIN_WAIT_2, S.TIME_WAIT]
 
 
+def test_bytes_missing_from_the_capture_are_assumed_sent(tmp_path):
+    frames = EXCHANGE[:3] + EXCHANGE[4:]          # the client's request is not in the capture
+    inf = Capture(write(tmp_path, frames)).infer(1)
+    assert inf.packets[3].uncertain[0].startswith("it acknowledges 18 bytes from the client "
+                                                  "that are missing from the capture")
+    fin = inf.packets[6]
+    assert fin.segment.fin and fin.call == "close()"
+    assert any("18 bytes before this segment are missing" in u for u in fin.uncertain)
+    assert fin.states == {"client": S.FIN_WAIT_1, "server": S.CLOSE_WAIT}
+    assert inf.sequence("client") == CLIENT_PATH and inf.sequence("server") == SERVER_PATH
+
+
+def test_a_retransmitted_segment_already_received(tmp_path):
+    frames = EXCHANGE[:4] + [F(0.25, "c", "PA", 1001, 5001, b"GET / HTTP/1.1\r\n\r\n")]
+    inf = Capture(write(tmp_path, frames)).infer(1)
+    again = inf.packets[-1]
+    assert again.retransmission and again.old
+    assert any(m.startswith("already received") for m in again.marks)
+    assert any("may have been lost after the capture point" in u for u in again.uncertain)
+
+
 def test_out_of_window_segment(tmp_path):
     frames = EXCHANGE[:3] + [F(0.03, "c", "PA", 1001 + 10_000_000, 5001, 10)]
     inf = Capture(write(tmp_path, frames)).infer(1)

@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("dpkt")
 
 from tcplab import TcpState as S  # noqa: E402
-from tcplab.capture import Capture, CaptureRun, read_tcp  # noqa: E402
+from tcplab.capture import Capture, CaptureRun, example, read_tcp  # noqa: E402
 from tcplab.capture.record import compare_sequences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def test_record_afresh_and_compare(tmp_path, scenario):
 
 
 def test_the_shipped_http_reset():
-    cap = Capture(DATA / "http-reset.pcap")
+    cap = Capture(example("http-reset"))
     [conv] = cap.conversations
     assert conv.story() == "handshake, 134 B up, 1.9 KB down, reset by server after a reply"
     inf = cap.infer(1)
@@ -88,7 +88,7 @@ def test_the_shipped_http_reset():
 
 
 def test_the_shipped_ipv6_exchange():
-    cap = Capture(DATA / "http-ipv6.pcap")
+    cap = Capture(example("http-ipv6"))
     [conv] = cap.conversations
     assert conv.client[0] == "::1" and conv.story().endswith("client closes first")
     inf = cap.infer(1)
@@ -96,7 +96,7 @@ def test_the_shipped_ipv6_exchange():
 
 
 def test_ladder_trace_and_diagram_of_a_capture(tmp_path):
-    inf = Capture(DATA / "http-reset.pcap").infer(1)
+    inf = Capture(example("http-reset")).infer(1)
     from tcplab.capture import diagram, ladder, save_ladder, trace
     fig = ladder(inf)
     labels = [m.text for m in fig.drawn.segments]

@@ -3,7 +3,7 @@
 A layer on the model, like :mod:`tcplab.render` and :mod:`tcplab.live`::
 
     from tcplab import capture
-    cap = capture.open_capture("tests/data/captures/http-reset.pcap")
+    cap = capture.open_capture(capture.example("http-reset"))
     print(cap.table())                  # the conversations, each with a one-line story
     inf = cap.infer(1)                  # both ends' states after every packet
     print(inf.text())                   # ... with retransmissions, RSTs and why, TIME-WAIT
@@ -41,7 +41,7 @@ from .show import CaptureRun, diagram, ladder, save_ladder, trace
 __all__ = ["Capture", "open_capture", "CaptureError", "TcpPacket", "ReadStats", "read_tcp",
            "LINK_TYPES", "Conversation", "conversations", "conversation_packets",
            "format_table", "infer", "Inference", "PacketState", "CapturePoint", "CaptureRun",
-           "ladder", "save_ladder", "trace", "diagram"]
+           "ladder", "save_ladder", "trace", "diagram", "EXAMPLES", "example"]
 
 
 class Capture:
@@ -97,3 +97,26 @@ class Capture:
 def open_capture(path: "str | os.PathLike[str]") -> Capture:
     """Open a pcap or pcapng file: ``Capture(path)``."""
     return Capture(path)
+
+
+#: The captures shipped with tcplab (package data, made on Linux loopback by
+#: ``tests/data/captures/make_captures.py``): name -> what it shows.
+EXAMPLES = {
+    "loopback-teardown": "the live lab's teardown-client-first: a request, a reply, the "
+                         "client closes first",
+    "http-reset": "an HTTP/1.1 request and reply; the server closes with a pipelined "
+                  "request unread, so Linux sends RST instead of FIN",
+    "http-ipv6": "an HTTP/1.1 request and reply over IPv6 (::1), the client closes first",
+}
+
+
+def example(name: str) -> Path:
+    """The path of a shipped capture (see :data:`EXAMPLES`).
+
+    >>> example("http-reset").name
+    'http-reset.pcap'
+    """
+    if name not in EXAMPLES:
+        raise CaptureError(f"no example capture {name!r}; the examples are "
+                           f"{', '.join(EXAMPLES)}")
+    return Path(__file__).resolve().parent / "data" / f"{name}.pcap"

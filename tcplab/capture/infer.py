@@ -34,7 +34,6 @@ model's receive buffers are read (``recv()``) whenever they hold more than 1 MB.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
 
 from ..endpoint import Config
 from ..network import WIRE, Network
@@ -42,9 +41,11 @@ from ..segment import Flags, Segment, seq_add, seq_in_window, seq_sub
 from ..states import TcpState
 from ..steps import Step
 from .conversations import Conversation
+from .point import CapturePoint, Unwrap, capture_point
 from .reader import CaptureError, TcpPacket
+from .records import Inference, PacketState
 
-__all__ = ["PacketState", "Inference", "infer", "CapturePoint", "capture_point"]
+__all__ = ["infer", "acceptable", "PacketState", "Inference", "CapturePoint", "capture_point"]
 
 S = TcpState
 _NO_PSH = ~Flags.PSH & 0x1F
@@ -52,150 +53,6 @@ _SYNCHRONIZED = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT, S.CLOS
                  S.LAST_ACK, S.TIME_WAIT)
 _READ_ABOVE = 1 << 20
 _HUGE = 2 ** 30 - 1
-
-
-@dataclass(frozen=True)
-class CapturePoint:
-    """Where the capture was taken: one-way delays (s) from it to each end."""
-
-    to_client: float
-    to_server: float
-    known: bool
-
-    @property
-    def latency(self) -> float:
-        """The one-way delay between the two ends, seconds."""
-        return self.to_client + self.to_server
-
-    def describe(self) -> str:
-        if not self.known:
-            return ("capture point unknown (no handshake in the capture): each state is "
-                    "taken to change when the capture saw the segment")
-        c, s = self.to_client * 1e3, self.to_server * 1e3
-        if c + s < 0.5:
-            where = "at both ends at once (loopback, or one host)"
-        elif s > 3 * c:
-            where = "near the client"
-        elif c > 3 * s:
-            where = "near the server"
-        else:
-            where = "in between"
-        return f"capture point {where}: {c:.3g} ms to the client, {s:.3g} ms to the server"
-
-
-def capture_point(packets: list[TcpPacket], client: tuple[str, int]) -> CapturePoint:
-    """The capture point from the handshake (SYN, SYN-ACK, first ACK of the SYN-ACK)."""
-    syn = synack = ack = None
-    for p in packets:
-        src = (p.src, p.sport)
-        if syn is None and p.flags & Flags.SYN and not p.flags & Flags.ACK and src == client:
-            syn = p
-        elif syn is not None and synack is None and p.flags & Flags.SYN and \
-                p.flags & Flags.ACK and src != client:
-            synack = p
-        elif synack is not None and src == client and p.flags & Flags.ACK and \
-                not p.flags & Flags.SYN and p.ack == (synack.seq + 1) % 2 ** 32:
-            ack = p
-            break
-    if ack is None:
-        return CapturePoint(0.0, 0.0, False)
-    return CapturePoint(max(0.0, (ack.time - synack.time) / 2),
-                        max(0.0, (synack.time - syn.time) / 2), True)
-
-
-@dataclass(frozen=True)
-class PacketState:
-    """One captured packet and what the model says of it.
-
-    ``number`` counts the conversation's packets from 1 (``packet.index`` is the frame in
-    the file); ``src``/``dst`` are ``"client"``/``"server"``; ``sent_at``/``arrives_at``
-    the estimated times (s, on the run's clock) it left its sender and reached its
-    receiver; ``call`` the socket call inferred at the sender (``"close()"``), if any;
-    ``sender`` and ``receiver`` are (before, after) states; ``states`` both ends' states
-    once it arrived; ``predicted`` is true when the model itself sent this segment;
-    ``marks`` what the capture shows and the RFC explains; ``uncertain`` what the
-    inference cannot know.
-    """
-
-    number: int
-    packet: TcpPacket
-    src: str
-    dst: str
-    segment: Segment
-    sent_at: float
-    arrives_at: float
-    call: str | None
-    sender: tuple[TcpState, TcpState]
-    receiver: tuple[TcpState, TcpState]
-    states: dict
-    explanation: str
-    rfc: str
-    predicted: bool
-    retransmission: bool = False
-    marks: tuple[str, ...] = ()
-    uncertain: tuple[str, ...] = ()
-    transitions: tuple = ()
-    sender_transitions: tuple = ()
-    acceptable: bool | None = None     # RFC 9293 §3.10.7.4 test at a synchronized receiver
-    error: str | None = None           # what the receiver's application is told ("reset")
-    why_sent: str = ""                 # the model's explanation of the step that sent it
-
-    def line(self) -> str:
-        """``#3 client -> server [F.] ... client FIN-WAIT-1, server CLOSE-WAIT``."""
-        call = f"{self.call}: " if self.call else ""
-        st = ", ".join(f"{n} {s}" for n, s in self.states.items())
-        text = (f"#{self.number:<3} {self.src:>6} -> {self.dst:<6} {call}{self.segment.label():<14}"
-                f" {st}")
-        extra = [*self.marks, *(f"uncertain: {u}" for u in self.uncertain)]
-        return text + "".join(f"\n      {e}" for e in extra)
-
-
-@dataclass
-class Inference:
-    """The states of one conversation, packet by packet, and the model run behind them.
-
-    ``network`` is the model's run (for :func:`tcplab.ui.stepper`); ``packets`` one
-    :class:`PacketState` per captured packet; ``notes`` what holds for the whole
-    conversation (capture point, mid-connection start, ...).
-    """
-
-    conversation: Conversation
-    network: Network
-    packets: list[PacketState]
-    point: CapturePoint
-    base: float
-    notes: list[str] = field(default_factory=list)
-
-    def sequence(self, end: str) -> list[TcpState]:
-        """The states ``end`` (``"client"``/``"server"``) went through, repeats collapsed,
-        from the model's run (so states that last no packet, such as SYN-SENT, count)."""
-        if end not in ("client", "server"):
-            raise ValueError(f"end is 'client' or 'server', got {end!r}")
-        out = [S.CLOSED]
-        for step in self.network.history:
-            if step.actor == end and step.after is not None:
-                if step.before is not None and step.before is not out[-1]:
-                    out.append(step.before)
-                if step.after is not out[-1]:
-                    out.append(step.after)
-        return out
-
-    def text(self) -> str:
-        """Every packet, one line each (with its marks), after the notes."""
-        return "\n".join([*(f"note: {n}" for n in self.notes), *(p.line() for p in self.packets)])
-
-
-class _Unwrap:
-    """Sequence numbers of one direction made monotonic integers (wrap taken into account)."""
-
-    def __init__(self, start: int) -> None:
-        self.last = start
-
-    def __call__(self, seq: int) -> int:
-        value = self.last + seq_sub(seq, self.last % 2 ** 32)
-        if value > self.last:
-            self.last = value
-        return value
 
 
 def infer(conv: Conversation, packets: list[TcpPacket], *, max_packets: int = 50_000,
@@ -282,8 +139,8 @@ class _Inferrer:
         self.base = pk[0].time - pt.latency
         sends, arrives = [], []
         ends: dict[str, list[tuple[int, float]]] = {"client": [], "server": []}
-        unwrap = {s: _Unwrap(self.isn.get(s, 0)) for s in ("client", "server")}
-        acks = {s: _Unwrap(self.isn.get("server" if s == "client" else "client", 0))
+        unwrap = {s: Unwrap(self.isn.get(s, 0)) for s in ("client", "server")}
+        acks = {s: Unwrap(self.isn.get("server" if s == "client" else "client", 0))
                 for s in ("client", "server")}
         self.unwrapped: list[tuple[int, int]] = []
         for p, s in zip(pk, side):
@@ -398,9 +255,13 @@ class _Inferrer:
         uncertain: list[str] = []
         call = None
         trans: tuple = ()
+        extra: list[int] = []
+        self._acked_unseen(src, dst, seg, uncertain)
         pid = self._match(src, seg)
         if pid is None:
-            step, uncertain = self._call_for(i, src, seg)
+            mark = len(net.history)
+            step, more, gap = self._call_for(i, src, seg)
+            uncertain += more
             if step is not None:
                 call, trans = step.socket_call, step.transitions
                 if step.call == "abort" and ep.received:
@@ -408,42 +269,81 @@ class _Inferrer:
                     call = "close() with unread data, or abort"
                 self._index_new()
                 pid = self._match(src, seg)
-        predicted = pid is not None
+                if pid is None and gap:
+                    pid, extra = self._gap_packets(src, seg, mark)
+        predicted = pid is not None and not extra and not uncertain
         if pid is None:
             net.inject(dst, seg, src=src)
             pid = net.history[-1].packets[0]
             self.injected.add(pid)
             self._index_new()
-        return pid, call, (before, ep.state), predicted, uncertain, trans
+        return pid, call, (before, ep.state), predicted, uncertain, trans, extra
 
-    def _call_for(self, i: int, src: str, seg: Segment) -> tuple[Step | None, list[str]]:
-        """The user call that makes ``src`` send ``seg``, made on the model (or None)."""
+    def _acked_unseen(self, src: str, dst: str, seg: Segment, uncertain: list[str]) -> None:
+        """``seg`` acknowledges bytes ``dst`` sent that the capture did not see: they must have
+        been sent and received before ``src`` sent it.  Send and deliver them on the model."""
+        net, peer = self.net, self.net[dst]
+        if not seg.has_ack or peer.state not in (S.ESTABLISHED, S.CLOSE_WAIT):
+            return
+        ahead = seq_sub(seg.ack, peer.snd_nxt)
+        if not 0 < ahead < 2 ** 30:
+            return
+        mark = len(net.history)
+        net.send(dst, bytes(ahead))
+        self._index_new()
+        for step in net.history[mark:]:
+            if step.actor == dst:
+                for pid in step.packets:
+                    net.deliver(pid)
+        self._index_new()
+        uncertain.append(f"it acknowledges {ahead} bytes from the {dst} that are missing from "
+                         f"the capture; assumed sent and received before it")
+
+    def _gap_packets(self, src: str, seg: Segment, mark: int) -> tuple[int | None, list[int]]:
+        """After bytes missing from the capture were sent on the model: the model's packet
+        that ends where the captured segment ends, and the ones before it (the gap)."""
+        sent: list[tuple[int, Segment]] = []
+        for step in self.net.history[mark:]:
+            if step.actor == src:
+                sent += list(zip(step.packets, step.sent))
+        end = seq_add(seg.seq, seg.len)
+        for k, (pid, mseg) in enumerate(sent):
+            if seq_add(mseg.seq, mseg.len) == end and mseg.fin == seg.fin:
+                return pid, [q for q, _ in sent[:k]]
+        return None, []
+
+    def _call_for(self, i: int, src: str, seg: Segment) -> tuple[Step | None, list[str], bool]:
+        """The user call that makes ``src`` send ``seg``, made on the model (or None); the
+        notes of uncertainty; whether bytes missing from the capture were assumed sent."""
         net, ep = self.net, self.net[src]
         st = ep.state
         if seg.rst:
             if st in _SYNCHRONIZED or st in (S.SYN_SENT, S.SYN_RECEIVED):
-                return net.abort(src), []
-            return None, []
+                return net.abort(src), [], False
+            return None, [], False
         if seg.syn:
             if not seg.has_ack and st is S.CLOSED:
-                return net.connect(src), []
-            return None, []
+                return net.connect(src), [], False
+            return None, [], False
         uncertain: list[str] = []
         step = None
-        if seg.data and st in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_RECEIVED, S.SYN_SENT):
+        gap = False
+        if (seg.data or seg.fin) and st in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_RECEIVED,
+                                            S.SYN_SENT):
             ahead = seq_sub(seg.seq, ep.snd_nxt)
-            if 0 <= ahead < 2 ** 30:
+            if 0 <= ahead < 2 ** 30 and (seg.data or ahead):
                 data = seg.data
                 if ahead:
+                    gap = True
                     data = bytes(ahead) + data
                     uncertain.append(f"{ahead} bytes before this segment are missing from the "
                                      f"capture (lost before the capture point, or not "
-                                     f"captured); assumed sent")
+                                     f"captured); assumed sent and received")
                 step = net.send(src, data)
         if seg.fin and ep.state in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_RECEIVED):
             shut = self._keeps_reading(i, src)
             step = net.shutdown(src) if shut else net.close(src)
-        return step, uncertain
+        return step, uncertain, gap
 
     def _keeps_reading(self, i: int, src: str) -> bool:
         """After its FIN, does ``src`` acknowledge new data from its peer (a half-close)?"""
@@ -458,14 +358,18 @@ class _Inferrer:
         return False
 
     def _arrive(self, i: int, pending: tuple, sent_at: float, arrives_at: float) -> PacketState:
-        pid, call, sender, predicted, uncertain, strans = pending
+        pid, call, sender, predicted, uncertain, strans, extra = pending
         p, src = self.pk[i], self.side[i]
         dst = "server" if src == "client" else "client"
         net = self.net
         ep = net[dst]
+        for gap_pid in extra:                 # the bytes the capture missed arrive first
+            net.deliver(gap_pid)
+            self._index_new()
         seg = net.packet(pid).segment
         ok = acceptable(seg, ep.rcv_nxt, ep.rcv_wnd) if ep.state in _SYNCHRONIZED or \
             ep.state is S.SYN_RECEIVED else None
+        old = ok is False and seg.len > 0 and seq_sub(seq_add(seg.seq, seg.len), ep.rcv_nxt) <= 0
         step = net.deliver(pid)
         self._index_new()
         if len(ep.received) > _READ_ABOVE:
@@ -479,7 +383,8 @@ class _Inferrer:
             receiver=(step.before, step.after), states=dict(step.states),
             explanation=step.explanation, rfc=step.rfc, predicted=predicted,
             uncertain=tuple(uncertain), transitions=step.transitions,
-            sender_transitions=strans, acceptable=ok, error=step.error,
+            sender_transitions=strans, acceptable=ok, old=old, error=step.error,
+            timers=step.timers,
             why_sent=self.origin.pop(pid, "") if predicted else "")
 
 

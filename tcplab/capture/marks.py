@@ -63,6 +63,8 @@ def mark_packets(inf: "Inference", unwrapped: list[tuple[int, int]]) -> None:
                             else f"{len(seg.data)} bytes")
                     marks.append(f"retransmission: the {src} sends {what} it sent before "
                                  f"(RFC 9293 §3.8.1, timer of RFC 6298)")
+                    uncertain.append("the earlier copy may have been lost after the capture "
+                                     "point; the inference assumes it arrived")
             elif seq > max_end[src] and not p.flags & Flags.SYN:   # type: ignore[operator]
                 gap = seq - max_end[src]                            # type: ignore[operator]
                 text = f"{gap} bytes before this segment are missing from the capture"
@@ -80,7 +82,11 @@ def mark_packets(inf: "Inference", unwrapped: list[tuple[int, int]]) -> None:
             last_pure_ack[src] = (p.ack, p.window)
         if ps.acceptable is False:
             where = ps.receiver[0]
-            if where is S.ESTABLISHED:
+            if ps.old:
+                marks.append(f"already received: every byte of it is before the {dst}'s "
+                             f"RCV.NXT, so it is not acceptable (RFC 9293 §3.10.7.4); the "
+                             f"{dst} answers with an ACK and drops it")
+            elif where is S.ESTABLISHED:
                 marks.append(f"out of window: not acceptable to the {dst} (RFC 9293 "
                              f"§3.10.7.4); it answers with an ACK and drops it")
             else:
@@ -119,7 +125,7 @@ def mark_packets(inf: "Inference", unwrapped: list[tuple[int, int]]) -> None:
 
 
 def _rst_reason(ps: object, got_data: dict, fin_sent: dict) -> str:
-    src, dst = ps.src, ps.dst                     # type: ignore[attr-defined]
+    src = ps.src                                  # type: ignore[attr-defined]
     before = ps.sender[0]                         # type: ignore[attr-defined]
     if before in (S.CLOSED, S.LISTEN) and ps.receiver[0] is S.SYN_SENT:  # type: ignore
         return ("RST: refused -- nothing listens on that port, so the SYN is answered "

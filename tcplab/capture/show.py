@@ -73,7 +73,8 @@ class CaptureRun:
             arrive = Step(time=ps.arrives_at, actor=ps.dst, kind="segment",
                           event=f"rcv {label}", before=ps.receiver[0], after=ps.receiver[1],
                           explanation=ps.explanation + notes, rfc=ps.rfc, received=seg,
-                          packet=pid, transitions=ps.transitions, error=ps.error)
+                          packet=pid, transitions=ps.transitions, error=ps.error,
+                          timers=ps.timers)
             events.append((ps.sent_at, pid, 0, send))
             events.append((ps.arrives_at, pid, 1, arrive))
             pkt = Packet(pid, ps.src, ps.dst, seg, ps.sent_at, ps.arrives_at,

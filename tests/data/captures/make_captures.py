@@ -7,6 +7,10 @@
   sampler asked the kernel for the sockets' states; ``live/kernel-states.json`` keeps what
   the kernel reported (``LiveRun.sequence``), so the tests can compare the states inferred
   from each capture with the kernel's without root.
+The lesson's captures are package data, in ``tcplab/capture/data/``
+(:func:`tcplab.capture.example`):
+
+* ``loopback-teardown.pcap``: a copy of ``live/teardown-client-first.pcap``;
 * ``http-reset.pcap``: an HTTP/1.1 request and reply on 127.0.0.1 where the client
   pipelines a second request that the server never reads; the server's close() with
   unread data makes Linux send RST instead of FIN (RFC 7230 §6.6 warns of exactly this).
@@ -18,6 +22,7 @@ Each file is a few KB.  Run again to refresh them (ISNs, ports and times change)
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import sys
 import time
@@ -25,6 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
+PACKAGE_DATA = HERE.parents[2] / "tcplab" / "capture" / "data"
 
 from tcplab import live  # noqa: E402
 from tcplab.capture.record import capture_loopback, record  # noqa: E402
@@ -91,11 +97,13 @@ def main() -> None:
         states[sc.name]["dropped"] = rec.dropped
         print(f"live/{sc.name}.pcap: {rec.frames} frames, {rec.dropped} dropped")
     (HERE / "live" / "kernel-states.json").write_text(json.dumps(states, indent=1) + "\n")
+    shutil.copy(HERE / "live" / "teardown-client-first.pcap",
+                PACKAGE_DATA / "loopback-teardown.pcap")
     for name, family, host, pipeline in (("http-reset", socket.AF_INET, "127.0.0.1", True),
                                          ("http-ipv6", socket.AF_INET6, "::1", False)):
         box: list = []
         _, frames, dropped = capture_loopback(
-            HERE / f"{name}.pcap", lambda: box.append(http(family, host, pipeline)),
+            PACKAGE_DATA / f"{name}.pcap", lambda: box.append(http(family, host, pipeline)),
             lambda: {frozenset(box[0])})
         print(f"{name}.pcap: {frames} frames, {dropped} dropped")
 
