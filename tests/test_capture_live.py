@@ -28,10 +28,12 @@ from tcplab.capture.record import compare_sequences  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "captures"
 KERNEL = json.loads((DATA / "live" / "kernel-states.json").read_text())
+NS_FILE = DATA / "ns" / "kernel-states.json"
+NS_KERNEL = json.loads(NS_FILE.read_text()) if NS_FILE.exists() else {}
 
 
 @pytest.mark.parametrize("scenario", sorted(KERNEL))
-def test_inferred_states_equal_the_kernels(scenario):
+def test_inferred_states_equal_the_kernels_on_loopback(scenario):
     cap = Capture(DATA / "live" / f"{scenario}.pcap")
     assert len(cap) == 1 and cap.stats.tcp == KERNEL[scenario]["frames"]
     inf = cap.infer(1)
@@ -39,6 +41,34 @@ def test_inferred_states_equal_the_kernels(scenario):
         kernel = [S[name] for name in KERNEL[scenario][end]]
         inferred = inf.sequence(end)
         assert compare_sequences(kernel, inferred), (end, kernel, inferred)
+
+
+@pytest.mark.parametrize("scenario", sorted(NS_KERNEL))
+def test_inferred_states_equal_the_kernels_with_a_delay(scenario):
+    """In the namespace lab every state lasts long enough to be sampled (a delay on the
+    wire), so the sequences must be equal, transient states included."""
+    cap = Capture(DATA / "ns" / f"{scenario}.pcap")
+    assert len(cap) == 1 and cap.stats.tcp == NS_KERNEL[scenario]["frames"]
+    inf = cap.infer(1)
+    for end in ("client", "server"):
+        kernel = [S[name] for name in NS_KERNEL[scenario][end]]
+        assert inf.sequence(end) == kernel, (end, kernel, inf.sequence(end))
+    if inf.point.known:
+        delay = NS_KERNEL[scenario]["delay"]
+        assert inf.point.latency == pytest.approx(delay, rel=0.1)
+
+
+def test_the_namespace_captures_cover_the_crossing_cases():
+    assert {"simultaneous-open", "simultaneous-close", "fin-wait-2-timeout"} <= set(NS_KERNEL)
+    sim = Capture(DATA / "ns" / "simultaneous-open.pcap").conversations[0]
+    assert sim.story().startswith("simultaneous open")
+    close = Capture(DATA / "ns" / "simultaneous-close.pcap").infer(1)
+    assert any(m.startswith("simultaneous close") for p in close.packets for m in p.marks)
+    late = Capture(DATA / "ns" / "fin-wait-2-timeout.pcap").infer(1)
+    rst = late.packets[-1]
+    assert rst.segment.rst and rst.predicted
+    assert "FIN-WAIT-2 or TIME-WAIT timed out" in rst.marks[0]
+    assert any("orphaned FIN-WAIT-2 ended without a segment" in n for n in late.notes)
 
 
 def test_the_comparison_can_fail():
@@ -72,6 +102,20 @@ def test_record_afresh_and_compare(tmp_path, scenario):
     assert rec.frames >= 2
     for end, (kernel, inferred, ok) in rec.compare().items():
         assert ok, (end, kernel, inferred)
+
+
+@pytest.mark.live
+@pytest.mark.privileged
+def test_record_afresh_in_the_namespaces(tmp_path):
+    from tcplab import live
+    if not live.capabilities().namespaces:
+        pytest.skip("the namespace lab is not available here")
+    from tcplab.capture.record import record_namespaces
+    rec = record_namespaces("simultaneous-close", tmp_path / "sc.pcap", delay=0.1)
+    inf = Capture(rec.path).infer(1)
+    for end in ("client", "server"):
+        assert inf.sequence(end) == rec.run.sequence(end)
+    assert S.CLOSING in inf.sequence("client")
 
 
 def test_the_shipped_http_reset():

@@ -107,6 +107,8 @@ EXAMPLES = {
     "http-reset": "an HTTP/1.1 request and reply; the server closes with a pipelined "
                   "request unread, so Linux sends RST instead of FIN",
     "http-ipv6": "an HTTP/1.1 request and reply over IPv6 (::1), the client closes first",
+    "simultaneous-close": "the live lab's simultaneous-close in two network namespaces with "
+                          "a 0.25 s delay each way: the FINs cross (RFC 9293 figure 13)",
 }
 
 

@@ -51,6 +51,7 @@ class Conversation:
     syn_from: Addr | None = None
     synack_from: Addr | None = None
     syn_count: int = 0
+    syn_senders: set = field(default_factory=set)
     fins: list[tuple[Addr, float, int, int]] = field(default_factory=list)  # src, t, FIN seq, ack
     rst_from: Addr | None = None
     rst_time: float | None = None
@@ -101,6 +102,7 @@ class Conversation:
                     self.synack_from = src
             else:
                 self.syn_count += 1
+                self.syn_senders.add(src)
                 if self.syn_from is None and self.packets == 1 or \
                         self.syn_from is None and self.synack_from is None:
                     self.syn_from = src
@@ -124,6 +126,8 @@ class Conversation:
                 return "refused (the server answered the SYN with a RST: no listener)"
             tries = f" ({self.syn_count} SYNs)" if self.syn_count > 1 else ""
             return f"no answer to SYN{tries}"
+        elif len(self.syn_senders) == 2:
+            words.append("simultaneous open (the SYNs crossed)")
         else:
             words.append("handshake")
         words.append(self._bytes_text())

@@ -127,9 +127,42 @@ class _Inferrer:
         for s in ("client", "server"):
             other = "server" if s == "client" else "client"
             send_mss = max(mss[other] or 0, biggest[s], 1)
-            configs[s] = Config.linux(mss=send_mss, window=largest[s], rcvbuf=_HUGE)
+            extra = {}
+            timed_out = self._fin_wait_2_timed_out(s)
+            if timed_out is not None:
+                extra["fin_wait_2_timeout"] = timed_out
+            configs[s] = Config.linux(mss=send_mss, window=largest[s], rcvbuf=_HUGE, **extra)
         self.configs = configs
         self.isn = isn
+
+    def _fin_wait_2_timed_out(self, end: str) -> float | None:
+        """If ``end`` answers a segment with RFC 9293 §3.10.7.1's reply of a closed port
+        (``<SEQ=SEG.ACK><CTL=RST>``) after its FIN was acknowledged, its orphaned FIN-WAIT-2
+        ran out in between (Linux's tcp_fin_timeout): a timeout that ends in that gap (s)."""
+        fin_acked_at = None
+        fin_end = None
+        last_peer = None
+        for p, s in zip(self.pk, self.side):
+            if s == end:
+                if p.flags & Flags.FIN and fin_end is None:
+                    fin_end = (p.seq + p.length + 1) % 2 ** 32
+                elif p.flags == Flags.RST and last_peer is not None and \
+                        fin_acked_at is not None and last_peer.flags & Flags.ACK and \
+                        p.seq == last_peer.ack and last_peer.time > fin_acked_at:
+                    gap = last_peer.time - fin_acked_at
+                    self.notes.append(
+                        f"the {end}'s orphaned FIN-WAIT-2 ended without a segment, between "
+                        f"{fin_acked_at - self.pk[0].time:.3f} s and "
+                        f"{last_peer.time - self.pk[0].time:.3f} s (Linux's tcp_fin_timeout): "
+                        f"the {end} then answers as a closed port does; how long the timer "
+                        f"was is not in the capture")
+                    return gap / 2
+            else:
+                last_peer = p
+                if fin_end is not None and fin_acked_at is None and p.flags & Flags.ACK \
+                        and p.ack == fin_end:
+                    fin_acked_at = p.time
+        return None
 
     def _times(self) -> tuple[list[float], list[float]]:
         """Send and arrival time of every packet, with causality enforced: a segment that
@@ -235,7 +268,14 @@ class _Inferrer:
         self.seen = len(hist)
 
     def _match(self, src: str, seg: Segment) -> int | None:
-        pids = self.index.get(_key(src, seg))
+        pid = self._match_key(_key(src, seg))
+        if pid is None and seg.rst:
+            # RFC 9293's RST is <SEQ=SND.NXT><CTL=RST>; Linux's also carries an ACK
+            pid = self._match_key((src, int(Flags.RST), seg.seq, 0, 0))
+        return pid
+
+    def _match_key(self, key: tuple) -> int | None:
+        pids = self.index.get(key)
         while pids:
             pid = pids.pop(0)
             try:

@@ -130,6 +130,11 @@ def _rst_reason(ps: object, got_data: dict, fin_sent: dict) -> str:
     if before in (S.CLOSED, S.LISTEN) and ps.receiver[0] is S.SYN_SENT:  # type: ignore
         return ("RST: refused -- nothing listens on that port, so the SYN is answered "
                 "with a RST (RFC 9293 §3.10.7.1); connect() fails with ECONNREFUSED")
+    if before is S.FIN_WAIT_2 and ps.call is not None:   # type: ignore[attr-defined]
+        return (f"RST: the {src} was in FIN-WAIT-2, closed by its application: its "
+                f"orphaned socket most likely timed out (Linux: tcp_fin_timeout), so the "
+                f"segment found no connection and is answered with a RST (RFC 9293 "
+                f"§3.10.7.1); an abort would look the same")
     if ps.call is not None:                       # type: ignore[attr-defined]
         if got_data[src] and not fin_sent[src]:
             return (f"RST: the {src} closed with unread data (Linux sends RST, not FIN, when "
@@ -137,6 +142,9 @@ def _rst_reason(ps: object, got_data: dict, fin_sent: dict) -> str:
                     f"(SO_LINGER 0, RFC 9293 §3.10.5)")
         return (f"RST: the {src} aborted (SO_LINGER 0 then close(), or the process died; "
                 f"RFC 9293 §3.10.5)")
+    if ps.predicted and before is S.CLOSED and fin_sent[src]:  # type: ignore[attr-defined]
+        return (f"RST: the {src} no longer has this connection (it closed, and its "
+                f"FIN-WAIT-2 or TIME-WAIT timed out): {ps.why_sent}")  # type: ignore
     if ps.predicted and ps.why_sent:              # type: ignore[attr-defined]
         return f"RST: {ps.why_sent}"              # type: ignore[attr-defined]
     if fin_sent[src]:

@@ -30,7 +30,7 @@ from typing import Any, Callable, TypeVar
 from ..states import TcpState
 from .reader import CaptureError, require_dpkt
 
-__all__ = ["record", "Recording", "compare_sequences", "capture_loopback"]
+__all__ = ["record", "record_namespaces", "Recording", "compare_sequences", "capture_loopback"]
 
 T = TypeVar("T")
 
@@ -87,7 +87,8 @@ def compare_sequences(kernel: list[TcpState], inferred: list[TcpState]) -> bool:
     return k == len(kernel)
 
 
-def _frames(sock: socket.socket, stop: threading.Event, out: list) -> None:
+def _frames(sock: socket.socket, stop: threading.Event, out: list,
+            skip_outgoing: bool) -> None:
     while True:
         try:
             data, anc, _, addr = sock.recvmsg(65536, socket.CMSG_SPACE(16))
@@ -97,7 +98,7 @@ def _frames(sock: socket.socket, stop: threading.Event, out: list) -> None:
             continue
         except OSError:
             return
-        if addr[2] == _PACKET_OUTGOING:
+        if skip_outgoing and addr[2] == _PACKET_OUTGOING:
             continue
         ts = time.time()
         for level, kind, value in anc:
@@ -137,23 +138,35 @@ def capture_loopback(path: "str | os.PathLike[str]", during: Callable[[], T],
     two (address, port) pairs; other loopback traffic is left out.  Raises
     :class:`CaptureError` without ``CAP_NET_RAW``, or if no frame was kept.
     """
-    dpkt = require_dpkt()
+    return _capture(path, during, keep, "lo", None)
+
+
+def _packet_socket(make: Callable[..., socket.socket] | None) -> socket.socket:
+    args = (socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
     try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
+        return make(*args) if make is not None else socket.socket(*args)
     except (PermissionError, AttributeError, OSError) as exc:
         raise CaptureError(f"capturing needs a Linux packet socket and CAP_NET_RAW (root): "
                            f"{exc}; use a shipped capture instead") from None
+
+
+def _capture(path: "str | os.PathLike[str]", during: Callable[[], T],
+             keep: Callable[[], set[frozenset]], device: str,
+             make: Callable[..., socket.socket] | None) -> tuple[T, int, int]:
+    dpkt = require_dpkt()
+    sock = _packet_socket(make)
     frames: list[tuple[float, bytes]] = []
     stop = threading.Event()
     dropped = 0
     try:
         sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
-        # other loopback traffic shares the buffer: make it large, and count drops below
+        # other traffic shares the buffer: make it large, and count drops below
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        sock.bind(("lo", 0))
+        sock.bind((device, 0))
         sock.settimeout(0.05)
-        reader = threading.Thread(target=_frames, args=(sock, stop, frames), daemon=True,
-                                  name="tcplab-capture")
+        # on loopback each frame is seen going out and coming in: keep one copy
+        reader = threading.Thread(target=_frames, args=(sock, stop, frames, device == "lo"),
+                                  daemon=True, name="tcplab-capture")
         reader.start()
         result = during()
         time.sleep(0.05)
@@ -167,12 +180,46 @@ def capture_loopback(path: "str | os.PathLike[str]", during: Callable[[], T],
     kept = [(ts, f) for ts, f in frames if _endpoints(f, dpkt) in wanted]
     if not kept:
         raise CaptureError(f"no frame of the connections {sorted(map(sorted, wanted))} in "
-                           f"the capture ({len(frames)} loopback frames seen)")
+                           f"the capture ({len(frames)} frames seen on {device})")
     with open(path, "wb") as f:
         w = dpkt.pcap.Writer(f, snaplen=262144, linktype=dpkt.pcap.DLT_EN10MB, nano=True)
         for ts, frame in kept:
             w.writepkt(frame, ts=ts)
     return result, len(kept), dropped
+
+
+def record_namespaces(scenario: str, path: "str | os.PathLike[str]", *,
+                      delay: float | None = None, side: str = "client") -> Recording:
+    """Run live scenario ``scenario`` in the namespace lab (root; a real one-way ``delay`` on
+    the wire, default the scenario's or 0.25 s) and capture on ``side``'s virtual
+    Ethernet interface.  The delay line holds each segment in its *sender's* namespace, so
+    this capture sees ``side``'s own segments ``delay`` seconds after they were sent.
+
+    Raises :class:`CaptureError` if the namespace lab cannot be built here.
+    """
+    from .. import live
+    sc = live.LIVE_SCENARIOS.get(scenario)
+    delay = delay if delay is not None else (getattr(sc, "delay", None) or 0.25)
+    fin_timeout = getattr(sc, "fin_timeout", None)
+    try:
+        lab = live.open_lab(privileged=True, delay=delay, fin_timeout=fin_timeout)
+    except Exception as exc:                    # no root, no namespaces, no NFQUEUE
+        raise CaptureError(f"the namespace lab is not available here: {exc}") from None
+    with lab:
+        try:
+            host, device = lab.hosts[side], lab.devices[side]   # type: ignore[attr-defined]
+        except (AttributeError, KeyError):
+            raise CaptureError(f"the namespace lab has no side {side!r} to capture on "
+                               f"(sides: {', '.join(getattr(lab, 'names', ()))})") from None
+        holder: list[Any] = []
+
+        def during() -> Any:
+            holder.append(live.run(scenario, lab, delay=delay))
+            return holder[0]
+
+        run, frames, dropped = _capture(path, during, lambda: _tuples(holder[0]), device,
+                                        host.ns.socket)
+    return Recording(Path(path), run, frames, dropped)
 
 
 def record(scenario: str, path: "str | os.PathLike[str]", **run_kwargs: Any) -> Recording:

@@ -7,10 +7,16 @@
   sampler asked the kernel for the sockets' states; ``live/kernel-states.json`` keeps what
   the kernel reported (``LiveRun.sequence``), so the tests can compare the states inferred
   from each capture with the kernel's without root.
+* ``ns/<scenario>.pcap``: every live-lab scenario (the privileged ones too) in the namespace
+  lab, two network namespaces with a one-way delay on the wire, captured on the client's
+  virtual Ethernet interface (:func:`tcplab.capture.record.record_namespaces`);
+  ``ns/kernel-states.json`` as above.  Skipped when the namespace lab is not available.
+
 The lesson's captures are package data, in ``tcplab/capture/data/``
 (:func:`tcplab.capture.example`):
 
 * ``loopback-teardown.pcap``: a copy of ``live/teardown-client-first.pcap``;
+* ``simultaneous-close.pcap``: a copy of ``ns/simultaneous-close.pcap``;
 * ``http-reset.pcap``: an HTTP/1.1 request and reply on 127.0.0.1 where the client
   pipelines a second request that the server never reads; the server's close() with
   unread data makes Linux send RST instead of FIN (RFC 7230 §6.6 warns of exactly this).
@@ -33,7 +39,7 @@ sys.path.insert(0, str(HERE.parents[2]))
 PACKAGE_DATA = HERE.parents[2] / "tcplab" / "capture" / "data"
 
 from tcplab import live  # noqa: E402
-from tcplab.capture.record import capture_loopback, record  # noqa: E402
+from tcplab.capture.record import capture_loopback, record, record_namespaces  # noqa: E402
 
 REQUEST = (b"GET /index.html HTTP/1.1\r\nHost: tcplab.example\r\nUser-Agent: tcplab\r\n"
            b"Accept: */*\r\n\r\n")
@@ -99,6 +105,19 @@ def main() -> None:
     (HERE / "live" / "kernel-states.json").write_text(json.dumps(states, indent=1) + "\n")
     shutil.copy(HERE / "live" / "teardown-client-first.pcap",
                 PACKAGE_DATA / "loopback-teardown.pcap")
+    if live.capabilities().namespaces:
+        (HERE / "ns").mkdir(exist_ok=True)
+        states = {}
+        for sc in live.LIVE_SCENARIOS.values():
+            rec = record_namespaces(sc.name, HERE / "ns" / f"{sc.name}.pcap")
+            states[sc.name] = {end: [s.name for s in rec.run.sequence(end)]
+                               for end in ("client", "server")}
+            states[sc.name].update(frames=rec.frames, dropped=rec.dropped,
+                                   delay=rec.run.delay)
+            print(f"ns/{sc.name}.pcap: {rec.frames} frames, {rec.dropped} dropped")
+        (HERE / "ns" / "kernel-states.json").write_text(json.dumps(states, indent=1) + "\n")
+        shutil.copy(HERE / "ns" / "simultaneous-close.pcap",
+                    PACKAGE_DATA / "simultaneous-close.pcap")
     for name, family, host, pipeline in (("http-reset", socket.AF_INET, "127.0.0.1", True),
                                          ("http-ipv6", socket.AF_INET6, "::1", False)):
         box: list = []
