@@ -415,3 +415,62 @@ def test_import_is_light_and_layers_hold():
                    if line.strip().startswith(("import ", "from "))]
         assert not [i for i in imports if "ui" in i.split()[1].split(".")
                     or "ipywidgets" in i], path
+
+
+# ------------------------------------------------------------------- untrusted input ---------
+def test_random_conversations_never_raise_from_inside(tmp_path):
+    """Random flags, sequence numbers, gaps and timings: a CaptureError at worst, never a
+    TcpError, KeyError or the like from inside the model."""
+    import random
+    from tcplab.capture import CaptureRun, trace
+    flags = ["S", "SA", "A", "PA", "FA", "R", "RA", "F", "FPA", "SF", "SR", ""]
+    for it in range(120):
+        rng = random.Random(it)
+        base = {"c": rng.randrange(2 ** 32), "s": rng.randrange(2 ** 32)}
+        frames, t = [], 0.0
+        for _ in range(rng.randint(1, 20)):
+            src = rng.choice("cs")
+            other = "s" if src == "c" else "c"
+            t += rng.choice([0, 1e-6, 0.001, 0.05, 1.0])
+            frames.append(F(t, src, rng.choice(flags),
+                            (base[src] + rng.choice([0, 1, 2, 100, -1, 2 ** 31])) % 2 ** 32,
+                            (base[other] + rng.choice([0, 1, 2, -5, 2 ** 31])) % 2 ** 32,
+                            rng.choice([0, 0, 1, 10, 1400]), window=rng.choice([0, 1, 65535])))
+        path = write(tmp_path, frames, f"r{it}.pcap")
+        try:
+            inf = Capture(path).infer(1)
+        except CaptureError:
+            continue
+        assert len(inf.packets) == len(frames)
+        inf.text(), trace(inf), CaptureRun(inf), inf.sequence("client")
+
+
+def test_garbage_after_a_valid_header(tmp_path):
+    import random
+    header = write(tmp_path, EXCHANGE[:1]).read_bytes()[:24]
+    for seed in range(30):
+        rng = random.Random(seed)
+        path = tmp_path / f"g{seed}.pcap"
+        path.write_bytes(header + bytes(rng.randrange(256) for _ in range(rng.randrange(2000))))
+        stats = ReadStats()
+        try:
+            convs = conversations(path, stats=stats)
+        except CaptureError:
+            continue
+        assert stats.frames >= len(convs)
+
+
+def test_a_damaged_record_length_is_not_read(tmp_path):
+    import struct
+    path = write(tmp_path, EXCHANGE)
+    data = bytearray(path.read_bytes())
+    # the third record's header: caplen and len say 3 GB
+    offset = 24
+    for _ in range(2):
+        caplen = struct.unpack_from("<I", data, offset + 8)[0]
+        offset += 16 + caplen
+    struct.pack_into("<II", data, offset + 8, 3_000_000_000, 3_000_000_000)
+    path.write_bytes(bytes(data))
+    stats = ReadStats()
+    assert len(list(read_tcp(path, stats))) == 2
+    assert stats.damaged == 1 and "claims 3000000000 bytes" in stats.notes[-1]

@@ -213,19 +213,25 @@ def conversations(source: "str | os.PathLike[str] | BinaryIO", *,
 
 
 def conversation_packets(source: "str | os.PathLike[str] | BinaryIO", conv: Conversation,
-                         *, max_packets: int = 50_000) -> list[TcpPacket]:
+                         *, max_packets: int = 50_000,
+                         max_bytes: int = 64 << 20) -> list[TcpPacket]:
     """The packets of one conversation, in capture order (a second streaming pass).
 
-    Raises :class:`CaptureError` if it has more than ``max_packets`` packets (inference and
-    pictures of one conversation are for people to read: cut the capture first)."""
+    Raises :class:`CaptureError` if it has more than ``max_packets`` packets or
+    ``max_bytes`` captured payload bytes (inference and pictures of one conversation are
+    for people to read: cut the capture first)."""
     key = (conv.a, conv.b)
     out: list[TcpPacket] = []
+    held = 0
     for p in read_tcp(source):
         if p.key == key:
-            if len(out) >= max_packets:
-                raise CaptureError(f"conversation {conv.number} has more than max_packets="
-                                   f"{max_packets} packets; cut the capture first "
-                                   f"(editcap -r in.pcap out.pcap 1-{max_packets})")
+            held += len(p.payload)
+            if len(out) >= max_packets or held > max_bytes:
+                limit = (f"max_packets={max_packets} packets" if len(out) >= max_packets
+                         else f"max_bytes={max_bytes} payload bytes")
+                raise CaptureError(f"conversation {conv.number} holds more than {limit}; "
+                                   f"cut the capture first (editcap -r in.pcap out.pcap "
+                                   f"1-10000, or tcpdump -r in.pcap -w out.pcap -c 10000)")
             out.append(p)
     return out
 

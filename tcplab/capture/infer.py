@@ -39,7 +39,7 @@ from ..endpoint import Config
 from ..network import WIRE, Network
 from ..segment import Flags, Segment, seq_add, seq_in_window, seq_sub
 from ..states import TcpState
-from ..steps import Step
+from ..steps import Step, TcpError
 from .conversations import Conversation
 from .point import CapturePoint, Unwrap, capture_point
 from .reader import CaptureError, TcpPacket
@@ -89,6 +89,13 @@ class _Inferrer:
         self.side = ["client" if (p.src, p.sport) == self.client else "server" for p in packets]
         self.point = capture_point(packets, self.client)
         self.notes: list[str] = [self.point.describe()]
+        far = max(("client", self.point.to_client), ("server", self.point.to_server),
+                  key=lambda e: e[1])
+        if self.point.known and far[1] >= 1e-3:
+            self.notes.append(
+                f"the {far[0]}'s state changes are placed {far[1] * 1e3:.3g} ms after the "
+                f"capture saw each segment (half the handshake's round trip); its processing "
+                f"time and any jitter are not in the capture")
         self.mid = not (packets[0].flags & Flags.SYN)
         self._options()
 
@@ -150,6 +157,8 @@ class _Inferrer:
                         fin_acked_at is not None and last_peer.flags & Flags.ACK and \
                         p.seq == last_peer.ack and last_peer.time > fin_acked_at:
                     gap = last_peer.time - fin_acked_at
+                    if gap < 2e-3:           # too short for any FIN-WAIT-2 timer
+                        return None
                     self.notes.append(
                         f"the {end}'s orphaned FIN-WAIT-2 ended without a segment, between "
                         f"{fin_acked_at - self.pk[0].time:.3f} s and "
@@ -208,6 +217,7 @@ class _Inferrer:
         self.index: dict[tuple, list[int]] = {}
         self.seen = 0
         self.injected: set[int] = set()
+        self.refused: list[str] = []
         self.origin: dict[int, str] = {}
         if self.mid:
             self._assumed_handshake()
@@ -301,7 +311,8 @@ class _Inferrer:
         if pid is None:
             mark = len(net.history)
             step, more, gap = self._call_for(i, src, seg)
-            uncertain += more
+            uncertain += more + self.refused
+            self.refused.clear()
             if step is not None:
                 call, trans = step.socket_call, step.transitions
                 if step.call == "abort" and ep.received:
@@ -329,7 +340,10 @@ class _Inferrer:
         if not 0 < ahead < 2 ** 30:
             return
         mark = len(net.history)
-        net.send(dst, bytes(ahead))
+        if self._call(dst, "send", bytes(ahead)) is None:
+            uncertain += self.refused
+            self.refused.clear()
+            return
         self._index_new()
         for step in net.history[mark:]:
             if step.actor == dst:
@@ -359,11 +373,11 @@ class _Inferrer:
         st = ep.state
         if seg.rst:
             if st in _SYNCHRONIZED or st in (S.SYN_SENT, S.SYN_RECEIVED):
-                return net.abort(src), [], False
+                return self._call(src, "abort"), [], False
             return None, [], False
         if seg.syn:
             if not seg.has_ack and st is S.CLOSED:
-                return net.connect(src), [], False
+                return self._call(src, "connect"), [], False
             return None, [], False
         uncertain: list[str] = []
         step = None
@@ -379,11 +393,20 @@ class _Inferrer:
                     uncertain.append(f"{ahead} bytes before this segment are missing from the "
                                      f"capture (lost before the capture point, or not "
                                      f"captured); assumed sent and received")
-                step = net.send(src, data)
+                step = self._call(src, "send", data)
         if seg.fin and ep.state in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_RECEIVED):
             shut = self._keeps_reading(i, src)
-            step = net.shutdown(src) if shut else net.close(src)
+            step = self._call(src, "close", *((True,) if shut else ())) or step
         return step, uncertain, gap
+
+    def _call(self, src: str, call: str, *args: object) -> Step | None:
+        """Make a user call on the model; None (and a note) if the model refuses it here."""
+        try:
+            return self.net.call(src, call, *args)
+        except TcpError as exc:
+            self.refused.append(f"the model refuses {call}() for the {src} in "
+                                f"{exc.state}: {exc.message} (RFC 9293 {exc.rfc})")
+            return None
 
     def _keeps_reading(self, i: int, src: str) -> bool:
         """After its FIN, does ``src`` acknowledge new data from its peer (a half-close)?"""

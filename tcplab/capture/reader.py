@@ -48,6 +48,7 @@ LINK_TYPES = {1: "Ethernet", 113: "Linux cooked capture (SLL)",
 _PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
                 b"\xa1\xb2\x3c\x4d"}
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+_MAX_RECORD = 1 << 20   # bytes: larger than any frame (snaplen is at most 262144)
 _TCP_FLAGS = 0x1F       # FIN SYN RST PSH ACK: the bits the model knows (no URG, ECE, CWR)
 
 
@@ -230,8 +231,12 @@ class _Watched:
     def __init__(self, f: BinaryIO) -> None:
         self._f = f
         self.short = False
+        self.oversized = 0
 
     def read(self, n: int = -1) -> bytes:
+        if n is not None and n > _MAX_RECORD:     # a damaged length: never read gigabytes
+            self.oversized = n
+            raise ValueError(f"a record of {n} bytes")
         data = self._f.read(n)
         if n is not None and n > 0 and len(data) < n:
             self.short = True
@@ -277,8 +282,13 @@ def _read(dpkt: object, f: BinaryIO, name: str, stats: ReadStats,
         except StopIteration:
             return
         except errors:
-            stats.truncated_file = True
-            stats.notes.append(f"the file ends in the middle of record {index + 1}")
+            if watched.oversized:
+                stats.damaged += 1
+                stats.notes.append(f"record {index + 1} claims {watched.oversized} bytes, more "
+                                   f"than any packet: the file is damaged from there on")
+            else:
+                stats.truncated_file = True
+                stats.notes.append(f"the file ends in the middle of record {index + 1}")
             return
         index += 1
         stats.frames = index
