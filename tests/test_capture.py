@@ -245,7 +245,8 @@ def test_mid_connection_start_is_said_not_guessed(tmp_path):
     assert inf.packets[0].receiver == (S.ESTABLISHED, S.ESTABLISHED)
     assert inf.packets[2].states["server"] is S.FIN_WAIT_1
     assert inf.packets[-1].states == {"client": S.CLOSED, "server": S.TIME_WAIT}
-    assert inf.sequence("server")[-3:] == [S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT]
+    assert inf.sequence("server") == [S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT]
+    assert inf.sequence("client") == [S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK, S.CLOSED]
 
 
 def test_sequence_numbers_that_wrap(tmp_path):
@@ -474,3 +475,19 @@ def test_a_damaged_record_length_is_not_read(tmp_path):
     stats = ReadStats()
     assert len(list(read_tcp(path, stats))) == 2
     assert stats.damaged == 1 and "claims 3000000000 bytes" in stats.notes[-1]
+
+
+def test_infer_names_what_it_takes(tmp_path):
+    cap = Capture(write(tmp_path, EXCHANGE))
+    with pytest.raises(CaptureError, match="infer\\(\\) takes a Conversation"):
+        infer("conversation 1", cap.packets(1))  # type: ignore[arg-type]
+    with pytest.raises(CaptureError, match="list of TcpPacket"):
+        infer(cap.conversations[0], "packets")  # type: ignore[arg-type]
+    with pytest.raises(CaptureError, match="has no packets"):
+        infer(cap.conversations[0], [])
+    for bad in (0, 2, "1", True):
+        with pytest.raises(CaptureError, match="the conversations are 1..1"):
+            cap.infer(bad)  # type: ignore[arg-type]
+    from tcplab.capture import ladder
+    with pytest.raises(TypeError, match="expected an Inference"):
+        ladder(cap)  # type: ignore[arg-type]

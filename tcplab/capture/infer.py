@@ -64,6 +64,13 @@ def infer(conv: Conversation, packets: list[TcpPacket], *, max_packets: int = 50
     :class:`~tcplab.capture.reader.CaptureError` for an empty conversation, packets of
     another conversation, or more than ``max_packets`` packets / ``max_bytes`` payload.
     """
+    if not isinstance(conv, Conversation):
+        raise CaptureError(f"infer() takes a Conversation (from conversations() or "
+                           f"Capture(...).conversation(n)), got {type(conv).__name__}")
+    if not isinstance(packets, (list, tuple)) or \
+            not all(isinstance(p, TcpPacket) for p in packets):
+        raise CaptureError("infer() takes the conversation's packets as a list of TcpPacket "
+                           "(conversation_packets(file, conv) or Capture(...).packets(n))")
     if not packets:
         raise CaptureError(f"conversation {conv.number} has no packets to infer states from")
     if len(packets) > max_packets:
@@ -219,8 +226,10 @@ class _Inferrer:
         self.injected: set[int] = set()
         self.refused: list[str] = []
         self.origin: dict[int, str] = {}
+        first_step = 0
         if self.mid:
             self._assumed_handshake()
+            first_step = len(net.history)
         elif any(p.flags & Flags.SYN and p.flags & Flags.ACK for p, s in zip(self.pk, self.side)
                  if s == "server") and not any(p.flags == Flags.SYN for p, s in
                                                zip(self.pk, self.side) if s == "server"):
@@ -237,7 +246,7 @@ class _Inferrer:
             else:
                 out[i] = self._arrive(i, pending.pop(i), sends[i], arrives[i])
         result = Inference(self.conv, net, [p for p in out if p is not None], self.point,
-                           self.base, self.notes)
+                           self.base, self.notes, first_step)
         mark_packets(result, self.unwrapped)
         return result
 

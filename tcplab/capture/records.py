@@ -85,14 +85,22 @@ class Inference:
     point: CapturePoint
     base: float
     notes: list[str] = field(default_factory=list)
+    first_step: int = 0      # where the capture's own steps begin in network.history
 
     def sequence(self, end: str) -> list[TcpState]:
         """The states ``end`` (``"client"``/``"server"``) went through, repeats collapsed,
-        from the model's run (so states that last no packet, such as SYN-SENT, count)."""
+        from the model's run (so states that last no packet, such as SYN-SENT, count).
+
+        It starts at CLOSED -- or, for a capture that starts mid-connection, at the state
+        assumed before its first packet (ESTABLISHED), not at the assumed handshake."""
         if end not in ("client", "server"):
             raise ValueError(f"end is 'client' or 'server', got {end!r}")
-        out = [S.CLOSED]
-        for step in self.network.history:
+        hist = self.network.history
+        start = S.CLOSED
+        if self.first_step:
+            start = dict(hist[self.first_step - 1].states).get(end, S.CLOSED)
+        out = [start]
+        for step in hist[self.first_step:]:
             if step.actor == end and step.after is not None:
                 if step.before is not None and step.before is not out[-1]:
                     out.append(step.before)

@@ -120,11 +120,13 @@ def write_capture(target: "str | os.PathLike[str] | BinaryIO", frames: Iterable[
         make = dpkt.pcap.Writer if fmt == "pcap" else dpkt.pcapng.Writer
         w = make(f, snaplen=snaplen, linktype=LINKS[link])
         for fr in frames:
+            if not isinstance(fr, Frame):
+                raise CaptureError(f"write_capture() takes Frame objects, got {fr!r}")
+            if not 0 <= fr.time < 2 ** 32:
+                raise CaptureError(f"Frame.time is seconds since the epoch, 0 <= time < 2**32 "
+                                   f"(pcap's range), got {fr.time!r}")
             buf = frame_bytes(fr, link=link, ipv6=ipv6, client=client, server=server)
-            if fmt == "pcap":
-                w.writepkt(buf[:snaplen], ts=fr.time)
-            else:
-                w.writepkt(buf[:snaplen], ts=fr.time)
+            w.writepkt(buf[:snaplen], ts=fr.time)
     finally:
         if own:
             f.close()  # type: ignore[union-attr]
