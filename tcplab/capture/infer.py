@@ -451,7 +451,7 @@ class _Inferrer:
                                    _HUGE))
         return PacketState(
             number=i + 1, packet=p, src=src, dst=dst, segment=seg, sent_at=sent_at,
-            arrives_at=step.time, call=call, sender=sender,
+            arrives_at=max(arrives_at, sent_at), call=call, sender=sender,
             receiver=(step.before, step.after), states=dict(step.states),
             explanation=step.explanation, rfc=step.rfc, predicted=predicted,
             uncertain=tuple(uncertain), transitions=step.transitions,

@@ -80,7 +80,7 @@ class CaptureRun:
             pkt = Packet(pid, ps.src, ps.dst, seg, ps.sent_at, ps.arrives_at,
                          retransmission=ps.retransmission)
             self.delivered.append((pkt, ps.arrives_at))
-        events.sort(key=lambda e: (e[0], e[1], e[2]))
+        events.sort(key=lambda e: (round(e[0], 9), e[1], e[2]))
         states = {"client": TcpState.CLOSED, "server": TcpState.CLOSED}
         first = inf.packets[0]
         states[first.src] = first.sender[0]

@@ -26,7 +26,8 @@ from .reader import CaptureError, require_dpkt
 __all__ = ["Frame", "write_capture", "LINKS", "frame_bytes"]
 
 #: Link type names accepted by :func:`write_capture` -> LINKTYPE number.
-LINKS = {"ethernet": 1, "sll": 113, "sll2": 276, "raw": 101, "ipv4": 228, "ipv6": 229}
+LINKS = {"ethernet": 1, "sll": 113, "sll2": 276, "raw": 101, "ipv4": 228, "ipv6": 229,
+         "null": 0}
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def frame_bytes(f: Frame, *, link: str = "ethernet", ipv6: bool = False,
         return bytes(dpkt.sll2.SLL2(ethtype=ethertype, intindex=1, hrd=1,
                                     type=4 if f.src == "c" else 0, hlen=6,
                                     hdr=b"\x02\x00\x00\x00\x00\x01\x00\x00", data=body))
+    if link == "null":                   # BSD loopback: the address family, host order
+        return (30 if ipv6 else 2).to_bytes(4, "little") + body
     return body
 
 
