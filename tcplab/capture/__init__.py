@@ -13,10 +13,15 @@ A layer on the model, like :mod:`tcplab.render` and :mod:`tcplab.live`::
     # from tcplab.ui import stepper; stepper(inf.network)
 
 Modules, in reading order: :mod:`~tcplab.capture.reader` (dpkt streams the file),
-:mod:`~tcplab.capture.conversations` (four-tuples and stories), :mod:`~tcplab.capture.infer`
-(the model fed with the captured segments), :mod:`~tcplab.capture.marks` (what the RFC
-explains), :mod:`~tcplab.capture.show` (pictures through :mod:`tcplab.render`),
-:mod:`~tcplab.capture.record` (captures made here, on loopback, with the live lab).
+:mod:`~tcplab.capture.conversations` (four-tuples and stories),
+:mod:`~tcplab.capture.point` (where the capture was taken), :mod:`~tcplab.capture.plan`
+(ISNs, MSS, windows, timings: what the capture tells before the model runs),
+:mod:`~tcplab.capture.infer` (the model fed with the captured segments),
+:mod:`~tcplab.capture.records` (what it returns), :mod:`~tcplab.capture.marks` (what the
+RFC explains), :mod:`~tcplab.capture.show` (pictures through :mod:`tcplab.render`),
+:mod:`~tcplab.capture.record` (captures made here with the live lab, on loopback or in its
+namespaces), :mod:`~tcplab.capture.write` (small captures written from a list of
+segments), :mod:`~tcplab.capture.cli` (``python -m tcplab capture``).
 
 dpkt is the ``capture`` extra (``pip install tcplab[capture]``); it is imported when a file
 is read, so ``import tcplab.capture`` works without it.
