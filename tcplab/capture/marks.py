@@ -5,9 +5,10 @@ numbers of the capture itself, unwrapped per direction so a conversation that cr
 2**32 is read correctly.  The marks, in the words of RFC 9293 (and of Wireshark's
 analysis flags where they agree):
 
-* ``retransmission`` -- the sender sent bytes (or a SYN/FIN) it had sent before
-  (§3.8.1; the timer of RFC 6298); ``duplicate`` -- an exact copy seen again within 1 ms
-  (the network, or the capture, saw it twice); ``duplicate ACK`` (RFC 5681 §2);
+* ``retransmission`` -- the sender sent bytes (or a SYN/FIN) it had sent before (§3.8.1;
+  the timer of RFC 6298, or Linux's tail loss probe of RFC 8985); ``duplicate`` -- an
+  exact copy seen again within 1 ms (the network, or the capture, saw it twice);
+  ``duplicate ACK`` (RFC 5681 §2);
 * ``gap`` -- bytes before the segment are missing from the capture;
 * ``out of window`` -- not acceptable to its receiver (§3.10.7.4's four cases), answered
   with an ACK and dropped;
@@ -62,7 +63,8 @@ def mark_packets(inf: "Inference", unwrapped: list[tuple[int, int]]) -> None:
                     what = ("SYN" if seg.syn else "FIN" if seg.fin and not seg.data
                             else f"{len(seg.data)} bytes")
                     marks.append(f"retransmission: the {src} sends {what} it sent before "
-                                 f"(RFC 9293 §3.8.1, timer of RFC 6298)")
+                                 f"(RFC 9293 §3.8.1: its retransmission timer, RFC 6298, "
+                                 f"or a tail loss probe, RFC 8985)")
                     uncertain.append("the earlier copy may have been lost after the capture "
                                      "point; the inference assumes it arrived")
             elif seq > max_end[src] and not p.flags & Flags.SYN:   # type: ignore[operator]
