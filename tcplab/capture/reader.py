@@ -11,6 +11,10 @@ Link types (``LINKTYPE_*`` numbers of the pcap spec): Ethernet (1), Linux cooked
 SLL (113) and SLL2 (276, ``tcpdump -i any`` since libpcap 1.10), raw IP (101, and the
 historical DLT values 12 and 14), raw IPv4 (228), raw IPv6 (229), BSD loopback (0, 108).
 
+pcapng: dpkt's reader takes the link type (and timestamp resolution) of the file's first
+interface for every packet; a pcapng file that mixes interfaces of different link types is
+best split first (``editcap``, or ``tshark -r in.pcapng -i`` per interface).
+
 A capture is untrusted input: the file is read as a stream (memory does not grow with the
 file), a damaged or cut-short packet is counted in :class:`ReadStats` and skipped, and a
 file that is not a capture raises :class:`CaptureError` naming the file and what was
