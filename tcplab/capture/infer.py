@@ -33,11 +33,14 @@ model's receive buffers are read (``recv()``) whenever they hold more than 1 MB.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..network import WIRE, Network
 from ..segment import Flags, Segment, seq_add, seq_in_window, seq_sub
 from ..states import TcpState
 from ..steps import Step, TcpError
 from .conversations import Conversation
+from .marks import mark_packets
 from .plan import Plan
 from .point import CapturePoint, capture_point
 from .reader import CaptureError, TcpPacket
@@ -105,7 +108,6 @@ class _Inferrer(Plan):
 
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> Inference:
-        from .marks import mark_packets            # marks read the finished inference
         sends, arrives = self.times()
         net = self.net = Network(("client", "server"), latency=self.point.latency,
                                  configs=self.configs, isn=self.isn)
@@ -118,14 +120,12 @@ class _Inferrer(Plan):
         if self.mid:
             self._assumed_handshake()
             first_step = len(net.history)
-        elif any(p.flags & Flags.SYN and p.flags & Flags.ACK for p, s in zip(self.pk, self.side)
-                 if s == "server") and not any(p.flags == Flags.SYN for p, s in
-                                               zip(self.pk, self.side) if s == "server"):
+        elif self._server_listened():
             net.listen("server")
         self._index_new()
         events = sorted([(t, i, 0) for i, t in enumerate(sends)] +
                         [(t, i, 1) for i, t in enumerate(arrives)])
-        pending: dict[int, tuple] = {}
+        pending: dict[int, _Sent] = {}
         out: list[PacketState | None] = [None] * len(self.pk)
         for t, i, kind in events:
             self._until(t)
@@ -137,6 +137,20 @@ class _Inferrer(Plan):
                            self.base, self.notes, first_step)
         mark_packets(result, self.unwrapped)
         return result
+
+    def _server_listened(self) -> bool:
+        """The server listened before the capture began: it answered a SYN with a SYN-ACK,
+        and sent no SYN of its own (as it would in a simultaneous open)."""
+        sent = [p.flags for p, s in zip(self.pk, self.side) if s == "server"]
+        return any(f & Flags.SYN and f & Flags.ACK for f in sent) and \
+            not any(f & Flags.SYN and not f & Flags.ACK for f in sent)
+
+    def _segment(self, i: int) -> Segment:
+        """Packet ``i`` as the model's Segment, its window scaled (RFC 7323 §2.3: never in
+        a SYN)."""
+        p = self.pk[i]
+        shift = 0 if p.flags & Flags.SYN else self.shift[self.side[i]]
+        return p.segment(window=min(p.window << shift, _HUGE))
 
     def _assumed_handshake(self) -> None:
         net = self.net
@@ -192,12 +206,13 @@ class _Inferrer(Plan):
             return pid
         return None
 
-    def _send(self, i: int) -> tuple:
-        p, src = self.pk[i], self.side[i]
+    def _send(self, i: int) -> "_Sent":
+        """Packet ``i`` leaves its sender: the model's own segment, if the model sent it (by
+        itself, or after the user call that explains it), else the captured one, injected."""
+        src = self.side[i]
         dst = "server" if src == "client" else "client"
         net, ep = self.net, self.net[src]
-        seg = p.segment(window=min(p.window << (0 if p.flags & Flags.SYN else self.shift[src]),
-                                   _HUGE))
+        seg = self._segment(i)
         before = ep.state
         uncertain: list[str] = []
         call = None
@@ -225,7 +240,7 @@ class _Inferrer(Plan):
             pid = net.history[-1].packets[0]
             self.injected.add(pid)
             self._index_new()
-        return pid, call, (before, ep.state), predicted, uncertain, trans, extra
+        return _Sent(pid, call, (before, ep.state), predicted, uncertain, trans, extra)
 
     def _acked_unseen(self, src: str, dst: str, seg: Segment, uncertain: list[str]) -> None:
         """``seg`` acknowledges bytes ``dst`` sent that the capture did not see: they must have
@@ -317,8 +332,10 @@ class _Inferrer(Plan):
                 return True
         return False
 
-    def _arrive(self, i: int, pending: tuple, sent_at: float, arrives_at: float) -> PacketState:
-        pid, call, sender, predicted, uncertain, strans, extra = pending
+    def _arrive(self, i: int, sent: "_Sent", sent_at: float, arrives_at: float) -> PacketState:
+        """Packet ``i`` reaches its receiver: deliver it on the model, and say what happened."""
+        pid, call, sender, predicted = sent.pid, sent.call, sent.sender, sent.predicted
+        uncertain, strans, extra = sent.uncertain, sent.transitions, sent.gap
         p, src = self.pk[i], self.side[i]
         dst = "server" if src == "client" else "client"
         net = self.net
@@ -335,8 +352,7 @@ class _Inferrer(Plan):
         if len(ep.received) > _READ_ABOVE:
             net.recv(dst)
             self._index_new()
-        seg = p.segment(window=min(p.window << (0 if p.flags & Flags.SYN else self.shift[src]),
-                                   _HUGE))
+        seg = self._segment(i)
         return PacketState(
             number=i + 1, packet=p, src=src, dst=dst, segment=seg, sent_at=sent_at,
             arrives_at=max(arrives_at, sent_at), call=call, sender=sender,
@@ -346,6 +362,19 @@ class _Inferrer(Plan):
             sender_transitions=strans, acceptable=ok, old=old, error=step.error,
             timers=step.timers,
             why_sent=self.origin.pop(pid, "") if predicted else "")
+
+
+@dataclass
+class _Sent:
+    """A packet between its two events: what leaving its sender found out."""
+
+    pid: int                          # the model's packet that stands for it
+    call: str | None                  # the socket call that made it, if any
+    sender: tuple                     # the sender's (before, after) states
+    predicted: bool                   # the model sent it by itself
+    uncertain: list                   # what the inference cannot know about it
+    transitions: tuple                # the sender's transitions, if a call made it
+    gap: list                         # model packets for bytes the capture missed
 
 
 def _key(src: str, seg: Segment) -> tuple:
