@@ -164,11 +164,13 @@ class Conversation:
                 f"{_size(c)} up, {_size(s)} down"
         return f"{_size(c)} up, {_size(s)} down"
 
-    def row(self) -> str:
-        c, s = self.client, self.server
+    def cells(self) -> tuple[str, str, str, str, str, str]:
+        """The row of the conversation list: number, client (``?`` if guessed), server,
+        packets, bytes, duration (s) and story."""
         guess = "?" if self.client_guessed else ""
-        return (f"{self.number:>3}  {_addr(c)}{guess} -> {_addr(s)}  {self.packets:>6} pkts "
-                f"{_size(self.total_bytes):>8} {self.duration:9.3f} s  {self.story()}")
+        return (str(self.number), _addr(self.client) + guess, _addr(self.server),
+                str(self.packets), _size(self.total_bytes), f"{self.duration:.3f}",
+                self.story())  # type: ignore[return-value]
 
 
 def _addr(a: Addr) -> str:
@@ -237,9 +239,23 @@ def conversation_packets(source: "str | os.PathLike[str] | BinaryIO", conv: Conv
 
 
 def format_table(convs: Iterable[Conversation]) -> str:
-    """The conversation list as text, one conversation a line."""
+    """The conversation list as text, one conversation a line, columns aligned.
+
+    >>> c = Conversation(1, ("10.0.0.1", 40000), ("10.0.0.2", 80), packets=1,
+    ...                  first_flags=Flags.SYN, syn_from=("10.0.0.1", 40000), syn_count=1)
+    >>> print(format_table([c]))
+    #  client          server       packets  bytes  seconds  story
+    1  10.0.0.1:40000  10.0.0.2:80        1    0 B    0.000  no answer to SYN
+    """
     convs = list(convs)
     if not convs:
         return "no TCP conversations in this capture"
-    head = "  #  client -> server  packets  bytes  duration  story"
-    return "\n".join([head, *(c.row() for c in convs)])
+    head = ("#", "client", "server", "packets", "bytes", "seconds", "story")
+    rows = [head, *(c.cells() for c in convs)]
+    width = [max(len(r[k]) for r in rows) for k in range(6)]
+    right = (True, False, False, True, True, True)
+    lines = []
+    for r in rows:
+        cols = [r[k].rjust(width[k]) if right[k] else r[k].ljust(width[k]) for k in range(6)]
+        lines.append("  ".join([*cols, r[6]]).rstrip())
+    return "\n".join(lines)
