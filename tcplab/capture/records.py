@@ -61,11 +61,14 @@ class PacketState:
     timers: tuple = ()                 # (end, timer, deadline) running once it arrived
 
     def line(self) -> str:
-        """``#3 client -> server [F.] ... client FIN-WAIT-1, server CLOSE-WAIT``."""
-        call = f"{self.call}: " if self.call else ""
-        st = ", ".join(f"{n} {s}" for n, s in self.states.items())
-        text = (f"#{self.number:<3} {self.src:>6} -> {self.dst:<6} {call}{self.segment.label():<14}"
-                f" {st}")
+        """One line: number, direction, segment, both ends' states once it arrived, and the
+        socket call that sent it; then its marks and uncertainties, indented::
+
+            #8   client -> server  FIN,ACK          client FIN-WAIT-1   server CLOSE-WAIT    close()
+        """
+        st = "  ".join(f"{n} {str(s):<12}" for n, s in self.states.items())
+        text = (f"#{self.number:<4}{self.src:>6} -> {self.dst:<6}  {self.segment.label():<15}  "
+                f"{st}  {self.call or ''}").rstrip()
         extra = [*self.marks, *(f"uncertain: {u}" for u in self.uncertain)]
         return text + "".join(f"\n      {e}" for e in extra)
 
