@@ -19,7 +19,6 @@ Run: ``.venv/bin/python benchmarks/bench_capture.py [size_MB] [infer_packets]``
 
 from __future__ import annotations
 
-import resource
 import sys
 import tempfile
 import time
@@ -93,7 +92,9 @@ def main() -> None:
         conversation(small, n)
         cap = Capture(small)
         timed("infer", cap.conversations[0].packets, lambda: cap.infer(1))
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    with open("/proc/self/status") as status:     # VmHWM: this process's own peak
+        hwm = next(line for line in status if line.startswith("VmHWM")).split()[1]
+    print(f"peak resident memory: {int(hwm) / 1024:.0f} MB")
 
 
 if __name__ == "__main__":
