@@ -38,6 +38,8 @@ _ETH_P_ALL = 0x0003
 _PACKET_OUTGOING = 4
 _SO_TIMESTAMPNS = 35
 _MAX_FRAMES = 100_000
+_MAX_BYTES = 64 << 20
+_FRAME_BUFFER = 262144          # a loopback frame with GSO can exceed 64 KB
 _SOL_PACKET = 263
 _PACKET_STATISTICS = 6
 S = TcpState
@@ -89,23 +91,29 @@ def compare_sequences(kernel: list[TcpState], inferred: list[TcpState]) -> bool:
 
 def _frames(sock: socket.socket, stop: threading.Event, out: list,
             skip_outgoing: bool) -> None:
-    while True:
+    """Read frames until ``stop``: TCP over IPv4/IPv6 only, at most ``_MAX_FRAMES`` frames
+    and ``_MAX_BYTES`` bytes (other traffic on the interface shares the capture)."""
+    held = 0
+    while not stop.is_set():
         try:
-            data, anc, _, addr = sock.recvmsg(65536, socket.CMSG_SPACE(16))
+            data, anc, _, addr = sock.recvmsg(_FRAME_BUFFER, socket.CMSG_SPACE(16))
         except socket.timeout:
-            if stop.is_set():
-                return
             continue
         except OSError:
             return
         if skip_outgoing and addr[2] == _PACKET_OUTGOING:
+            continue
+        ethertype = data[12:14]
+        if not (ethertype == b"\x08\x00" and len(data) > 23 and data[23] == 6 or
+                ethertype == b"\x86\xdd" and len(data) > 20 and data[20] == 6):
             continue
         ts = time.time()
         for level, kind, value in anc:
             if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(value) >= 16:
                 sec, nsec = struct.unpack("qq", value[:16])
                 ts = sec + nsec / 1e9
-        if len(out) < _MAX_FRAMES:
+        if len(out) < _MAX_FRAMES and held + len(data) <= _MAX_BYTES:
+            held += len(data)
             out.append((ts, data))
 
 
