@@ -493,3 +493,15 @@ def test_infer_names_what_it_takes(tmp_path):
     from tcplab.capture import ladder
     with pytest.raises(TypeError, match="expected an Inference"):
         ladder(cap)  # type: ignore[arg-type]
+
+
+def test_timer_firings_between_two_packets_are_bounded(tmp_path, monkeypatch):
+    """Timestamps are untrusted: between two packets the model's timers fire a bounded
+    number of times, and the inference says when it stopped them."""
+    import tcplab.capture.infer as infer_module
+    monkeypatch.setattr(infer_module, "_MAX_FIRINGS", 3)
+    frames = EXCHANGE[:3] + [F(0.05, "c", "PA", 1001, 5001, 100),
+                             F(3e9, "s", "A", 5001, 1001)]      # a century later
+    inf = Capture(write(tmp_path, frames)).infer(1)
+    assert len(inf.packets) == len(frames)
+    assert any("fired 3 times in one gap" in n for n in inf.notes)

@@ -53,6 +53,7 @@ _NO_PSH = ~Flags.PSH & 0x1F
 _SYNCHRONIZED = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT, S.CLOSING,
                  S.LAST_ACK, S.TIME_WAIT)
 _READ_ABOVE = 1 << 20
+_MAX_FIRINGS = 1000
 _HUGE = 2 ** 30 - 1
 
 
@@ -167,14 +168,21 @@ class _Inferrer(Plan):
         self.index.clear()
 
     def _until(self, t: float) -> None:
-        """Let the model's timers due before ``t`` fire, then move the clock to ``t``."""
+        """Let the model's timers due before ``t`` fire, then move the clock to ``t``.
+
+        At most ``_MAX_FIRINGS`` firings per gap between packets: a capture's timestamps
+        are untrusted, and a zero window probed for a (claimed) year would never end."""
         net = self.net
-        while True:
+        for _ in range(_MAX_FIRINGS):
             timers = net.timers()
             if not timers or timers[0][2] >= t:
                 break
             net.fire_timer(timers[0][0], timers[0][1])
             self._index_new()
+        else:
+            if net.timers() and net.timers()[0][2] < t:
+                self.notes.append(f"the model's timers fired {_MAX_FIRINGS} times in one gap "
+                                  f"between packets (up to {t:.3f} s); the rest were skipped")
         if t > net.clock.now:
             net.clock.now = t
 
