@@ -3,7 +3,8 @@
 ``scenarios`` and ``run NAME`` (text, from the model), ``diagram`` and ``ladder NAME``
 (pictures, :mod:`tcplab.render`), ``generate`` and ``grade`` (the instructor's kit,
 :mod:`tcplab.exercises.grading`), ``notebooks`` and ``lab`` (the lessons in a folder of
-your own, :mod:`tcplab.course`).  The layer behind a subcommand is imported only when
+your own, :mod:`tcplab.course`), ``capture FILE`` (a pcap's conversations and states,
+:mod:`tcplab.capture`).  The layer behind a subcommand is imported only when
 that subcommand runs.
 
 Every argument is checked before any work starts; a bad one ends the command with one
@@ -209,6 +210,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     sub.add_parser("notebooks", help="copy the lessons and student assignments into a folder "
                                      "(see 'notebooks -h')")
     sub.add_parser("lab", help="the same, then open JupyterLab there (see 'lab -h')")
+    sub.add_parser("capture", help="open a pcap/pcapng capture: conversations, both ends' "
+                                   "states per packet, ladder (see 'capture -h')")
     return parser, {"diagram": dia, "ladder": lad}
 
 
@@ -222,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         return _delegate("exercises.grading", "main", argv)
     if argv and argv[0] in ("notebooks", "lab"):
         return _delegate("course.commands", "main", argv)
+    if argv and argv[0] == "capture":
+        return _delegate("capture.cli", "main", argv[1:])
     parser, subparsers = _parser()
     args = parser.parse_args(argv)
     try:
