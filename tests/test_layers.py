@@ -3,7 +3,7 @@
 * Every ``.py`` file at the top of ``tcplab/`` is the TCP model: it imports only the
   standard library and other model modules (``__init__``'s documented lazy ``trace`` alias
   aside), never a layer.
-* Imports point one way: model <- render / exercises / live / capture <- ui; ``cli.py`` may
+* Imports point one way: model <- render / exercises / live <- capture <- ui; ``cli.py`` may
   use every layer.  Nothing but ``ui/`` imports ipywidgets.
 * ``import tcplab``, the questions, the grading and the live lab work with ipywidgets,
   matplotlib and graphviz made unimportable.
@@ -23,7 +23,7 @@ PKG = ROOT / "tcplab"
 LAYERS = sorted(p.name for p in PKG.iterdir() if p.is_dir() and (p / "__init__.py").exists())
 MODEL = sorted(p.stem for p in PKG.glob("*.py") if p.stem not in ("__init__", "__main__", "cli"))
 #: which layers each layer may import (besides the model and itself)
-MAY_IMPORT = {"render": set(), "exercises": {"render"}, "live": set(), "capture": {"render"},
+MAY_IMPORT = {"render": set(), "exercises": {"render"}, "live": set(), "capture": {"render", "live"},
               "course": set(), "ui": {"render", "exercises", "live", "capture"}}
 THIRD_PARTY_OK = {"render": {"matplotlib", "graphviz", "PIL", "numpy"},
                   "exercises": {"otter", "nbformat", "nbconvert", "rich", "IPython", "traitlets"},
