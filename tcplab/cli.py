@@ -1,6 +1,7 @@
 """Every command line of tcplab: ``python -m tcplab`` (or ``tcplab``) with a subcommand.
 
-``scenarios`` and ``run NAME`` (text, from the model), ``diagram`` and ``ladder NAME``
+``scenarios`` and ``run NAME`` (text, from the model), ``explain [FILE]`` (a socket table
+from ``ss -tano`` or ``/proc/net/tcp`` explained, :mod:`tcplab.explain`), ``diagram`` and ``ladder NAME``
 (pictures, :mod:`tcplab.render`), ``generate`` and ``grade`` (the instructor's kit,
 :mod:`tcplab.exercises.grading`), ``notebooks`` and ``lab`` (the lessons in a folder of
 your own, :mod:`tcplab.course`).  The layer behind a subcommand is imported only when
@@ -46,6 +47,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import MAX_CHARS, explain
+    try:
+        if args.file == "-":
+            if sys.stdin.isatty():
+                print("Paste the output of ss -tano (or /proc/net/tcp), then Ctrl-D:",
+                      file=sys.stderr)
+            data = sys.stdin.buffer.read(MAX_CHARS + 1)
+        else:
+            with open(args.file, "rb") as f:
+                data = f.read(MAX_CHARS + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CHARS:
+        raise ValueError(f"{args.file}: more than {MAX_CHARS:,} bytes; at most that much is "
+                         "read (filter it first, e.g. ss -tan state close-wait)")
+    print(explain(data.decode("utf-8", errors="replace"), pile=args.pile))
+    return 0
+
+
 def _delegate(module: str, func: str, argv: list[str]) -> int:
     import importlib
     mod = importlib.import_module(f"tcplab.{module}")
@@ -82,6 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--rfc-isn", action="store_true",
                      help="use ISNs 100 and 300 as in the RFC's figures")
     run.set_defaults(func=_cmd_run)
+    exp = sub.add_parser("explain", help="explain each socket of ss -tan(o) output or "
+                         "/proc/net/tcp lines: state, who waits, bugs, where to read",
+                         description="Explain a socket table: give it the output of "
+                         "'ss -tano' (or ss -tan, ss -tanop, /proc/net/tcp, /proc/net/tcp6) "
+                         "as a file or on stdin, e.g.  ss -tano | tcplab explain")
+    exp.add_argument("file", nargs="?", default="-",
+                     help="a file holding the output; '-' or nothing: standard input")
+    exp.add_argument("--pile", type=int, default=3, metavar="N",
+                     help="this many sockets in one state on one address make a finding "
+                          "(default 3)")
+    exp.set_defaults(func=_cmd_explain)
     sub.add_parser("diagram", help="draw the state diagram (see 'diagram -h')")
     sub.add_parser("ladder", help="draw a scenario's ladder diagram (see 'ladder -h')")
     sub.add_parser("generate", help="instructors: build the course assignments with otter "
