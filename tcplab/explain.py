@@ -274,7 +274,11 @@ def explain_row(row: SocketRow, *, listening: frozenset = frozenset(),
         return SocketNote(row, waits, detail, "watch" if r else "normal", SECTIONS["backlog"])
     if st in (S.ESTABLISHED, S.CLOSE_WAIT):
         details = []
-        if st is S.ESTABLISHED:
+        if st is S.ESTABLISHED and no_fd and server:
+            waits = ("The handshake is done, but no application has this connection yet: no "
+                     "process holds it, it waits in the listener's accept queue for accept().")
+            section, verdict = SECTIONS["backlog"], "normal"
+        elif st is S.ESTABLISHED:
             waits = "The connection is open and data flows both ways; nobody waits for anything."
             section, verdict = SECTIONS["overview"], "normal"
         else:
@@ -284,9 +288,10 @@ def explain_row(row: SocketRow, *, listening: frozenset = frozenset(),
             section, verdict = SECTIONS["close-wait"], "watch"
             details.append("If it stays, the application never calls close() after recv() "
                            "returned 0: a socket leak.")
-        if no_fd and server:
-            details.append("No process holds it: it waits in the listener's accept queue.")
-        elif no_fd:
+        if no_fd and server and st is S.CLOSE_WAIT:
+            details.append("No process holds it: it still waits in the listener's accept "
+                           "queue, and the peer closed before accept() returned it.")
+        elif no_fd and not server:
             details.append("No process holds it (ss -p shows only the processes you may see: "
                            "run it as root).")
         if rx - (st is S.CLOSE_WAIT) > 0:
