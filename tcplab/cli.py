@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import textwrap
 
@@ -60,10 +61,16 @@ def _cmd_explain(args: argparse.Namespace) -> int:
                 data = f.read(MAX_CHARS + 1)
     except OSError as exc:
         raise ValueError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        return 130
     if len(data) > MAX_CHARS:
         raise ValueError(f"{args.file}: more than {MAX_CHARS:,} bytes; at most that much is "
                          "read (filter it first, e.g. ss -tan state close-wait)")
-    print(explain(data.decode("utf-8", errors="replace"), pile=args.pile))
+    text = explain(data.decode("utf-8", errors="replace"), pile=args.pile)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:           # `tcplab explain | head`: the reader has had enough
+        sys.stdout = open(os.devnull, "w")
     return 0
 
 
