@@ -1,5 +1,7 @@
 """Reading socket tables as text: ``/proc/net/tcp`` and ``tcp6``, ``ss -tan``, ``netstat -tan``.
 
+``ss``'s extra columns are read too: ``-o``'s timer, ``-p``'s process and ``-e``'s inode.
+
 The one parser and the one record for a row of the kernel's TCP table.  Pure parsing, no I/O:
 give it the text (a whole dump, header lines and all, or single lines) and get one
 :class:`SocketRow` per socket, with its :class:`~tcplab.states.TcpState`.  The format is

@@ -310,3 +310,54 @@ def test_structured_form_types(tano):
     assert all(isinstance(n, SocketNote) and n.verdict in ex.VERDICTS for n in tano.notes)
     assert all(isinstance(f, Finding) and f.section.startswith("notebooks/")
                for f in tano.findings)
+
+
+# ------------------------------------------------------------------ fuzzed pasted text -------
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+_WORDS = ["ESTAB", "LISTEN", "SYN-RECV", "TIME-WAIT", "FIN-WAIT-2", "CLOSE-WAIT", "UNCONN",
+          "tcp", "udp", "0", "1", "17", "-3", "99999", "127.0.0.1:80", "[::1]:22", "*:*",
+          "0.0.0.0:*", "10.0.0.1:http", "timer:(on,200ms,1)", "timer:(timewait,1min2sec,0)",
+          "timer:(soon,1sec,0)", "timer:(on,1hour,0)", 'users:(("x",pid=1,fd=3))', "ino:0",
+          "0100007F:1F90", "   1:", "06", "00000000:00000000", "03:00001283", "State", "$",
+          "\t", "é", "\x7f", ""]
+_LINES = st.lists(st.sampled_from(_WORDS), max_size=14).map(" ".join)
+_TABLES = st.lists(st.one_of(_LINES, st.text(max_size=40)), max_size=12).map("\n".join)
+
+
+@hypothesis.settings(max_examples=300, deadline=None, database=None)
+@hypothesis.given(text=_TABLES, pile=st.integers(1, 4))
+def test_any_pasted_text_gives_a_report_or_one_clear_line(text, pile):
+    try:
+        report = diagnose(text, pile=pile)
+    except ValueError as exc:
+        message = str(exc)
+        assert message and "\n" not in message, repr(message)
+        assert message.startswith(("line ", "the input")), message
+        return
+    rendered = str(report)
+    assert rendered.startswith(f"{len(report.notes)} socket")
+    assert sum(report.counts().values()) == len(report.notes)
+
+
+@hypothesis.settings(max_examples=60, deadline=None, database=None)
+@hypothesis.given(data=st.binary(max_size=300) | _TABLES.map(str.encode))
+def test_the_explain_command_exits_0_or_2_in_process(data, tmp_path_factory):
+    import contextlib
+    import io
+
+    from tcplab.cli import main as cli_main
+    path = tmp_path_factory.mktemp("paste") / "table.txt"
+    path.write_bytes(data)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli_main(["explain", str(path)])
+        except SystemExit as exc:
+            code = exc.code
+    assert code in (0, 2)
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    if code == 2:
+        assert err.getvalue().startswith("error: ") and err.getvalue().count("\n") == 1
