@@ -215,10 +215,10 @@ def _findings(rows: list[SocketRow], listening: frozenset, full: frozenset,
             "keeping state when the SYN queue is full); raise net.ipv4.tcp_max_syn_backlog; "
             "filter the sources", SECTIONS["backlog"]))
     processes = any(r.process for r in rows)
-    known = processes or any(r.timer is not None for r in rows)     # ss -o, -p or /proc
-    for where, rs in group(S.FIN_WAIT_2, lambda r: r.remote, lambda r: known and not (
-            r.kind == "timewait" or r.orphan or r.timer or r.inode == 0
-            or (r.source == "ss" and processes and not r.process))):
+    timers = any(r.timer is not None for r in rows)                 # ss -o or /proc
+    for where, rs in group(S.FIN_WAIT_2, lambda r: r.remote, lambda r: (processes or timers)
+                           and not (r.kind == "timewait" or r.orphan or r.timer or r.inode == 0
+                                    or (processes and not timers and not r.process))):
         found.append(Finding(
             "FIN-WAIT-2 that never ends", _addr(where), len(rs), "watch",
             "this application called shutdown(SHUT_WR) and keeps the sockets, and the "
@@ -296,8 +296,9 @@ def diagnose(text: str, *, pile: int = 3) -> Report:
     full = frozenset(r.local for r in rows if full_listener(r))
     processes = any(r.process for r in rows)
     timers = any(r.timer is not None for r in rows)
+    held = frozenset(r.local[1] for r in rows if r.state is S.LISTEN and r.process)
     notes = tuple(explain_row(r, listening=listening, full_listeners=full, processes=processes,
-                              timers=timers) for r in rows)
+                              timers=timers, held_ports=held) for r in rows)
     return Report(notes, tuple(_findings(rows, listening, full, pile)), skipped)
 
 

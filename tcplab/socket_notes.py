@@ -84,13 +84,16 @@ def full_listener(row: SocketRow) -> bool:
 
 def explain_row(row: SocketRow, *, listening: frozenset = frozenset(),
                 full_listeners: frozenset = frozenset(), processes: bool = False,
-                timers: bool = True) -> SocketNote:
+                timers: bool = True, held_ports: frozenset = frozenset()) -> SocketNote:
     """Explain one socket.  ``listening`` holds the ``(host, port)`` of the services in the
     same table (listeners, and local addresses several connections share: it tells a
     server's socket from a client's), ``full_listeners`` those whose
     accept queue is full (it explains a client stuck in SYN-SENT); ``processes``: the table
-    has ss -p's process column, so a row without one has no file descriptor; ``timers``:
-    the table shows timers (ss -o, /proc/net/tcp), so an ss row without one has none.  The
+    has ss -p's process column, so a row without one has no file descriptor *that ss could
+    see* (without root, only your own processes'); ``held_ports``: the ports of listeners a
+    process visibly holds (a connection on one without a process waits in its accept queue);
+    ``timers``: the table shows timers (ss -o, /proc/net/tcp), so an ss row without one has
+    none.  The
     texts do
     not repeat the row's numbers (:class:`Report` prints them on the row's line), so sockets
     that tell the same story share one explanation.
@@ -105,6 +108,7 @@ def explain_row(row: SocketRow, *, listening: frozenset = frozenset(),
     st, rx, tx, r = row.state, row.rx_queue or 0, row.tx_queue or 0, row.retransmits or 0
     no_fd = row.kind == "full" and (row.inode == 0 or (processes and row.process is None))
     server = server_side(row, listening)
+    queued = server and no_fd and (row.inode == 0 or row.local[1] in held_ports)
     if st is S.LISTEN:
         waits = ("A server called listen() and waits for connection requests (SYNs). For a "
                  "listener Recv-Q counts the connections in the accept queue (handshake done, "
@@ -141,7 +145,7 @@ def explain_row(row: SocketRow, *, listening: frozenset = frozenset(),
         return SocketNote(row, waits, detail, "watch" if r else "normal", SECTIONS["backlog"])
     if st in (S.ESTABLISHED, S.CLOSE_WAIT):
         details = []
-        if st is S.ESTABLISHED and no_fd and server:
+        if st is S.ESTABLISHED and queued:
             waits = ("The handshake is done, but no application has this connection yet: no "
                      "process holds it, it waits in the listener's accept queue for accept().")
             section, verdict = SECTIONS["backlog"], "normal"
@@ -155,10 +159,10 @@ def explain_row(row: SocketRow, *, listening: frozenset = frozenset(),
             section, verdict = SECTIONS["close-wait"], "watch"
             details.append("If it stays, the application never calls close() after recv() "
                            "returned 0: a socket leak.")
-        if no_fd and server and st is S.CLOSE_WAIT:
+        if queued and st is S.CLOSE_WAIT:
             details.append("No process holds it: it still waits in the listener's accept "
                            "queue, and the peer closed before accept() returned it.")
-        elif no_fd and not server:
+        elif no_fd and not queued:
             details.append("No process holds it (ss -p shows only the processes you may see: "
                            "run it as root).")
         if rx - (st is S.CLOSE_WAIT) > 0:
@@ -186,7 +190,7 @@ def explain_row(row: SocketRow, *, listening: frozenset = frozenset(),
         detail = "The FIN has been re-sent: the peer does not acknowledge it." if r else ""
         return SocketNote(row, waits, detail, "watch" if r else "normal", SECTIONS["teardown"])
     if st is S.FIN_WAIT_2:
-        if row.kind == "timewait" or row.orphan or row.timer in (2, 3) or no_fd:
+        if row.kind == "timewait" or row.orphan or row.timer in (2, 3) or (no_fd and not timers):
             return SocketNote(row, "The application called close(); the peer acknowledged the "
                               "FIN but has not sent its own. This orphan has no file descriptor "
                               f"left: Linux keeps it for tcp_fin_timeout = {FIN_TIMEOUT} s (the "

@@ -361,3 +361,21 @@ def test_the_explain_command_exits_0_or_2_in_process(data, tmp_path_factory):
     assert "Traceback" not in out.getvalue() + err.getvalue()
     if code == 2:
         assert err.getvalue().startswith("error: ") and err.getvalue().count("\n") == 1
+
+
+def test_ss_p_without_root_claims_only_what_it_saw():
+    """ss -p as a user shows only that user's processes: a connection without one is in an
+    accept queue only if its listener visibly belongs to a process."""
+    table = ("LISTEN 0 128 0.0.0.0:5432 0.0.0.0:*\n"                      # another user's
+             "ESTAB 0 0 10.0.0.2:5432 10.0.0.7:40000\n"
+             "LISTEN 1 128 0.0.0.0:8000 0.0.0.0:* users:((\"py\",pid=9,fd=3))\n"
+             "ESTAB 0 0 10.0.0.2:8000 10.0.0.7:40001\n"
+             "FIN-WAIT-2 0 0 10.0.0.2:41000 10.0.0.9:80\n"
+             "TIME-WAIT 0 0 10.0.0.2:41002 10.0.0.9:80 timer:(timewait,30sec,0)\n")
+    report = diagnose(table)
+    other = note_for(report, ("10.0.0.2", 5432))
+    assert "accept queue" not in other.waits and "run it as root" in other.detail
+    mine = note_for(report, ("10.0.0.2", 8000))
+    assert "accept queue" in mine.waits and mine.section == ex.SECTIONS["backlog"]
+    held = note_for(report, ("10.0.0.2", 41000))       # no timer where timers are shown
+    assert "shutdown(SHUT_WR)" in held.waits and held.verdict == "watch"
