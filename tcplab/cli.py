@@ -1,6 +1,8 @@
 """Every command line of tcplab: ``python -m tcplab`` (or ``tcplab``) with a subcommand.
 
-``scenarios`` and ``run NAME`` (text, from the model), ``diagram`` and ``ladder NAME``
+``scenarios`` and ``run NAME`` (text, from the model), ``explain [FILE]`` (a socket table
+from ``ss -tano`` or ``/proc/net/tcp`` explained, :mod:`tcplab.explain`), ``diagram`` and
+``ladder NAME``
 (pictures, :mod:`tcplab.render`), ``generate`` and ``grade`` (the instructor's kit,
 :mod:`tcplab.exercises.grading`), ``notebooks`` and ``lab`` (the lessons in a folder of
 your own, :mod:`tcplab.course`), ``capture FILE`` (a pcap's conversations and states,
@@ -97,6 +99,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import MAX_CHARS, explain
+    try:
+        if args.file == "-":
+            if sys.stdin.isatty():
+                print("Paste the output of ss -tano (or /proc/net/tcp), then Ctrl-D:",
+                      file=sys.stderr)
+            data = sys.stdin.buffer.read(MAX_CHARS + 1)
+        else:
+            with open(args.file, "rb") as f:
+                data = f.read(MAX_CHARS + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        return 130
+    if len(data) > MAX_CHARS:
+        raise ValueError(f"{args.file}: more than {MAX_CHARS:,} bytes; at most that much is "
+                         "read (filter it first, e.g. ss -tan state close-wait)")
+    text = explain(data.decode("utf-8", errors="replace"), pile=args.pile)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:           # `tcplab explain | head`: the reader has had enough
+        sys.stdout = open(os.devnull, "w")
+    return 0
+
+
 def _cmd_diagram(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .render.diagram import GraphvizNotFound, StateDiagram
     from .states import TcpState
@@ -167,6 +195,17 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     run.add_argument("--rfc-isn", action="store_true",
                      help="use ISNs 100 and 300 as in the RFC's figures")
     run.set_defaults(func=_cmd_run)
+    exp = sub.add_parser("explain", help="explain each socket of ss -tan(o) output or "
+                         "/proc/net/tcp lines: state, who waits, bugs, where to read",
+                         description="Explain a socket table: give it the output of "
+                         "'ss -tano' (or ss -tan, ss -tanop, /proc/net/tcp, /proc/net/tcp6) "
+                         "as a file or on stdin, e.g.  ss -tano | tcplab explain")
+    exp.add_argument("file", nargs="?", default="-",
+                     help="a file holding the output; '-' or nothing: standard input")
+    exp.add_argument("--pile", type=int, default=3, metavar="N",
+                     help="this many sockets in one state on one address make a finding "
+                          "(default 3)")
+    exp.set_defaults(func=_cmd_explain)
 
     dia = sub.add_parser(
         "diagram", help="draw the state diagram (RFC 9293 figure 5)",

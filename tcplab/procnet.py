@@ -1,5 +1,7 @@
 """Reading socket tables as text: ``/proc/net/tcp`` and ``tcp6``, ``ss -tan``, ``netstat -tan``.
 
+``ss``'s extra columns are read too: ``-o``'s timer, ``-p``'s process and ``-e``'s inode.
+
 The one parser and the one record for a row of the kernel's TCP table.  Pure parsing, no I/O:
 give it the text (a whole dump, header lines and all, or single lines) and get one
 :class:`SocketRow` per socket, with its :class:`~tcplab.states.TcpState`.  The format is
@@ -51,7 +53,7 @@ from dataclasses import dataclass, field
 from .states import TcpState
 
 __all__ = ["SocketRow", "parse_dump", "parse_line", "parse_proc_line", "parse_ss_line",
-           "parse_netstat_line", "split_address", "linux_state", "explain_proc_line",
+           "parse_netstat_line", "ss_duration", "SS_TIMERS", "split_address", "linux_state", "explain_proc_line",
            "PROC_HEADER", "TIMER_NAMES", "USER_HZ", "TCP_NEW_SYN_RECV"]
 
 #: ``/proc/net/tcp`` reports ``tm->when`` in clock ticks of USER_HZ (100 on Linux).
@@ -111,6 +113,7 @@ class SocketRow:
     retransmits: int | None = None
     uid: int | None = None
     raw: str = field(default="", compare=False)
+    process: str | None = None      # ss -p: the users:((...)) column, e.g. '"nginx",pid=7,fd=6'
 
     @property
     def listening(self) -> bool:
@@ -236,14 +239,61 @@ def parse_proc_line(line: str) -> SocketRow:
 
 
 def _state_word(word: str, what: str) -> TcpState:
-    try:
-        return TcpState.parse(word)
-    except ValueError:
-        raise ValueError(f"{what}: {word!r} is not a TCP state name") from None
+    state = _STATE_WORDS.get(word)
+    if state is None:
+        try:
+            state = TcpState.parse(word)
+        except ValueError:
+            raise ValueError(f"{what}: {word!r} is not a TCP state name") from None
+        if len(_STATE_WORDS) < 256:
+            _STATE_WORDS[word] = state
+    return state
+
+
+#: State words already read (a table repeats a dozen words thousands of times).
+_STATE_WORDS: dict[str, TcpState] = {}
+
+
+#: ss's names for the timer (``tmr_name[]`` in iproute2's misc/ss.c) -> the ``tr`` code.
+SS_TIMERS = {"off": 0, "on": 1, "keepalive": 2, "timewait": 3, "persist": 4}
+
+_SS_TIMER_RE = re.compile(r"\btimer:\((\w+),([0-9a-z.]*),(\d+)\)")
+_SS_TIME_RE = re.compile(r"^(?:(\d+)min)?(?:(\d+)(sec|\.))?(?:(\d+)ms)?$")
+_SS_USERS_RE = re.compile(r"\busers:\(\((.*?)\)\)(?=\s|$)")
+_SS_INO_RE = re.compile(r"\bino:(\d+)\b")
+_SS_UID_RE = re.compile(r"\buid:(\d+)\b")
+
+
+def ss_duration(text: str) -> float:
+    """Seconds in a time as ``ss -o`` prints it (``print_ms_timer()`` in iproute2's
+    misc/ss.c): ``"59sec"``, ``"1min59sec"``, ``"200ms"``, ``"1.500ms"`` (1.5 s: ss writes
+    seconds, a dot, then milliseconds), ``""`` (0).
+
+    >>> ss_duration("1min59sec"), ss_duration("1.500ms"), ss_duration("332ms")
+    (119.0, 1.5, 0.332)
+    """
+    m = _SS_TIME_RE.match(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a time as ss -o prints it (e.g. 59sec, 1min2sec, "
+                         "200ms, 1.500ms)")
+    minutes, secs, _, ms = m.groups()
+    return int(minutes or 0) * 60 + int(secs or 0) + int(ms or 0) / 1000
 
 
 def parse_ss_line(line: str) -> SocketRow:
-    """One line of ``ss -tan`` (also ``ss -an`` with a leading ``tcp`` Netid column)."""
+    """One line of ``ss -tan`` (also ``ss -an`` with a leading ``tcp`` Netid column).
+
+    The columns ``ss`` adds after the peer address are read too: ``-o``'s
+    ``timer:(NAME,TIME,RETRANSMITS)`` (``timer``, ``expires``, ``retransmits``), ``-p``'s
+    ``users:((...))`` (``process``) and ``-e``'s ``uid:`` and ``ino:`` (``inode``).  A
+    FIN-WAIT-2 row with a ``timewait`` timer is an orphan turned into a TIME-WAIT
+    mini-socket (``kind == "timewait"``).
+
+    >>> row = parse_ss_line("TIME-WAIT 0 0 127.0.0.1:46952 127.0.0.1:8081 "
+    ...                     "timer:(timewait,58sec,0)")
+    >>> row.state, row.timer_name, row.expires, row.kind
+    (TcpState.TIME_WAIT, 'TIME-WAIT', 58.0, 'timewait')
+    """
     f = line.split()
     if f and f[0].lower() in ("tcp", "tcp6"):
         f = f[1:]
@@ -253,9 +303,25 @@ def parse_ss_line(line: str) -> SocketRow:
     state = _state_word(f[0], "ss line")
     if not (f[1].isdigit() and f[2].isdigit()):
         raise ValueError(f"ss line {line.strip()!r}: Recv-Q and Send-Q must be numbers")
+    rest = " ".join(f[5:])
+    timer = expires = retransmits = None
+    m = _SS_TIMER_RE.search(rest) if rest else None
+    if m:
+        if m.group(1) not in SS_TIMERS:
+            raise ValueError(f"ss line {line.strip()!r}: unknown timer {m.group(1)!r} (ss -o "
+                             f"names {', '.join(SS_TIMERS)})")
+        timer, expires, retransmits = (SS_TIMERS[m.group(1)], ss_duration(m.group(2)),
+                                       int(m.group(3)))
+    users = _SS_USERS_RE.search(rest) if rest else None
+    ino, uid = (_SS_INO_RE.search(rest), _SS_UID_RE.search(rest)) if rest else (None, None)
     kind = {TcpState.TIME_WAIT: "timewait", TcpState.SYN_RECEIVED: "request"}.get(state, "full")
+    if state is TcpState.FIN_WAIT_2 and timer == SS_TIMERS["timewait"]:
+        kind = "timewait"
     return SocketRow(split_address(f[3]), split_address(f[4]), state, "ss", code=state.linux,
-                     rx_queue=int(f[1]), tx_queue=int(f[2]), kind=kind, raw=line.rstrip())
+                     rx_queue=int(f[1]), tx_queue=int(f[2]), timer=timer, expires=expires,
+                     inode=int(ino.group(1)) if ino else None, kind=kind,
+                     retransmits=retransmits, uid=int(uid.group(1)) if uid else None,
+                     raw=line.rstrip(), process=users.group(1) if users else None)
 
 
 def parse_netstat_line(line: str) -> SocketRow:
