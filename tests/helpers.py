@@ -16,3 +16,16 @@ def socket_fds() -> set[str]:
         if target.startswith("socket:"):
             out.add(target)
     return out
+
+
+def cli_command(command: str):
+    """``python -m tcplab COMMAND`` as a function of its arguments returning the exit status
+    (a usage error's SystemExit included)."""
+    from tcplab.cli import main
+
+    def run(argv: list[str]) -> int:
+        try:
+            return main([command, *argv])
+        except SystemExit as exc:
+            return int(exc.code or 0)
+    return run

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from helpers import cli_command
 
 from tcplab.render import diagram as dg
 from tcplab.render.diagram import layout as dl
@@ -31,19 +32,8 @@ OPTIONAL = ("text", "reset", "abort", "timeout")
 
 # ------------------------------------------------------------------------------ helpers
 
-def _cli(command: str):
-    """The command line's subcommand as a function returning the exit status."""
-    from tcplab.cli import main
 
-    def run(argv):
-        try:
-            return main([command, *argv])
-        except SystemExit as exc:
-            return exc.code
-    return run
-
-
-cli_diagram = _cli('diagram')
+cli_diagram = cli_command('diagram')
 
 def parse(svg: str) -> ET.Element:
     return ET.fromstring(svg)

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from helpers import cli_command
 
 from tcplab.render.ladder_diagram import LadderView, ladder, ladder_png, save_ladder
 from tcplab.network import Network
@@ -25,19 +26,8 @@ ISN = {"client": 100, "server": 300}
 
 # ------------------------------------------------------------------------- runs -----------
 
-def _cli(command: str):
-    """The command line's subcommand as a function returning the exit status."""
-    from tcplab.cli import main
 
-    def run(argv):
-        try:
-            return main([command, *argv])
-        except SystemExit as exc:
-            return exc.code
-    return run
-
-
-cli_ladder = _cli('ladder')
+cli_ladder = cli_command('ladder')
 
 def handshake(**kw) -> Network:
     net = Network(isn=ISN, **kw)
