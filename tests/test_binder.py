@@ -76,21 +76,6 @@ def _apt_missing(packages: list[str]) -> list[str]:
     return missing
 
 
-_EXECUTE = r"""
-import sys, pathlib, nbformat
-from nbclient import NotebookClient
-failed = []
-for path in sorted(pathlib.Path(sys.argv[1]).glob("*.ipynb")):
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    if errors:
-        failed.append(f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}")
-    print("executed", path.name, flush=True)
-print("\n".join(failed) or "ALL OK")
-sys.exit(1 if failed else 0)
-"""
 
 
 @pytest.mark.slow
@@ -129,9 +114,8 @@ def test_replay_repo2docker_build_and_run_every_notebook(tmp_path):
                            cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert str(env_dir) in where
     # 4. every notebook runs in that environment
-    script = tmp_path / "execute.py"
-    script.write_text(_EXECUTE)
-    out = subprocess.run([py, script, repo / "notebooks"], env=env, cwd=repo / "notebooks",
+    script = ROOT / "tests" / "execute_notebooks.py"
+    out = subprocess.run([py, script, repo / "notebooks", "120"], env=env, cwd=repo / "notebooks",
                          capture_output=True, text=True, timeout=1200)
     assert out.returncode == 0, f"{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     assert "ALL OK" in out.stdout

@@ -211,21 +211,6 @@ def test_wheel_holds_the_lessons_and_the_licences(dists):
 
 # ------------------------------------------------------------------ the wheel alone --------
 
-_EXECUTE = r"""
-import pathlib, sys, nbformat
-from nbclient import NotebookClient
-failed = []
-for path in sorted(pathlib.Path(sys.argv[1]).glob("*.ipynb")):
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=180, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    if errors:
-        failed.append(f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}")
-    print("executed", path.name, flush=True)
-print("\n".join(failed) or "ALL OK")
-sys.exit(1 if failed else 0)
-"""
 
 
 @pytest.fixture(scope="module")
@@ -261,8 +246,7 @@ def test_wheel_alone_hands_out_the_lessons_and_every_lesson_runs(wheel_env):
         assert (course / "assignments" / nb.name).read_bytes() == nb.read_bytes(), nb.name
     assert "otter-grader" in out.stdout          # how to make the assignments work
     # every lesson (and the field guide) runs in that environment
-    script = home.parent / "execute.py"
-    script.write_text(_EXECUTE)
+    script = ROOT / "tests" / "execute_notebooks.py"
     t0 = time.monotonic()
     out = _run([venv / "bin" / "python", script, course], env=env, cwd=course, timeout=1800)
     assert "ALL OK" in out.stdout, out.stdout
