@@ -532,7 +532,7 @@ class Endpoint:
         queued) already, so nothing is sent; the socket becomes an orphan."""
         self._shut_wr = False
         self._orphan = True
-        if self.received and self.state in (S.FIN_WAIT_1, S.FIN_WAIT_2):
+        if self.received:           # unread data is lost in any state: Linux resets
             return self._reset_unread(out)
         text = ("close() after shutdown(SHUT_WR): our FIN was already sent, so nothing is sent "
                 "now. The application gives the socket up; it is an orphan that the kernel "
@@ -547,6 +547,8 @@ class Endpoint:
         """close() while received data is unread: that data is lost, so reset instead of
         closing gracefully (RFC 9293 §3.6.1 SHLD-2, RFC 1122 §4.2.2.13; Linux does it)."""
         before, unread = self.state, len(self.received)
+        # Linux's tcp_close() sends this RST in every synchronized state (TCPAbortOnClose),
+        # also where the RFC's ABORT sends none (CLOSING, LAST-ACK, TIME-WAIT).
         self._send_now(out, Segment(Flags.RST | Flags.ACK, self.snd_nxt, self.rcv_nxt, 0))
         seq, ack = self.snd_nxt, self.rcv_nxt
         self.received.clear()
