@@ -135,7 +135,8 @@ def test_scoring_reads_the_names_the_tests_use_and_gives_the_checkers_words():
     assert blank.total == 0
     messages = [r.message for r in blank.results["q1"].test_case_results]
     assert messages[0].startswith("❌ Test case failed: ? Cannot check this answer "
-                                  "[predict/simultaneous-close]: the answer is empty")
+                                  "[predict/simultaneous-close]: the answer is still the "
+                                  "placeholder `...`")
     assert "Traceback" not in messages[0] and "Trying:" not in messages[0]
     assert grader.score({}).total == 0               # an answer never defined
     assert "NameError: name 'q1' is not defined" in grader.score({}).summary()
