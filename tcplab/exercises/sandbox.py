@@ -126,10 +126,12 @@ class Sandbox:
                 args += ["--symlink", os.readlink(p), str(p)]
             elif p.is_dir():
                 args += ["--ro-bind", str(p), str(p)]
+        # the private /tmp first: binds below land on top of it, so a Python, a virtual
+        # environment or a checkout that lives under /tmp stays visible
+        args += ["--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         for src, dst in binds:
             args += ["--ro-bind", src, dst]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs",
-                 "/tmp", "--chdir", "/tmp", "--hostname", "sandbox",
+        args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--hostname", "sandbox",
                  "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
                  "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
                  "--setenv", "PYTHONPATH", self._tcplab_path(),
