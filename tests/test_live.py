@@ -116,7 +116,7 @@ def test_proc_address_decoding_ipv6():
     assert ks.local == ("127.0.0.1", 80) and ks.state is S.LISTEN
 
 
-def test_script_parsing_and_close_policy():
+def test_script_parsing_keeps_every_call_as_written():
     lines = script_lines.parse_script("""
         server listen
         client connect      # comment
@@ -130,9 +130,13 @@ def test_script_parsing_and_close_policy():
     assert [ln.kind for ln in lines] == ["call", "call", "settle", "call", "call", "call",
                                         "call", "wait", "settle"]
     assert lines[-1].implicit and lines[3].data == b"sort these"
-    # The client's close is followed by data from the server: shutdown(SHUT_WR), not close()
-    assert script_lines.close_policy(lines, 4) == "shutdown"
-    assert script_lines.close_policy(lines, 6) == "close"
+    # The client's close is followed by data from the server, and it stays close(): the
+    # lab no longer rewrites it into shutdown(SHUT_WR) -- the kernel's RST is the lesson.
+    assert [ln.call for ln in lines if ln.kind == "call"] == [
+        "listen", "connect", "send", "close", "send", "close"]
+    assert not hasattr(script_lines, "close_policy")
+    assert script_lines.MODEL_CALLS["close"] == "close"          # Network.close: close()
+    assert script_lines.MODEL_CALLS["shutdown"] == "shutdown"    # shutdown(SHUT_WR)
     with pytest.raises(script_lines.LiveUnsupported, match="only in the model"):
         script_lines.parse_script(["server listen", "drop client SYN"])
     with pytest.raises(ValueError, match="unknown command"):

@@ -4,12 +4,13 @@
 subsequence, :func:`align`) and names every difference with a kind from
 :data:`LINUX_DIFFERENCES` -- a documented Linux behaviour (the listener that stays in LISTEN,
 TIME-WAIT's fixed 60 s mini-socket, the orphaned FIN-WAIT-2 timeout and its 3.5 x RTO floor,
-the delayed ACK riding on a FIN, the RST for a late FIN) -- or ``"unexplained"``.
+the delayed ACK riding on a FIN, the RST for a late FIN, EPIPE for a reset in CLOSE-WAIT, the
+RTO in jiffies and Linux's RTTVAR) -- or ``"unexplained"``.
 :func:`segment_notes` does the same for the segments on the wire (:func:`lcs`).
 
 The sources are RFC 9293 (§3.3.2 figure 5, §3.5, §3.6, §3.10) and Linux
-(``include/net/tcp.h``: ``TCP_TIMEWAIT_LEN``, ``tcp_fin_time()``; ``tcp_send_active_reset()``;
-tcp(7)).  Builds on the model's states and on the run's record
+(``include/net/tcp.h``: ``TCP_TIMEWAIT_LEN``, ``tcp_fin_time()``; ``tcp_send_active_reset()``,
+``tcp_reset()``, ``tcp_rtt_estimator()``, ``__tcp_set_rto()``; tcp(7)).  Builds on the model's states and on the run's record
 (:class:`tcplab.live.result.LiveRun`, read only).
 """
 
@@ -80,6 +81,22 @@ LINUX_DIFFERENCES = {
         "Linux's orphaned FIN-WAIT-2 timer is max(tcp_fin_timeout, 3.5 x RTO) (tcp_fin_time() "
         "in include/net/tcp.h): on a path with a long round trip it is longer than "
         "tcp_fin_timeout. The model uses tcp_fin_timeout alone."),
+    "epipe-after-reset": (
+        "A RST that reaches a socket in CLOSE-WAIT (its peer had closed, and then reset) is "
+        "reported by Linux as EPIPE, not ECONNRESET: tcp_reset() in net/ipv4/tcp_input.c "
+        "picks EPIPE for CLOSE-WAIT, ECONNREFUSED for SYN-SENT and ECONNRESET otherwise, so "
+        "the application's next send() fails with EPIPE (and SIGPIPE, which Python ignores). "
+        "RFC 9293 §3.10.7.4 and the model say \"connection reset\" in every state."),
+    "rto-granularity": (
+        "Linux keeps the retransmission timeout in jiffies (1/HZ s, 1-10 ms) and rounds up "
+        "when it converts (usecs_to_jiffies() in __tcp_set_rto()), so tcpi_rto is the "
+        "model's RTO rounded up to the next jiffy; the model computes in exact seconds."),
+    "rto-variance": (
+        "Linux's RTTVAR is not RFC 6298's per-sample average: tcp_rtt_estimator() keeps the "
+        "largest deviation of the current round trip (mdev_max) and lets rttvar fall only "
+        "once per round trip, by a quarter of the way down to it, with tcp_rto_min (200 ms) "
+        "as its floor. After the first measurement (SRTT = R, RTTVAR = R/2, the same in both) "
+        "the two drift apart: the kernel's RTO stays higher for longer."),
     "timer-pending": (
         "The model let a timer run out in virtual time; the kernel's timer is still running "
         "in real time (see the time left)."),
@@ -218,8 +235,14 @@ def _compare_actor(run: "LiveRun", actor: str) -> list[Difference]:
                                       f"after '{r.line.text}' the kernel is in {k}, the "
                                       f"model in {m}.", (m,), (k,)))
     # Errors and data, as the application sees them.
-    kerr = [e for e in run.kernel_errors[actor] if e in MODEL_ERRORS.values()]
+    kerr = [e for e in run.kernel_errors[actor] if e in (*MODEL_ERRORS.values(), "EPIPE")]
     merr = run.model_errors[actor]
+    if "EPIPE" in kerr and "ECONNRESET" in merr and S.CLOSE_WAIT in K:
+        out.append(Difference(actor, "epipe-after-reset",
+                              "the RST reached this side in CLOSE-WAIT: Linux's next call "
+                              "failed with EPIPE, the model says \"connection reset\" "
+                              "(ECONNRESET).", (), ()))
+        kerr = ["ECONNRESET" if e == "EPIPE" else e for e in kerr]
     if sorted(set(kerr)) != sorted(set(merr)):
         out.append(Difference(actor, "unexplained",
                               f"the application got errors {kerr or 'none'} on the kernel, "
