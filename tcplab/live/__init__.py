@@ -7,6 +7,8 @@
     r                                              # a table: each call, kernel vs model
     r.sequence("client"), r.sequence("client", "model")
     r.differences                                  # every difference, explained
+    live.run("close-unread")                       # close() with unread data: RST, ECONNRESET
+    live.compare_rto()                             # tcpi_rto of a real socket vs the model
 
     live.capabilities()                            # can this machine do the privileged lab?
     r = live.run("simultaneous-close", privileged=True, delay=0.25)
@@ -68,6 +70,8 @@ The modules, from the kernel up
 ``result``         :class:`LiveRun`; ``reports``: its tables, timeline and wire
 ``runner``         :func:`run`, which puts these together
 ``scripts``        the live scenarios; ``reuse``: SO_REUSEADDR on a server restart
+``timers``         the RTO against ``tcpi_rto`` (:func:`compare_rto`) and a half-open
+                   connection's SYN,ACK retries (:func:`synack_retries`), kernel vs model
 ``arguments``      the checks every public call makes first
 """
 
@@ -79,9 +83,13 @@ from .runner import (LINUX_DIFFERENCES, TRANSIENT_STATES, Difference, LineResult
                      LiveUnsupported, parse_script, run, run_model)
 from .reuse import ReuseResult, try_reuseaddr
 from .scripts import LIVE_SCENARIOS, LiveScenario
+from .timers import (RtoComparison, SynAckRetries, TcpInfo, compare_rto, synack_retries,
+                     tcp_info)
 
 __all__ = ["run", "run_model", "parse_script", "LiveRun", "LineResult", "Difference",
            "LiveUnsupported", "LINUX_DIFFERENCES", "TRANSIENT_STATES", "LIVE_SCENARIOS",
            "LiveScenario", "Lab", "LoopbackLab", "NamespaceLab", "open_lab", "capabilities",
            "Capabilities", "LabError", "cleanup_stale", "list_lab_namespaces", "Diag",
-           "KernelSocket", "proc_net_tcp", "explain_proc_line", "ReuseResult", "try_reuseaddr"]
+           "KernelSocket", "proc_net_tcp", "explain_proc_line", "ReuseResult", "try_reuseaddr",
+           "compare_rto", "RtoComparison", "synack_retries", "SynAckRetries", "tcp_info",
+           "TcpInfo"]

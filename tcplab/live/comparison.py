@@ -89,14 +89,23 @@ LINUX_DIFFERENCES = {
         "RFC 9293 §3.10.7.4 and the model say \"connection reset\" in every state."),
     "rto-granularity": (
         "Linux keeps the retransmission timeout in jiffies (1/HZ s, 1-10 ms) and rounds up "
-        "when it converts (usecs_to_jiffies() in __tcp_set_rto()), so tcpi_rto is the "
-        "model's RTO rounded up to the next jiffy; the model computes in exact seconds."),
+        "when it converts (usecs_to_jiffies() in __tcp_set_rto()); the model computes in "
+        "exact seconds. In the namespace lab the real round trip is also a little longer "
+        "than twice the delay (the delay line's own processing), and after one measurement "
+        "the RTO is three round trips, so it counts that extra three times."),
     "rto-variance": (
-        "Linux's RTTVAR is not RFC 6298's per-sample average: tcp_rtt_estimator() keeps the "
-        "largest deviation of the current round trip (mdev_max) and lets rttvar fall only "
-        "once per round trip, by a quarter of the way down to it, with tcp_rto_min (200 ms) "
-        "as its floor. After the first measurement (SRTT = R, RTTVAR = R/2, the same in both) "
-        "the two drift apart: the kernel's RTO stays higher for longer."),
+        "Linux reports RFC 6298's SRTT and RTTVAR (tcpi_rtt, tcpi_rttvar: the same as the "
+        "model's), but its RTO does not use that RTTVAR: tcp_rtt_estimator() keeps the "
+        "largest deviation seen in the current round trip (mdev_max) in rttvar_us, and lets "
+        "rttvar_us fall only once per round trip, by a quarter of the way down, never below "
+        "tcp_rto_min (200 ms). After the first measurement both give 3 x RTT; then the "
+        "kernel's RTO falls more slowly than RFC 6298's."),
+    "timer-slack": (
+        "Linux's timers fire a little late, and the later the longer they are: the timer "
+        "wheel (kernel/time/timer.c, since Linux 4.8) files a timer in a bucket whose width "
+        "grows with the timeout, up to 1/8 of it, and the request sock's timer is re-armed "
+        "from the moment the last one fired, so the delays add up. The model's timers fire "
+        "on the dot: 0, 1, 3, 7, 15, 31 s, given up at 63 s."),
     "timer-pending": (
         "The model let a timer run out in virtual time; the kernel's timer is still running "
         "in real time (see the time left)."),
@@ -287,7 +296,9 @@ def _linux_notes(run: "LiveRun", actor: str) -> list[Difference]:
                               "TIME-WAIT is a mini-socket with a fixed 60 s timer (the model "
                               "with Config.linux() uses 60 s too; RFC 9293 says 2*MSL)"
                               + left + "."))
-    if (S.FIN_WAIT_2, "timewait") in kinds:
+    last = run.final.get(actor)
+    if (S.FIN_WAIT_2, "timewait") in kinds or (
+            last is not None and last.state is S.FIN_WAIT_2 and last.kind == "timewait"):
         out.append(Difference(actor, "orphan-fin-wait-2",
                               f"after close() the FIN-WAIT-2 socket became a mini-socket "
                               f"with a tcp_fin_timeout timer ({run.fin_timeout:g} s)."))
