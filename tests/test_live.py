@@ -619,7 +619,8 @@ def test_bad_arguments_to_a_runs_questions():
 
 
 @pytest.mark.parametrize("module", ["tcplab.procnet", "tcplab.live.netlink",
-                                    "tcplab.live.comparison", "tcplab.live.arguments"])
+                                    "tcplab.live.comparison", "tcplab.live.arguments",
+                                    "tcplab.live.timers"])
 def test_the_examples_in_the_docstrings_run(module):
     import doctest
     import importlib

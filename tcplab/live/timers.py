@@ -113,9 +113,10 @@ class RtoRow:
         return "unexplained"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RtoComparison:
-    """The result of :func:`compare_rto`: one :class:`RtoRow` per side and moment."""
+    """The result of :func:`compare_rto`: one :class:`RtoRow` per side and moment; prints
+    as a table (``str``; HTML in a notebook), ``differences`` names each difference."""
 
     mode: str
     delay: float
@@ -148,6 +149,11 @@ class RtoComparison:
                          ms(r.kernel.rto), ms(r.model_srtt), ms(r.model_rttvar),
                          ms(r.model_rto), r.kind or "same"))
         return rows
+
+    def __repr__(self) -> str:
+        verdict = "agrees" if self.agrees else "UNEXPLAINED differences"
+        return (f"<RtoComparison {self.mode}, delay {self.delay:g} s: {len(self.rows)} rows, "
+                f"{verdict}>")
 
     def __str__(self) -> str:
         rows = self._table()
@@ -276,10 +282,16 @@ def _model_rto(latency: float, exchanges: int
 
 # ---------------------------------------------------------------------- SYN,ACK retries
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SynAckRetries:
     """The result of :func:`synack_retries`: a half-open connection on the kernel and in the
-    model.  Times in seconds from the first SYN,ACK."""
+    model.  Times in seconds from the first SYN,ACK.
+
+    >>> r = SynAckRetries((0, 1, 3.03), 63.8, TcpState.LISTEN, False,
+    ...                   (0, 1, 3), 63.0, TcpState.LISTEN, ())
+    >>> [d.kind for d in r.differences], r.agrees
+    (['timer-slack', 'timer-slack'], True)
+    """
 
     kernel_synacks: tuple[float, ...]       # when each SYN,ACK left the server's kernel
     kernel_dropped: float | None            # when the request sock left the table
@@ -333,6 +345,11 @@ class SynAckRetries:
     def agrees(self) -> bool:
         """True if every difference is a documented one."""
         return all(d.explained for d in self.differences)
+
+    def __repr__(self) -> str:
+        verdict = "agrees" if self.agrees else "UNEXPLAINED differences"
+        return (f"<SynAckRetries: {len(self.kernel_synacks)} SYN,ACKs on the kernel, "
+                f"{len(self.model_synacks)} in the model; {verdict}>")
 
     def __str__(self) -> str:
         k = "never" if self.kernel_dropped is None else f"after {self.kernel_dropped:.1f} s"
