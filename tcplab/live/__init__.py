@@ -66,12 +66,14 @@ The modules, from the kernel up
 ``lines``          a script as the lab plays it, and the model's half of a run
 ``sockets``        the application's half: real non-blocking sockets, one call per line
 ``sampler``        the thread that watches the kernel's states
-``comparison``     kernel versus model, every difference explained
+``comparison``     kernel versus model, every difference explained (the explanations:
+                   ``linux_differences``)
 ``result``         :class:`LiveRun`; ``reports``: its tables, timeline and wire
 ``runner``         :func:`run`, which puts these together
 ``scripts``        the live scenarios; ``reuse``: SO_REUSEADDR on a server restart
-``timers``         the RTO against ``tcpi_rto`` (:func:`compare_rto`) and a half-open
-                   connection's SYN,ACK retries (:func:`synack_retries`), kernel vs model
+``rto``            the RTO of a real socket (``tcpi_rto``) against the model's:
+                   :func:`compare_rto`; ``half_open``: a half-open connection's SYN,ACK
+                   retries, kernel vs model: :func:`synack_retries`
 ``arguments``      the checks every public call makes first
 """
 
@@ -83,8 +85,8 @@ from .runner import (LINUX_DIFFERENCES, TRANSIENT_STATES, Difference, LineResult
                      LiveUnsupported, parse_script, run, run_model)
 from .reuse import ReuseResult, try_reuseaddr
 from .scripts import LIVE_SCENARIOS, LiveScenario
-from .timers import (RtoComparison, SynAckRetries, TcpInfo, compare_rto, synack_retries,
-                     tcp_info)
+from .half_open import SynAckRetries, synack_retries
+from .rto import RtoComparison, TcpInfo, compare_rto, tcp_info
 
 __all__ = ["run", "run_model", "parse_script", "LiveRun", "LineResult", "Difference",
            "LiveUnsupported", "LINUX_DIFFERENCES", "TRANSIENT_STATES", "LIVE_SCENARIOS",
