@@ -365,11 +365,22 @@ def test_tcp_info_reads_a_real_socket_and_refuses_anything_else():
         assert tcp_info(lst).state is S.LISTEN
     with pytest.raises(TypeError, match="sock is a socket.socket"):
         tcp_info(3)
-    from tcplab.live import compare_rto
+    from tcplab.live import compare_rto, synack_retries
+    before = socket_fds()
     with pytest.raises(ValueError, match="exchanges is a whole number 0..20"):
         compare_rto(exchanges=-1)
     with pytest.raises(TypeError, match="lab is a lab of your own"):
         compare_rto("loopback")
+    with pytest.raises(ValueError, match="privileged is one of True, False, 'auto'"):
+        compare_rto(privileged="yes")
+    # Refused before any namespace is built (so without root too).
+    with pytest.raises(TypeError, match="lab is a live.NamespaceLab of your own"):
+        synack_retries("lab")
+    with pytest.raises(ValueError, match="delay is in seconds"):
+        synack_retries(delay=0)
+    with pytest.raises(ValueError, match="max_wait is in seconds"):
+        synack_retries(max_wait=0.5)
+    assert socket_fds() == before
 
 
 @pytest.mark.live

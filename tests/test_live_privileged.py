@@ -327,7 +327,7 @@ def test_rto_against_tcpi_rto_with_a_delay(no_leftovers):
     """One-way delay 0.25 s: after the handshake Linux's RTO is 3 RTT = 1.5 s, as the model's
     (up to a jiffy and the delay line's own time); after two exchanges the kernel reports
     the model's RTTVAR but keeps a larger RTO (rttvar_us falls once per round trip)."""
-    from tcplab.live import compare_rto
+    from tcplab.live import compare_rto, rto
     r = compare_rto(privileged=True, delay=0.25, exchanges=2)
     assert r.mode == "namespaces" and r.agrees, str(r)
     first = [x for x in r.rows if x.moment == "after the handshake"]
@@ -336,11 +336,14 @@ def test_rto_against_tcpi_rto_with_a_delay(no_leftovers):
     for row in first:
         assert row.model_rto == pytest.approx(1.5)
         assert row.kind in ("", "rto-granularity")
-        assert 1.5 <= row.kernel.rto < 1.56, str(r)
+        # One measurement R (2 x 0.25 s, and the delay line's own few ms): RTO = 3R, rounded
+        # up to a jiffy -- on the kernel as in the model.
+        assert 0.5 <= row.kernel.rtt < 0.56, str(r)
+        assert 0 <= row.kernel.rto - 3 * row.kernel.rtt <= rto.JIFFY_MAX + 1e-6, str(r)
         assert row.kernel.rttvar == pytest.approx(row.kernel.rtt / 2, rel=0.02)
     for row in later:
         assert row.kind == "rto-variance", str(r)
-        assert row.kernel.rttvar == pytest.approx(row.model_rttvar, abs=0.015)
+        assert row.kernel.rttvar == pytest.approx(row.model_rttvar, abs=0.03)     # RFC 6298
         assert row.kernel.rto > row.model_rto + 0.1
 
 

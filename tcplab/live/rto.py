@@ -133,36 +133,50 @@ class RtoComparison:
                 "RTO", "difference")
         rows = [head]
         for r in self.rows:
-            ms = lambda x: f"{x * 1000:.3f} ms"      # noqa: E731
-            rows.append((r.actor, r.moment, ms(r.kernel.rtt), ms(r.kernel.rttvar),
-                         ms(r.kernel.rto), ms(r.model_srtt), ms(r.model_rttvar),
-                         ms(r.model_rto), r.kind or "same"))
+            rows.append((r.actor, r.moment, _ms(r.kernel.rtt), _ms(r.kernel.rttvar),
+                         _ms(r.kernel.rto), _ms(r.model_srtt), _ms(r.model_rttvar),
+                         _ms(r.model_rto), r.kind or "same"))
         return rows
 
+    def _title(self) -> str:
+        return (f"RTO: kernel (TCP_INFO) vs model (Config.linux()), {self.mode}, one-way "
+                f"delay {self.delay * 1000:g} ms -- "
+                + ("agrees" if self.agrees else "UNEXPLAINED differences"))
+
     def __repr__(self) -> str:
-        verdict = "agrees" if self.agrees else "UNEXPLAINED differences"
-        return (f"<RtoComparison {self.mode}, delay {self.delay:g} s: {len(self.rows)} rows, "
-                f"{verdict}>")
+        return f"<{self._title()}>"
 
     def __str__(self) -> str:
         rows = self._table()
         w = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = [f"RTO: kernel (TCP_INFO) vs model (Config.linux()), {self.mode}, one-way "
-                 f"delay {self.delay * 1000:g} ms"]
-        lines += ["  ".join(x.ljust(n) for x, n in zip(r, w)).rstrip() for r in rows]
+        lines = [self._title()]
+        lines += ["  ".join(x.rjust(n) if 1 < i < 8 else x.ljust(n)
+                            for i, (x, n) in enumerate(zip(r, w))).rstrip() for r in rows]
         for kind in dict.fromkeys(r.kind for r in self.rows if r.kind):
             lines.append(f"{kind}: {LINUX_DIFFERENCES[kind]}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        esc = html.escape
         rows = self._table()
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in rows[0])
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in r) + "</tr>"
-                       for r in rows[1:])
-        why = "".join(f"<p><b>{html.escape(k)}</b>: {html.escape(LINUX_DIFFERENCES[k])}</p>"
+        css = ("<style>.tl-rto td,.tl-rto th{padding:2px 8px;font-family:monospace;"
+               "font-size:12px;text-align:left}.tl-rto td.n{text-align:right}"
+               ".tl-rto th{background:#eee}.tl-rto .diff{background:#fde2c8}</style>")
+        head = "".join(f"<th>{esc(h)}</th>" for h in rows[0])
+        body = "".join(
+            "<tr>" + "".join(
+                f'<td class="n">{esc(x)}</td>' if 1 < i < 8 else
+                f'<td><span class="diff">{esc(x)}</span></td>' if i == 8 and x != "same" else
+                f"<td>{esc(x)}</td>" for i, x in enumerate(r)) + "</tr>" for r in rows[1:])
+        why = "".join(f"<p><b>{esc(k)}</b>: {esc(LINUX_DIFFERENCES[k])}</p>"
                       for k in dict.fromkeys(r.kind for r in self.rows if r.kind))
-        return (f'<table class="tcplab-live"><thead><tr>{head}</tr></thead><tbody>{body}'
-                f'</tbody></table>{why}')
+        return (f"{css}<p><b>{esc(self._title())}</b></p><table class=\"tcplab-live tl-rto\">"
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{why}")
+
+
+def _ms(x: float) -> str:
+    """Seconds as milliseconds: microseconds shown below 10 ms (loopback round trips)."""
+    return f"{x * 1000:.3f} ms" if x < 0.01 else f"{x * 1000:.1f} ms"
 
 
 def _wait(sock: socket.socket, timeout: float, write: bool = False) -> None:
