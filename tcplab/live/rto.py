@@ -96,8 +96,10 @@ class RtoRow:
         slack = JIFFY_MAX + 3 * abs(self.kernel.rtt - self.model_srtt) + 1e-6
         if abs(self.kernel.rto - self.model_rto) <= slack:
             return "" if abs(self.kernel.rto - self.model_rto) < 1e-6 else "rto-granularity"
+        # Linux's signature: its RTO is above RFC 6298's formula on its *own* SRTT and
+        # RTTVAR (the RTO uses rttvar_us, a per-round-trip maximum that falls slowly).
         if self.kernel.rto > self.model_rto and \
-                abs(self.kernel.rttvar - self.model_rttvar) <= slack:
+                self.kernel.rto > self.kernel_formula + JIFFY_MAX:
             return "rto-variance"
         return "unexplained"
 

@@ -156,6 +156,7 @@ class KernelRun:
     def recv(self, side: Side) -> str:
         """``recv()`` until the socket has nothing more now: the bytes read, ``b''`` at EOF,
         or the error (``ECONNRESET``, ``EPIPE``, ``ENOTCONN``) as the application gets it."""
+        self.service()                         # accept a connection that is waiting
         c = side.conn
         if c is None or c.fileno() == -1:
             return "no connection (the model refuses too)"
