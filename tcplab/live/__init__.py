@@ -57,24 +57,37 @@ removes one.  No traffic leaves loopback or the two namespaces.
 
 The modules, from the kernel up
 -------------------------------
-``kernel``         the kernel's TCP table: ``/proc/net/tcp`` (parsed by
-                   :mod:`tcplab.procnet`) and sock_diag lookups, over ``netlink`` framing
-``netns``          entering, making and cleaning up network namespaces
-``delay``          the NFQUEUE delay line and the real segments it sees
-``lab``            the lab interface and :class:`LoopbackLab`; ``namespace_lab``:
-                   :class:`NamespaceLab`, :func:`capabilities`, :func:`open_lab`
-``lines``          a script as the lab plays it, and the model's half of a run
-``sockets``        the application's half: real non-blocking sockets, one call per line
-``sampler``        the thread that watches the kernel's states
-``comparison``     kernel versus model, every difference explained (the explanations:
-                   ``linux_differences``)
-``result``         :class:`LiveRun`; ``reports``: its tables, timeline and wire
-``runner``         :func:`run`, which puts these together
-``scripts``        the live scenarios; ``reuse``: SO_REUSEADDR on a server restart
-``rto``            the RTO of a real socket (``tcpi_rto``) against the model's:
-                   :func:`compare_rto`; ``half_open``: a half-open connection's SYN,ACK
-                   retries, kernel vs model: :func:`synack_retries`
-``arguments``      the checks every public call makes first
+``kernel``
+    the kernel's TCP table: ``/proc/net/tcp`` (parsed by :mod:`tcplab.procnet`) and
+    sock_diag lookups, over ``netlink`` framing
+``netns``
+    entering, making and cleaning up network namespaces
+``delay``
+    the NFQUEUE delay line and the real segments it sees
+``lab``
+    the lab interface and :class:`LoopbackLab`; ``namespace_lab``: :class:`NamespaceLab`,
+    :func:`capabilities`, :func:`open_lab`
+``lines``
+    a script as the lab plays it, and the model's half of a run
+``sockets``
+    the application's half: real non-blocking sockets, one call per line
+``sampler``
+    the thread that watches the kernel's states
+``comparison``
+    kernel versus model, every difference explained (the explanations:
+    ``linux_differences``)
+``result``
+    :class:`LiveRun`; ``reports``: its tables, timeline and wire
+``runner``
+    :func:`run`, which puts these together
+``scripts``
+    the live scenarios; ``reuse``: SO_REUSEADDR on a server restart
+``rto``
+    the RTO of a real socket (``tcpi_rto``) against the model's: :func:`compare_rto`;
+    ``half_open``: a half-open connection's SYN,ACK retries, kernel vs model:
+    :func:`synack_retries`
+``arguments``
+    the checks every public call makes first
 """
 
 from .kernel import Diag, KernelSocket, explain_proc_line, proc_net_tcp
