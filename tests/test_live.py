@@ -186,6 +186,28 @@ def test_alignment_of_state_sequences():
     assert ("m", S.FIN_WAIT_2) in ops
 
 
+def test_a_transient_state_missed_the_second_time_is_explained():
+    """Loopback: SYN-SENT caught on the first connect() and missed on the second (time-wait-reuse)
+    is the same documented 'transient' difference as one never caught at all."""
+    from types import SimpleNamespace
+    from tcplab.network import Network
+    kernel = [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED, S.ESTABLISHED]
+    model = [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK, S.CLOSED,
+             S.SYN_SENT, S.ESTABLISHED]
+    run = SimpleNamespace(
+        names=("client",), mode="loopback", fin_timeout=60.0, results=[], segments=[],
+        final={"client": None}, listener_final={}, listened={"client": False},
+        closed_how={"client": "close"}, model=Network(),
+        kernel_errors={"client": []}, model_errors={"client": []},
+        kernel_received={"client": b""}, model_received={"client": b""},
+        sequence=lambda actor, source="kernel": kernel if source == "kernel" else model,
+        kernel_states=lambda actor: [(0.0, x, None) for x in kernel])
+    diffs = comparison.compare(run)
+    assert [(d.kind, d.model) for d in diffs] == [("transient", (S.LAST_ACK,)),
+                                                  ("transient", (S.SYN_SENT,))], diffs
+    assert all(d.explained for d in diffs)
+
+
 def test_model_side_alone():
     net, spans = script_lines.run_model(["server listen", "client connect", "settle",
                                    "client close", "settle", "server close", "settle"])
