@@ -167,7 +167,7 @@ class KernelRun:
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
-                self._error(side, exc, "recv()")
+                self._error(side, exc, "recv()", event=False)
                 side.dead = True
                 if data:
                     side.received += data
@@ -176,15 +176,17 @@ class KernelRun:
             if not chunk:
                 side.eof = True
                 side.received += data
-                side.events.append((self.now(), "recv() -> b'' (EOF)"))
                 return f"{bytes(data)!r}, then b'' (EOF)" if data else "b'' (EOF)"
             data += chunk
         side.received += data
         return repr(bytes(data))
 
-    def _error(self, side: Side, exc: OSError, where: str) -> None:
+    def _error(self, side: Side, exc: OSError, where: str, event: bool = True) -> None:
+        """Record an error the application got; ``event``: also list it among what the
+        applications saw (not for the line's own call, whose result says it already)."""
         side.errors.append((self.now(), errno_name(exc.errno), where))
-        side.events.append((self.now(), f"{where}: {errno_name(exc.errno)}"))
+        if event:
+            side.events.append((self.now(), f"{where}: {errno_name(exc.errno)}"))
 
     # -- calls -------------------------------------------------------------------------
     def do(self, i: int, line: Line) -> tuple[str, str]:
@@ -197,6 +199,10 @@ class KernelRun:
         side = self.sides[line.actor]
         peer = self.sides[side.peer]
         v = side.conn_var or side.var
+        code = {"send": f"{v}.send({line.data!r})", "recv": f"{v}.recv(65536)",
+                "shutdown": f"{v}.shutdown(SHUT_WR)", "close": f"{v}.close()",
+                "connect": f"{side.var}.connect(('{peer.ip}', {peer.port}))"}.get(
+            line.call, f"{v}.{line.call}()")
         try:
             if line.call == "listen":
                 if side.conn is not None:
@@ -261,8 +267,8 @@ class KernelRun:
         except LiveUnsupported:
             raise
         except OSError as exc:
-            self._error(side, exc, line.call + "()")
-            return line.call + "()", errno_name(exc.errno)
+            self._error(side, exc, line.call + "()", event=False)
+            return code, errno_name(exc.errno)
         raise ValueError(f"unknown call {line.call!r}")
 
     @staticmethod
