@@ -68,6 +68,18 @@ STABLE = {
                         "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSE_WAIT]},
     "time-wait": {"client": [S.CLOSED, S.ESTABLISHED, S.FIN_WAIT_2, S.TIME_WAIT],
                   "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED]},
+    # close() and what the kernel answers (issue 11, points 2-4): no reading behind the
+    # script's back, no close() turned into shutdown().
+    "close-unread": {"client": [S.CLOSED, S.ESTABLISHED, S.CLOSED],
+                     "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSED]},
+    "data-after-close": {"client": [S.CLOSED, S.ESTABLISHED, S.FIN_WAIT_2, S.CLOSED],
+                         "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED]},
+    "shutdown-then-close": {"client": [S.CLOSED, S.ESTABLISHED, S.FIN_WAIT_2],
+                            "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.CLOSE_WAIT]},
+    "time-wait-reuse": {
+        "client": [S.CLOSED, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED, S.ESTABLISHED],
+        "server": [S.CLOSED, S.LISTEN, S.ESTABLISHED, S.FIN_WAIT_2, S.TIME_WAIT,
+                   S.ESTABLISHED]},
 }
 
 
@@ -116,7 +128,7 @@ def test_proc_address_decoding_ipv6():
     assert ks.local == ("127.0.0.1", 80) and ks.state is S.LISTEN
 
 
-def test_script_parsing_and_close_policy():
+def test_script_parsing_keeps_every_call_as_written():
     lines = script_lines.parse_script("""
         server listen
         client connect      # comment
@@ -130,9 +142,13 @@ def test_script_parsing_and_close_policy():
     assert [ln.kind for ln in lines] == ["call", "call", "settle", "call", "call", "call",
                                         "call", "wait", "settle"]
     assert lines[-1].implicit and lines[3].data == b"sort these"
-    # The client's close is followed by data from the server: shutdown(SHUT_WR), not close()
-    assert script_lines.close_policy(lines, 4) == "shutdown"
-    assert script_lines.close_policy(lines, 6) == "close"
+    # The client's close is followed by data from the server, and it stays close(): the
+    # lab no longer rewrites it into shutdown(SHUT_WR) -- the kernel's RST is the lesson.
+    assert [ln.call for ln in lines if ln.kind == "call"] == [
+        "listen", "connect", "send", "close", "send", "close"]
+    assert not hasattr(script_lines, "close_policy")
+    assert script_lines.MODEL_CALLS["close"] == "close"          # Network.close: close()
+    assert script_lines.MODEL_CALLS["shutdown"] == "shutdown"    # shutdown(SHUT_WR)
     with pytest.raises(script_lines.LiveUnsupported, match="only in the model"):
         script_lines.parse_script(["server listen", "drop client SYN"])
     with pytest.raises(ValueError, match="unknown command"):
@@ -168,6 +184,28 @@ def test_alignment_of_state_sequences():
     assert ops == [("=", S.CLOSED), ("m", S.SYN_SENT), ("=", S.ESTABLISHED)]
     ops = comparison.align([S.FIN_WAIT_1, S.FIN_WAIT_2, S.TIME_WAIT], [S.FIN_WAIT_1, S.TIME_WAIT])
     assert ("m", S.FIN_WAIT_2) in ops
+
+
+def test_a_transient_state_missed_the_second_time_is_explained():
+    """Loopback: SYN-SENT caught on the first connect() and missed on the second (time-wait-reuse)
+    is the same documented 'transient' difference as one never caught at all."""
+    from types import SimpleNamespace
+    from tcplab.network import Network
+    kernel = [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED, S.ESTABLISHED]
+    model = [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK, S.CLOSED,
+             S.SYN_SENT, S.ESTABLISHED]
+    run = SimpleNamespace(
+        names=("client",), mode="loopback", fin_timeout=60.0, results=[], segments=[],
+        final={"client": None}, listener_final={}, listened={"client": False},
+        closed_how={"client": "close"}, model=Network(),
+        kernel_errors={"client": []}, model_errors={"client": []},
+        kernel_received={"client": b""}, model_received={"client": b""},
+        sequence=lambda actor, source="kernel": kernel if source == "kernel" else model,
+        kernel_states=lambda actor: [(0.0, x, None) for x in kernel])
+    diffs = comparison.compare(run)
+    assert [(d.kind, d.model) for d in diffs] == [("transient", (S.LAST_ACK,)),
+                                                  ("transient", (S.SYN_SENT,))], diffs
+    assert all(d.explained for d in diffs)
 
 
 def test_model_side_alone():
@@ -232,6 +270,139 @@ def test_abort_resets_the_peer():
     assert r.model_errors["server"] == ["ECONNRESET"]
     assert r.kernel_received["server"] == b"hello"
     assert all(s is not S.TIME_WAIT for a in r.names for s in r.sequence(a))
+
+
+@pytest.mark.live
+@needs_loopback
+def test_close_with_unread_data_resets_and_the_peers_recv_fails():
+    """close() with the request unread: RST,ACK instead of FIN (RFC 9293 §3.6.1 SHLD-2), no
+    TIME-WAIT anywhere, and the client's recv() gets ECONNRESET -- on the kernel and in the
+    model, with nothing read behind the script's back."""
+    r = runner.run("close-unread")
+    assert r.agrees, r.table()
+    close = next(x for x in r.results if x.line.text == "server close")
+    assert close.code == "conn.close()" and close.result == "ok"
+    assert close.kernel["server"] is S.CLOSED and close.model["server"] is S.CLOSED
+    recv = r.results[-2]
+    assert recv.line.text == "client recv" and recv.result == "ECONNRESET", r.table()
+    assert r.kernel_errors == {"client": ["ECONNRESET"], "server": []}
+    assert r.model_errors == {"client": ["ECONNRESET"], "server": []}
+    assert r.kernel_received == r.model_received == {"client": b"", "server": b""}
+    sent = [(a, seg) for _, a, seg in r.model_segments() if seg.rst]
+    assert [(a, seg.flags.tcpdump()) for a, seg in sent] == [("server", "R.")]
+    assert all(s is not S.TIME_WAIT for a in r.names for s in r.sequence(a))
+    assert r.final == {"client": None, "server": None}
+
+
+@pytest.mark.live
+@needs_loopback
+def test_data_after_close_is_answered_with_rst_and_the_next_send_fails():
+    """The client closed; the server's data reaches an orphan that reads no more: RST. The
+    server's next send() fails with EPIPE -- Linux's errno for a reset in CLOSE-WAIT -- where
+    the model says "connection reset": a named difference, not a hidden one."""
+    r = runner.run("data-after-close")
+    assert r.agrees, r.table()
+    late, again = (x for x in r.results if x.line.call == "send")
+    assert late.result == "4 bytes" and late.kernel == late.model == {
+        "client": S.CLOSED, "server": S.CLOSED}
+    assert again.result == "EPIPE" and again.model_result.startswith("error: ")
+    assert r.kernel_errors == {"client": [], "server": ["EPIPE"]}
+    assert r.model_errors == {"client": [], "server": ["ECONNRESET"]}
+    [d] = [d for d in r.differences if d.kind == "epipe-after-reset"]
+    assert d.actor == "server" and "CLOSE-WAIT" in d.text
+    assert "tcp_reset()" in comparison.LINUX_DIFFERENCES["epipe-after-reset"]
+
+
+@pytest.mark.live
+@needs_loopback
+def test_shutdown_then_close_sends_nothing_and_starts_the_orphans_timer():
+    """shutdown(SHUT_WR), then close(): accepted, nothing sent (the peer stays in CLOSE-WAIT,
+    the model's step sends nothing), and the orphan gets Linux's tcp_fin_timeout timer,
+    visible in /proc/net/tcp's timer column (tr 3, tm->when about 60 s)."""
+    r = runner.run("shutdown-then-close")
+    assert r.agrees, r.table()
+    close = next(x for x in r.results if x.line.text == "client close")
+    assert close.code == "c.close()" and close.result == close.model_result == "ok"
+    assert close.kernel == close.model == {"client": S.FIN_WAIT_2, "server": S.CLOSE_WAIT}
+    steps = [st for st in r.model.history if st.actor == "client" and st.call]
+    assert steps[-1].sent == () and r.model["client"].orphan
+    assert r.model["client"].timers["fin-wait-2"] == pytest.approx(
+        steps[-1].time + r.fin_timeout)
+    fw2 = r.final["client"]
+    assert fw2.state is S.FIN_WAIT_2 and fw2.kind == "timewait" and fw2.timer == 3
+    assert r.fin_timeout - 2 < fw2.expires <= r.fin_timeout
+    assert r.closed_how["client"] == "close"
+    line = [ln for ln in r.proc_lines if f":{r.ports['client'][1]:04X} " in ln
+            and " 05 " in ln]
+    assert line and " 03:" in line[0], r.proc_lines
+    assert any(d.kind == "orphan-fin-wait-2" for d in r.differences)
+
+
+@pytest.mark.live
+@needs_loopback
+def test_time_wait_accepts_a_new_syn_on_the_same_four_tuple():
+    """The server closed first and sits in TIME-WAIT; the client connects again from the same
+    port: the new SYN is above the old sequence numbers, and both are ESTABLISHED."""
+    r = runner.run("time-wait-reuse")
+    assert r.agrees, r.table()
+    again = r.results[-2]
+    assert again.line.text == "client connect" and again.result == "EINPROGRESS"
+    assert again.code == r.results[1].code               # the very same four-tuple
+    assert r.results[-1].kernel == r.results[-1].model == {
+        "client": S.ESTABLISHED, "server": S.ESTABLISHED}
+    assert r.kernel_errors == r.model_errors == {"client": [], "server": []}
+    server = stable(r.sequence("server"))           # (its request sock may be caught or not)
+    assert server[server.index(S.TIME_WAIT) + 1] is S.ESTABLISHED
+    assert S.TIME_WAIT in r.sequence("server", "model")
+
+
+@pytest.mark.live
+@needs_loopback
+def test_rto_against_tcpi_rto_on_loopback():
+    """Linux's RTO on loopback is its 200 ms floor (SRTT + max(200 ms, 4 RTTVAR), with a round
+    trip of microseconds); the model's Config.linux() estimator gives the same, up to a jiffy."""
+    from tcplab.live import compare_rto, rto
+    r = compare_rto(exchanges=2)
+    assert r.mode == "loopback" and r.agrees, str(r)
+    assert len(r.rows) == 4 and {x.actor for x in r.rows} == {"client", "server"}
+    for row in r.rows:
+        assert row.kernel.state is S.ESTABLISHED
+        assert row.model_rto == pytest.approx(0.2, abs=1e-4)
+        assert 0.2 <= row.kernel.rto <= 0.2 + rto.JIFFY_MAX + 1e-4
+        assert 0 < row.kernel.rtt < 0.01 and row.kind in ("", "rto-granularity")
+        assert abs(row.kernel.rto - row.kernel_formula) <= rto.JIFFY_MAX
+    assert "tcpi_rto" in str(r) and "<table" in r._repr_html_()
+
+
+@pytest.mark.live
+@needs_loopback
+def test_tcp_info_reads_a_real_socket_and_refuses_anything_else():
+    from tcplab.live import tcp_info
+    with socket.socket() as lst, socket.socket() as cli:
+        lst.bind(("127.0.0.1", 0))
+        lst.listen()
+        cli.connect(lst.getsockname())
+        info = tcp_info(cli)
+        assert info.state is S.ESTABLISHED and info.rto >= 0.2 and info.backoff == 0
+        assert tcp_info(lst).state is S.LISTEN
+    with pytest.raises(TypeError, match="sock is a socket.socket"):
+        tcp_info(3)
+    from tcplab.live import compare_rto, synack_retries
+    before = socket_fds()
+    with pytest.raises(ValueError, match="exchanges is a whole number 0..20"):
+        compare_rto(exchanges=-1)
+    with pytest.raises(TypeError, match="lab is a lab of your own"):
+        compare_rto("loopback")
+    with pytest.raises(ValueError, match="privileged is one of True, False, 'auto'"):
+        compare_rto(privileged="yes")
+    # Refused before any namespace is built (so without root too).
+    with pytest.raises(TypeError, match="lab is a live.NamespaceLab of your own"):
+        synack_retries("lab")
+    with pytest.raises(ValueError, match="delay is in seconds"):
+        synack_retries(delay=0)
+    with pytest.raises(ValueError, match="max_wait is in seconds"):
+        synack_retries(max_wait=0.5)
+    assert socket_fds() == before
 
 
 @pytest.mark.live
@@ -481,7 +652,9 @@ def test_bad_arguments_to_a_runs_questions():
 
 
 @pytest.mark.parametrize("module", ["tcplab.procnet", "tcplab.live.netlink",
-                                    "tcplab.live.comparison", "tcplab.live.arguments"])
+                                    "tcplab.live.comparison", "tcplab.live.arguments",
+                                    "tcplab.live.half_open",
+                                    "tcplab.live.linux_differences"])
 def test_the_examples_in_the_docstrings_run(module):
     import doctest
     import importlib

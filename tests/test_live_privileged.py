@@ -90,6 +90,20 @@ EXPECTED = {
         "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSED],
         "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK,
                    S.CLOSED]},
+    "close-unread": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.CLOSED],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSED]},
+    "data-after-close": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSED],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT, S.CLOSED]},
+    "shutdown-then-close": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT]},
+    "time-wait-reuse": {
+        "client": [S.CLOSED, S.SYN_SENT, S.ESTABLISHED, S.CLOSE_WAIT, S.LAST_ACK, S.CLOSED,
+                   S.SYN_SENT, S.ESTABLISHED],
+        "server": [S.CLOSED, S.LISTEN, S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1,
+                   S.FIN_WAIT_2, S.TIME_WAIT, S.SYN_RECEIVED, S.ESTABLISHED]},
 }
 
 
@@ -243,6 +257,113 @@ def test_fin_carrying_the_ack_skips_fin_wait_2(no_leftovers):
             break
     assert r.sequence("client")[-2:] == [S.FIN_WAIT_1, S.TIME_WAIT], r.timeline_text()
     assert any(d.kind == "fin-ack-together" and "on the wire" in d.text for d in r.differences)
+
+
+# ---------------------------------------------------------------------- close() and the timers
+
+def _flags(r, src=None):
+    return [(w.src, w.segment.flags.tcpdump()) for w in r.segments
+            if src is None or w.src == src]
+
+
+def test_close_with_unread_data_sends_rst_ack_on_the_wire(no_leftovers):
+    """The server's close() with 5 bytes unread: <SEQ=its SND.NXT><ACK=the client's
+    RCV.NXT+5><CTL=RST,ACK> on the real wire and in the model; the client's recv() fails."""
+    r = runner.run("close-unread", privileged=True, delay=0.1)
+    assert r.agrees, r.table()
+    assert _flags(r, "server") == [("server", "S."), ("server", "."), ("server", "R.")]
+    syn_ack, rst = r.segments[1].segment, r.segments[-1].segment
+    syn = r.segments[0].segment
+    assert rst.seq == (syn_ack.seq + 1) % 2 ** 32
+    assert rst.ack == (syn.seq + 1 + len(b"GET /")) % 2 ** 32
+    [(_, _, model_rst)] = [x for x in r.model_segments() if x[2].rst]
+    assert model_rst.flags == rst.flags
+    assert "\n  + " not in r.wire() and "\n  - " not in r.wire(), r.wire()
+    assert r.results[-2].result == "ECONNRESET"
+    assert r.kernel_errors["client"] == r.model_errors["client"] == ["ECONNRESET"]
+
+
+def test_data_after_close_gets_rst_and_the_sender_epipe(no_leftovers):
+    r = runner.run("data-after-close", privileged=True, delay=0.1)
+    assert r.agrees, r.table()
+    data = [w for w in r.segments if w.src == "server" and w.segment.data]
+    rst = [w for w in r.segments if w.src == "client" and w.segment.rst]
+    assert [w.segment.data for w in data] == [b"late"]
+    assert len(rst) == 1 and rst[0].sent >= data[0].arrived - 0.01      # the answer to it
+    again = [x for x in r.results if x.line.text == "server send again"][0]
+    assert again.result == "EPIPE"
+    assert any(d.kind == "epipe-after-reset" for d in r.differences)
+
+
+def test_shutdown_then_close_sends_nothing_and_the_orphan_has_its_timer(no_leftovers):
+    with NamespaceLab(delay=0.1) as lab:
+        r = runner.run("shutdown-then-close", lab)
+        fin_timeout = lab.fin_timeout("client")
+    assert r.agrees, r.table()
+    client = _flags(r, "client")
+    assert [f for _, f in client].count("F.") == 1 and client[-1] == ("client", "F.")
+    close = next(x for x in r.results if x.line.text == "client close")
+    assert not [w for w in r.segments if w.sent >= close.t_start and w.src == "client"]
+    fw2 = r.final["client"]
+    assert fw2.kind == "timewait" and fw2.timer == 3
+    assert fin_timeout - 2 < fw2.expires <= fin_timeout
+    assert [ln for ln in r.proc_lines if " 05 " in ln and " 03:" in ln], r.proc_lines
+
+
+def test_time_wait_reuse_on_the_wire(no_leftovers):
+    """The new SYN reaches the server's TIME-WAIT and is answered with SYN,ACK (not an ACK of
+    the old connection, not RST): tcp_timewait_state_process's TCP_TW_SYN."""
+    r = runner.run("time-wait-reuse", privileged=True, delay=0.1)
+    assert r.agrees, r.table()
+    syns = [w for w in r.segments if w.segment.syn]
+    assert [(w.src, w.segment.flags.tcpdump()) for w in syns] == [
+        ("client", "S"), ("server", "S."), ("client", "S"), ("server", "S.")]
+    assert not [w for w in r.segments if w.segment.rst]
+    tw = [ks for _, s, ks in r.kernel_states("server") if s is S.TIME_WAIT]
+    assert tw and tw[0].kind == "timewait"
+
+
+def test_rto_against_tcpi_rto_with_a_delay(no_leftovers):
+    """One-way delay 0.25 s: after the handshake Linux's RTO is 3 RTT = 1.5 s, as the model's
+    (up to a jiffy and the delay line's own time); after two exchanges the kernel reports
+    the model's RTTVAR but keeps a larger RTO (rttvar_us falls once per round trip)."""
+    from tcplab.live import compare_rto, rto
+    r = compare_rto(privileged=True, delay=0.25, exchanges=2)
+    assert r.mode == "namespaces" and r.agrees, str(r)
+    first = [x for x in r.rows if x.moment == "after the handshake"]
+    later = [x for x in r.rows if x.moment == "after 2 exchanges"]
+    assert len(first) == len(later) == 2
+    for row in first:
+        assert row.model_rto == pytest.approx(1.5)
+        assert row.kind in ("", "rto-granularity")
+        # One measurement R (2 x 0.25 s, and the delay line's own few ms): RTO = 3R, rounded
+        # up to a jiffy -- on the kernel as in the model.
+        assert 0.5 <= row.kernel.rtt < 0.75, str(r)        # a busy machine slows the delay line
+        assert 0 <= row.kernel.rto - 3 * row.kernel.rtt <= rto.JIFFY_MAX + 1e-6, str(r)
+        assert row.kernel.rttvar == pytest.approx(row.kernel.rtt / 2, rel=0.02)
+    for row in later:
+        assert row.kind == "rto-variance", str(r)
+        assert row.kernel.rttvar == pytest.approx(row.model_rttvar, abs=0.03)     # RFC 6298
+        assert row.kernel.rto > row.model_rto + 0.1
+
+
+@pytest.mark.slow
+def test_synack_retries_of_a_half_open_connection(no_leftovers):
+    """The client's ACKs filtered: Linux sends 6 SYN,ACKs (tcp_synack_retries = 5) at about
+    0, 1, 3, 7, 15, 31 s, drops the request sock after about 63 s, the listener stays in
+    LISTEN and accept() never returns it -- as the model with Config.linux().  ~65 s."""
+    from tcplab.live import synack_retries
+    r = synack_retries(delay=0.05)
+    assert r.agrees, str(r)
+    assert r.model_synacks == pytest.approx((0, 1, 3, 7, 15, 31))
+    assert r.model_dropped == pytest.approx(63)
+    assert len(r.kernel_synacks) == 6
+    for k, m in zip(r.kernel_synacks, r.model_synacks):
+        assert m - 0.05 <= k <= m * 1.125 + 0.05
+    assert 62.9 <= r.kernel_dropped <= 63 * 1.125 + 0.5
+    assert r.kernel_listener is r.model_listener is S.LISTEN
+    assert not r.kernel_accepted and r.model_errors == ()
+    assert {d.kind for d in r.differences} <= {"timer-slack"}
 
 
 def test_the_delay_line_delays(no_leftovers):

@@ -7,6 +7,8 @@
     r                                              # a table: each call, kernel vs model
     r.sequence("client"), r.sequence("client", "model")
     r.differences                                  # every difference, explained
+    live.run("close-unread")                       # close() with unread data: RST, ECONNRESET
+    live.compare_rto()                             # tcpi_rto of a real socket vs the model
 
     live.capabilities()                            # can this machine do the privileged lab?
     r = live.run("simultaneous-close", privileged=True, delay=0.25)
@@ -55,20 +57,37 @@ removes one.  No traffic leaves loopback or the two namespaces.
 
 The modules, from the kernel up
 -------------------------------
-``kernel``         the kernel's TCP table: ``/proc/net/tcp`` (parsed by
-                   :mod:`tcplab.procnet`) and sock_diag lookups, over ``netlink`` framing
-``netns``          entering, making and cleaning up network namespaces
-``delay``          the NFQUEUE delay line and the real segments it sees
-``lab``            the lab interface and :class:`LoopbackLab`; ``namespace_lab``:
-                   :class:`NamespaceLab`, :func:`capabilities`, :func:`open_lab`
-``lines``          a script as the lab plays it, and the model's half of a run
-``sockets``        the application's half: real non-blocking sockets, one call per line
-``sampler``        the thread that watches the kernel's states
-``comparison``     kernel versus model, every difference explained
-``result``         :class:`LiveRun`; ``reports``: its tables, timeline and wire
-``runner``         :func:`run`, which puts these together
-``scripts``        the live scenarios; ``reuse``: SO_REUSEADDR on a server restart
-``arguments``      the checks every public call makes first
+``kernel``
+    the kernel's TCP table: ``/proc/net/tcp`` (parsed by :mod:`tcplab.procnet`) and
+    sock_diag lookups, over ``netlink`` framing
+``netns``
+    entering, making and cleaning up network namespaces
+``delay``
+    the NFQUEUE delay line and the real segments it sees
+``lab``
+    the lab interface and :class:`LoopbackLab`; ``namespace_lab``: :class:`NamespaceLab`,
+    :func:`capabilities`, :func:`open_lab`
+``lines``
+    a script as the lab plays it, and the model's half of a run
+``sockets``
+    the application's half: real non-blocking sockets, one call per line
+``sampler``
+    the thread that watches the kernel's states
+``comparison``
+    kernel versus model, every difference explained (the explanations:
+    ``linux_differences``)
+``result``
+    :class:`LiveRun`; ``reports``: its tables, timeline and wire
+``runner``
+    :func:`run`, which puts these together
+``scripts``
+    the live scenarios; ``reuse``: SO_REUSEADDR on a server restart
+``rto``
+    the RTO of a real socket (``tcpi_rto``) against the model's: :func:`compare_rto`;
+    ``half_open``: a half-open connection's SYN,ACK retries, kernel vs model:
+    :func:`synack_retries`
+``arguments``
+    the checks every public call makes first
 """
 
 from .kernel import Diag, KernelSocket, explain_proc_line, proc_net_tcp
@@ -79,9 +98,13 @@ from .runner import (LINUX_DIFFERENCES, TRANSIENT_STATES, Difference, LineResult
                      LiveUnsupported, parse_script, run, run_model)
 from .reuse import ReuseResult, try_reuseaddr
 from .scripts import LIVE_SCENARIOS, LiveScenario
+from .half_open import SynAckRetries, synack_retries
+from .rto import RtoComparison, TcpInfo, compare_rto, tcp_info
 
 __all__ = ["run", "run_model", "parse_script", "LiveRun", "LineResult", "Difference",
            "LiveUnsupported", "LINUX_DIFFERENCES", "TRANSIENT_STATES", "LIVE_SCENARIOS",
            "LiveScenario", "Lab", "LoopbackLab", "NamespaceLab", "open_lab", "capabilities",
            "Capabilities", "LabError", "cleanup_stale", "list_lab_namespaces", "Diag",
-           "KernelSocket", "proc_net_tcp", "explain_proc_line", "ReuseResult", "try_reuseaddr"]
+           "KernelSocket", "proc_net_tcp", "explain_proc_line", "ReuseResult", "try_reuseaddr",
+           "compare_rto", "RtoComparison", "synack_retries", "SynAckRetries", "tcp_info",
+           "TcpInfo"]

@@ -2,14 +2,16 @@
 
 :func:`compare` aligns each side's kernel states with the model's (a longest common
 subsequence, :func:`align`) and names every difference with a kind from
-:data:`LINUX_DIFFERENCES` -- a documented Linux behaviour (the listener that stays in LISTEN,
+:data:`LINUX_DIFFERENCES` (the texts are in :mod:`tcplab.live.linux_differences`) -- a
+documented Linux behaviour (the listener that stays in LISTEN,
 TIME-WAIT's fixed 60 s mini-socket, the orphaned FIN-WAIT-2 timeout and its 3.5 x RTO floor,
-the delayed ACK riding on a FIN, the RST for a late FIN) -- or ``"unexplained"``.
+the delayed ACK riding on a FIN, the RST for a late FIN, EPIPE for a reset in CLOSE-WAIT, the
+RTO in jiffies and Linux's RTTVAR) -- or ``"unexplained"``.
 :func:`segment_notes` does the same for the segments on the wire (:func:`lcs`).
 
 The sources are RFC 9293 (§3.3.2 figure 5, §3.5, §3.6, §3.10) and Linux
-(``include/net/tcp.h``: ``TCP_TIMEWAIT_LEN``, ``tcp_fin_time()``; ``tcp_send_active_reset()``;
-tcp(7)).  Builds on the model's states and on the run's record
+(``include/net/tcp.h``: ``TCP_TIMEWAIT_LEN``, ``tcp_fin_time()``; ``tcp_send_active_reset()``,
+``tcp_reset()``, ``tcp_rtt_estimator()``, ``__tcp_set_rto()``; tcp(7)).  Builds on the model's states and on the run's record
 (:class:`tcplab.live.result.LiveRun`, read only).
 """
 
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence, TypeVar
 from ..segment import Flags, Segment
 from ..states import TcpState
 from .kernel import MODEL_ERRORS
+from .linux_differences import LINUX_DIFFERENCES
 
 if TYPE_CHECKING:                       # pragma: no cover - for the type hints only
     from .result import LiveRun
@@ -36,56 +39,6 @@ S = TcpState
 #: States that only wait for the peer's answer: microseconds on loopback.
 TRANSIENT_STATES = (S.SYN_SENT, S.SYN_RECEIVED, S.FIN_WAIT_1, S.LAST_ACK, S.CLOSING)
 
-#: Where Linux and the RFC/model differ, and why.  Keys are ``Difference.kind``.
-LINUX_DIFFERENCES = {
-    "transient": (
-        "On loopback a segment is delivered inside the system call that sends it, so a "
-        "state that only waits for the peer's answer (SYN-SENT, SYN-RECEIVED, LAST-ACK, "
-        "CLOSING) lasts microseconds and usually falls between two samples. (FIN-WAIT-1 "
-        "waits for an ACK that Linux often delays, so it is usually seen.) The namespace lab "
-        "delays every segment, and then all of them are seen."),
-    "listener": (
-        "Linux keeps the listening socket in LISTEN for the whole time (it can accept more "
-        "connections). The connection is a separate object: first a *request sock* "
-        "(TCP_NEW_SYN_RECV, shown as SYN-RECV) made when the SYN arrives, then a full "
-        "socket, created when the handshake's ACK arrives and handed out by accept(). The "
-        "model, like RFC 9293, has one TCB that moves LISTEN -> SYN-RECEIVED -> ESTABLISHED."),
-    "time-wait": (
-        "Linux's TIME-WAIT lasts a fixed 60 s (TCP_TIMEWAIT_LEN, compiled in; no sysctl), "
-        "not 2*MSL = 4 minutes as in RFC 9293. The full socket is freed at once and a small "
-        "TIME-WAIT mini-socket keeps the four-tuple; /proc/net/tcp shows its timer (tr=3) "
-        "counting down."),
-    "orphan-fin-wait-2": (
-        "After close(), a socket in FIN-WAIT-2 is an orphan (no file descriptor) and Linux "
-        "does not wait for ever: it turns it into a mini-socket whose timer is "
-        "net.ipv4.tcp_fin_timeout (60 s by default); then it is gone. After "
-        "shutdown(SHUT_WR) the application still holds the socket and FIN-WAIT-2 has no "
-        "timer. RFC 9293 has no such timeout."),
-    "fin-timeout-orphans-only": (
-        "A model without Network.shutdown() applies tcp_fin_timeout to every FIN-WAIT-2 "
-        "endpoint (Config.linux()); Linux applies it only to orphans. This side used "
-        "shutdown(SHUT_WR) and still has its socket, so the kernel keeps it in FIN-WAIT-2 "
-        "with no timer. (The model now tells close() and shutdown() apart: the live lab "
-        "calls Network.shutdown() where the kernel gets shutdown(SHUT_WR).)"),
-    "fin-ack-together": (
-        "FIN-WAIT-1 went straight to TIME-WAIT: the peer's FIN also acknowledged our FIN "
-        "(RFC 9293 figure 5, note 2). Linux does not always ACK a FIN at once -- the ACK may "
-        "be delayed (delayed ACK) -- and when the peer application closes within that "
-        "moment, the ACK rides on its FIN. The model acknowledges every FIN immediately, so "
-        "it passes through FIN-WAIT-2."),
-    "rst-after-timeout": (
-        "The orphaned FIN-WAIT-2 socket timed out and was deleted. The peer's FIN then "
-        "reached a port with no connection and was answered with RST (RFC 9293 §3.10.7.1)."),
-    "fin-timeout-floor": (
-        "Linux's orphaned FIN-WAIT-2 timer is max(tcp_fin_timeout, 3.5 x RTO) (tcp_fin_time() "
-        "in include/net/tcp.h): on a path with a long round trip it is longer than "
-        "tcp_fin_timeout. The model uses tcp_fin_timeout alone."),
-    "timer-pending": (
-        "The model let a timer run out in virtual time; the kernel's timer is still running "
-        "in real time (see the time left)."),
-    "unexplained": "The model and the kernel disagree here, and no known Linux difference "
-                   "explains it.",
-}
 
 
 @dataclass(frozen=True)
@@ -170,7 +123,13 @@ def _compare_actor(run: "LiveRun", actor: str) -> list[Difference]:
         if floor and (state in (S.CLOSED, S.TIME_WAIT)):
             continue                      # explained by fin-timeout-floor above
         if op == "m":          # the model passed through it, the kernel was not seen in it
-            if state is S.FIN_WAIT_2 and prev_k is S.FIN_WAIT_1 and next_k is S.TIME_WAIT:
+            if run.mode == "loopback" and state in TRANSIENT_STATES:
+                # Caught once on the kernel, missed another time (a second connect()).
+                out.append(Difference(actor, "transient",
+                                      f"{state} not seen on the kernel this time: on loopback "
+                                      "it lasts microseconds (the model passes through it).",
+                                      (state,)))
+            elif state is S.FIN_WAIT_2 and prev_k is S.FIN_WAIT_1 and next_k is S.TIME_WAIT:
                 path_diffs.append(Difference(
                     actor, "fin-ack-together",
                     "FIN-WAIT-1 -> TIME-WAIT directly: the peer's FIN carried the ACK of "
@@ -218,8 +177,14 @@ def _compare_actor(run: "LiveRun", actor: str) -> list[Difference]:
                                       f"after '{r.line.text}' the kernel is in {k}, the "
                                       f"model in {m}.", (m,), (k,)))
     # Errors and data, as the application sees them.
-    kerr = [e for e in run.kernel_errors[actor] if e in MODEL_ERRORS.values()]
+    kerr = [e for e in run.kernel_errors[actor] if e in (*MODEL_ERRORS.values(), "EPIPE")]
     merr = run.model_errors[actor]
+    if "EPIPE" in kerr and "ECONNRESET" in merr and S.CLOSE_WAIT in K:
+        out.append(Difference(actor, "epipe-after-reset",
+                              "the RST reached this side in CLOSE-WAIT: Linux's next call "
+                              "failed with EPIPE, the model says \"connection reset\" "
+                              "(ECONNRESET).", (), ()))
+        kerr = ["ECONNRESET" if e == "EPIPE" else e for e in kerr]
     if sorted(set(kerr)) != sorted(set(merr)):
         out.append(Difference(actor, "unexplained",
                               f"the application got errors {kerr or 'none'} on the kernel, "
@@ -264,7 +229,9 @@ def _linux_notes(run: "LiveRun", actor: str) -> list[Difference]:
                               "TIME-WAIT is a mini-socket with a fixed 60 s timer (the model "
                               "with Config.linux() uses 60 s too; RFC 9293 says 2*MSL)"
                               + left + "."))
-    if (S.FIN_WAIT_2, "timewait") in kinds:
+    last = run.final.get(actor)
+    if (S.FIN_WAIT_2, "timewait") in kinds or (
+            last is not None and last.state is S.FIN_WAIT_2 and last.kind == "timewait"):
         out.append(Difference(actor, "orphan-fin-wait-2",
                               f"after close() the FIN-WAIT-2 socket became a mini-socket "
                               f"with a tcp_fin_timeout timer ({run.fin_timeout:g} s)."))

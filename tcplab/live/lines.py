@@ -8,11 +8,13 @@ A script is the model's own script language (:mod:`tcplab.scenarios`, parsed by
     client close         client shutdown      client abort        client recv
     settle               run                  wait SECONDS        until server CLOSE-WAIT
 
-``close`` is the RFC's CLOSE: "I have nothing more to send".  On the kernel it becomes
-``close()`` -- unless the peer still sends data later in the script, then
-``shutdown(SHUT_WR)``, because after ``close()`` Linux answers arriving data with RST
-(:func:`close_policy`); the model is then told so too (``Network.shutdown``), since Linux
-times out only an orphaned FIN-WAIT-2.  ``shutdown`` always means ``shutdown(SHUT_WR)``.
+Each call is the sockets API's, on both sides, as written: ``close`` is ``close()``
+(:meth:`tcplab.network.Network.close`: with unread data it resets the connection, data
+arriving later is answered with RST, an orphaned FIN-WAIT-2 times out), ``shutdown`` is
+``shutdown(SHUT_WR)`` (:meth:`~tcplab.network.Network.shutdown`, the RFC's CLOSE), ``recv``
+is ``recv()`` (:meth:`~tcplab.network.Network.recv`) -- the only line that reads.  Nothing
+is rewritten: where a script closes with unread data, the kernel and the model both answer
+with RST, and that is the lesson.
 
 ``settle`` waits until nothing is in flight and no state has changed for a moment; ``run``
 does the same (the long timers, TIME-WAIT's 60 s, are not waited for: the last row of the
@@ -39,8 +41,8 @@ from ..states import TcpState
 from ..steps import TcpError
 from .kernel import MODEL_ERRORS
 
-__all__ = ["LiveUnsupported", "Line", "LIVE_KINDS", "parse_script", "close_policy", "run_model",
-           "model_config", "play_on_model", "model_path", "before_until"]
+__all__ = ["LiveUnsupported", "Line", "LIVE_KINDS", "parse_script", "run_model",
+           "model_config", "play_on_model", "MODEL_CALLS", "model_path", "before_until"]
 
 
 class LiveUnsupported(ValueError):
@@ -119,17 +121,6 @@ def parse_script(script: object, names: Sequence[str] = ("client", "server")) ->
     return out
 
 
-def close_policy(lines: Sequence[Line], i: int) -> str:
-    """How line ``i`` (a close) is made on the kernel: ``"close"`` or ``"shutdown"``."""
-    line = lines[i]
-    if line.call == "shutdown":
-        return "shutdown"
-    for later in lines[i + 1:]:
-        if later.kind == "call" and later.actor != line.actor and later.call == "send":
-            return "shutdown"
-    return "close"
-
-
 # ---------------------------------------------------------------------- the model
 
 def model_config(fin_timeout: float) -> Config:
@@ -147,11 +138,14 @@ def run_model(script: object, *, latency: float = 0.0, settle_each: bool = True,
     spans = []
     for i, line in enumerate(lines):
         start = len(net.history)
-        play_on_model(net, line, settle_each and not before_until(lines, i),
-                      shutdown=line.kind == "call" and line.call in ("close", "shutdown")
-                      and close_policy(lines, i) == "shutdown")
+        play_on_model(net, line, settle_each and not before_until(lines, i))
         spans.append((start, len(net.history)))
     return net, spans
+
+
+#: Each script call as the model's :class:`~tcplab.network.Network` method of the sockets API.
+MODEL_CALLS = {"listen": "listen", "connect": "connect", "close": "close",
+               "shutdown": "shutdown", "abort": "abort"}
 
 
 def before_until(lines: Sequence[Line], i: int) -> bool:
@@ -159,26 +153,24 @@ def before_until(lines: Sequence[Line], i: int) -> bool:
     return i + 1 < len(lines) and lines[i + 1].kind == "until"
 
 
-def play_on_model(net: Network, line: Line, settle_each: bool, shutdown: bool = False) -> str:
+def play_on_model(net: Network, line: Line, settle_each: bool) -> str:
     """Apply one line to the model; return the result text (or the model's error).
 
-    ``shutdown``: the kernel makes this close with ``shutdown(SHUT_WR)``
-    (:func:`close_policy`); the model is told so (``Network.shutdown``), since Linux times
-    out only an orphaned FIN-WAIT-2.  ``settle_each`` settles the model after a call, as the
-    loopback lab's kernel is.  ``run`` settles without letting the long timers run out, as on
-    the kernel (the run's *eventually* row tells what they will do).
+    The calls are the sockets API's (:data:`MODEL_CALLS`): ``close`` is ``close()``,
+    ``shutdown`` is ``shutdown(SHUT_WR)``, ``recv`` reads what has arrived.  ``settle_each``
+    settles the model after a call, as the loopback lab's kernel is.  ``run`` settles
+    without letting the long timers run out, as on the kernel (the run's *eventually* row
+    tells what they will do).
     """
     result = "ok"
     if line.kind == "call":
-        call = "shutdown" if shutdown or line.call == "shutdown" else line.call
         try:
-            if call == "recv":
-                result = repr(net[line.actor].recv())
-            elif call == "send":
+            if line.call == "recv":
+                result = repr(net.recv(line.actor))
+            elif line.call == "send":
                 net.send(line.actor, line.data)
             else:
-                step = net.shutdown(line.actor) if call == "shutdown" else \
-                    net.call(line.actor, call)
+                step = getattr(net, MODEL_CALLS[line.call])(line.actor)
                 if step.error:
                     result = MODEL_ERRORS.get(step.error, step.error)
         except TcpError as exc:

@@ -17,7 +17,9 @@ import itertools
 import shutil
 import socket
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 from ..segment import Segment
 from .arguments import flag, seconds
@@ -233,6 +235,21 @@ class NamespaceLab(Lab):
             done.append(seg)
             return True
         self._delayer.drop_rules.append(rule)
+
+    @contextmanager
+    def dropping(self, rule: "Callable[[str, Segment], bool]") -> Iterator[None]:
+        """While the ``with`` block runs, drop every segment ``rule(sender, segment)`` is
+        True for (on its way out of the sender's namespace), e.g. all of the client's ACKs
+        to leave a connection half open.  The rule is removed on leaving the block."""
+        if not self._delayer:
+            raise LabError("dropping segments needs the delay line (delay > 0)")
+        if not callable(rule):
+            raise TypeError(f"rule is a function (sender, segment) -> bool, not {rule!r}")
+        self._delayer.drop_rules.append(rule)
+        try:
+            yield
+        finally:
+            self._delayer.drop_rules.remove(rule)
 
     def probe(self, timeout: float = 5.0) -> float:
         """Make one connection through the delay line; return the measured handshake time.

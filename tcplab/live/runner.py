@@ -8,8 +8,8 @@ by a :class:`tcplab.live.sampler.Sampler`) and on the model
 (:func:`tcplab.live.lines.play_on_model`), one after the other.  The result is a
 :class:`tcplab.live.result.LiveRun`.
 
-The parts, each in its own module: :mod:`~tcplab.live.lines` (the script, the close policy, the
-model's half), :mod:`~tcplab.live.sockets` (the application's half), :mod:`~tcplab.live.sampler`
+The parts, each in its own module: :mod:`~tcplab.live.lines` (the script and the model's
+half), :mod:`~tcplab.live.sockets` (the application's half), :mod:`~tcplab.live.sampler`
 (the kernel's states), :mod:`~tcplab.live.comparison` (the differences, explained),
 :mod:`~tcplab.live.result` and :mod:`~tcplab.live.reports` (the record and its tables).
 Their public names are re-exported here.
@@ -145,9 +145,7 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
             code, result = _play_on_kernel(kr, lines, i, settle=loop and not
                                            before_until(lines, i), max_wait=max_wait)
             model_result = play_on_model(
-                net, line, settle_each=loop and not before_until(lines, i),
-                shutdown=line.kind == "call" and line.call in ("close", "shutdown")
-                and kr.sides[line.actor].closed_how == "shutdown")
+                net, line, settle_each=loop and not before_until(lines, i))
             t_end = kr.now()
             states = {n: state_at(kr.sampler.timeline, n) for n in lab.names}
             kpath = {n: tuple(s for t, s, _ in actor_states(kr.sampler.timeline, n)
@@ -160,6 +158,7 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
                 {n: tuple(model_path(net, n, start, len(net.history))) for n in lab.names},
                 events, comparable=not (loop and before_until(lines, i))))
         kr.sampler.sample()
+        kr.pending_errors()
         ports = {s.port for s in kr.sides.values()}
         segments = [w for w in lab.segments if w.sport in ports and w.dport in ports]
         final = {n: kr.sampler.current[(n, "conn")] for n in lab.names}
@@ -177,8 +176,8 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
                 kr.cleanup()
     model_errors = {n: [MODEL_ERRORS.get(st.error, st.error) for st in net.history
                         if st.actor == n and st.error] for n in lab.names}
-    model_received = {n: b"".join(st.delivered for st in net.history if st.actor == n)
-                      for n in lab.names}
+    model_received = {n: b"".join(st.read for st in net.history if st.actor == n)
+                      for n in lab.names}         # what the application read (recv lines)
     live_run = LiveRun(name=name, lines=lines, results=results, mode=lab.mode,
                        delay=lab.delay, net=net, timeline=list(kr.sampler.timeline),
                        segments=segments, sides=kr.sides, final=final,

@@ -1,24 +1,33 @@
 """The application's half of a live run: real, non-blocking sockets, one call per line.
 
 :class:`KernelRun` binds one socket per side, then makes each script line's socket call
-(:meth:`KernelRun.do`): ``listen()``, ``connect()``, ``send()``, ``close()`` or
-``shutdown(SHUT_WR)`` (:func:`tcplab.live.lines.close_policy`), an abort (``SO_LINGER`` 0,
-then ``close()``: RST).  Between calls it behaves like an application with a read loop
-(:meth:`KernelRun.service`): a listening side accepts its connection as soon as it is there,
-every side reads whatever arrives -- so EOF and ECONNRESET are seen as an application sees
-them.  ``settle``, ``wait`` and ``until`` are :meth:`KernelRun.settle`,
+(:meth:`KernelRun.do`) exactly as written: ``listen()``, ``connect()``, ``send()``,
+``recv()``, ``close()``, ``shutdown(SHUT_WR)``, an abort (``SO_LINGER`` 0, then ``close()``:
+RST).  Nothing is rewritten and nothing is read behind the script's back: a ``close()`` with
+unread data really resets the connection, data arriving after ``close()`` really gets a RST,
+and the peer's next call really fails with ``ECONNRESET`` or ``EPIPE`` -- the kernel's own
+answers, which the model gives too.
+
+Between calls the application does only what an event loop does without reading
+(:meth:`KernelRun.service`): a listening side accepts a waiting connection, and a
+non-blocking ``connect()`` is completed the usual way (writable, then ``SO_ERROR``), so a
+refused or timed-out connect is seen as the application sees it.  An error the kernel holds
+for a socket the script never touches again (a RST that arrived, say) is collected at the
+end of the run with ``SO_ERROR`` (:meth:`KernelRun.pending_errors`): the error its next call
+would have got.  ``settle``, ``wait`` and ``until`` are :meth:`KernelRun.settle`,
 :meth:`KernelRun.pump` and :meth:`KernelRun.until`, watched by a
 :class:`tcplab.live.sampler.Sampler`.
 
 On loopback every segment is delivered within the system call that sends it; in the
 namespace lab, lines follow each other at once and segments really are in flight for the
 lab's ``delay``.  Builds on :mod:`tcplab.live.lab` (sockets in the right namespace) and the
-kernel's socket API (socket(7), tcp(7)).
+kernel's socket API (socket(7), tcp(7), connect(2): "poll for writing, then SO_ERROR").
 """
 
 from __future__ import annotations
 
 import errno
+import select
 import socket
 import time
 from dataclasses import dataclass, field
@@ -26,7 +35,7 @@ from dataclasses import dataclass, field
 from ..states import TcpState
 from .kernel import errno_name
 from .lab import LINGER_ABORT, Lab, close_quietly
-from .lines import Line, LiveUnsupported, close_policy
+from .lines import Line, LiveUnsupported
 from .sampler import Sampler, state_at
 
 __all__ = ["Side", "KernelRun"]
@@ -44,14 +53,13 @@ class Side:
     sock: socket.socket | None = None        # bound at the start: listener or connector
     conn: socket.socket | None = None        # the connection (accepted, or sock after connect)
     listening: bool = False
-    connected: bool = False
+    connecting: bool = False                  # connect() in progress (non-blocking)
     conn_var: str = ""
     received: bytearray = field(default_factory=bytearray)
     eof: bool = False
     dead: bool = False                        # conn reset/refused/closed: stop reading
     errors: list[tuple[float, str, str]] = field(default_factory=list)
     closed_how: str = ""                      # "", "close", "shutdown", "abort"
-    read: bool = True
     events: list[tuple[float, str]] = field(default_factory=list)  # what the application saw
 
 
@@ -95,12 +103,16 @@ class KernelRun:
         """Seconds since the run's start."""
         return time.monotonic() - self.t0
 
-    # -- the application's side: accept, read, collect errors ---------------------------
+    # -- the application's side: accept, finish connect(), collect errors ----------------
     def service(self) -> None:
-        """Do what an application with a read loop does: accept a waiting connection,
-        read whatever arrived (EOF and errors included, as the application sees them)."""
+        """Do what an event loop does between the script's calls, without reading: accept a
+        waiting connection on a listening side, and finish a non-blocking ``connect()``
+        once the socket is writable (``SO_ERROR``: 0, ``ECONNREFUSED``, ``ETIMEDOUT``).
+        Reading is the script's ``recv`` line only: unread data stays unread, as in the
+        model."""
         for side in self.sides.values():
-            if side.listening and side.conn is None and side.sock is not None:
+            if side.listening and side.conn is None and side.sock is not None \
+                    and side.sock.fileno() != -1:
                 try:
                     conn, _ = side.sock.accept()
                 except (BlockingIOError, InterruptedError):
@@ -112,30 +124,69 @@ class KernelRun:
                     self.lab.track(conn)
                     side.conn = conn
                     side.conn_var = "conn"
+                    side.dead = False
                     side.events.append((self.now(), "accept() -> conn"))
             c = side.conn
-            if c is None or c.fileno() == -1 or side.dead or side.eof or not side.read:
-                continue
-            while True:
-                try:
-                    data = c.recv(65536)
-                except (BlockingIOError, InterruptedError):
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.ENOTCONN,):
-                        self._error(side, exc, "recv()")
-                    side.dead = True
-                    break
-                if not data:
-                    side.eof = True
-                    side.events.append((self.now(), "recv() -> b'' (EOF)"))
-                    break
-                side.received += data
-                side.events.append((self.now(), f"recv() -> {data!r}"))
+            if side.connecting and c is not None and c.fileno() != -1:
+                poller = select.poll()
+                poller.register(c, select.POLLOUT)
+                if poller.poll(0):
+                    side.connecting = False
+                    err = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        side.dead = True
+                        side.errors.append((self.now(), errno_name(err), "connect()"))
+                        side.events.append((self.now(), f"connect(): {errno_name(err)}"))
 
-    def _error(self, side: Side, exc: OSError, where: str) -> None:
+    def pending_errors(self) -> None:
+        """At the end of the run: the error the kernel still holds for each open connection
+        (a RST that arrived after the script's last call on it), taken with ``SO_ERROR`` --
+        what the application's next call would have failed with."""
+        for side in self.sides.values():
+            c = side.conn
+            if c is None or c.fileno() == -1 or side.dead:
+                continue
+            err = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                side.dead = True
+                side.errors.append((self.now(), errno_name(err), "SO_ERROR at the end"))
+                side.events.append((self.now(), f"pending error: {errno_name(err)} (the next "
+                                                "call would get it)"))
+
+    def recv(self, side: Side) -> str:
+        """``recv()`` until the socket has nothing more now: the bytes read, ``b''`` at EOF,
+        or the error (``ECONNRESET``, ``EPIPE``, ``ENOTCONN``) as the application gets it."""
+        self.service()                         # accept a connection that is waiting
+        c = side.conn
+        if c is None or c.fileno() == -1:
+            return "no connection (the model refuses too)"
+        data = bytearray()
+        while True:
+            try:
+                chunk = c.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                self._error(side, exc, "recv()", event=False)
+                side.dead = True
+                if data:
+                    side.received += data
+                    return f"{bytes(data)!r}, then {errno_name(exc.errno)}"
+                return errno_name(exc.errno)
+            if not chunk:
+                side.eof = True
+                side.received += data
+                return f"{bytes(data)!r}, then b'' (EOF)" if data else "b'' (EOF)"
+            data += chunk
+        side.received += data
+        return repr(bytes(data))
+
+    def _error(self, side: Side, exc: OSError, where: str, event: bool = True) -> None:
+        """Record an error the application got; ``event``: also list it among what the
+        applications saw (not for the line's own call, whose result says it already)."""
         side.errors.append((self.now(), errno_name(exc.errno), where))
-        side.events.append((self.now(), f"{where}: {errno_name(exc.errno)}"))
+        if event:
+            side.events.append((self.now(), f"{where}: {errno_name(exc.errno)}"))
 
     # -- calls -------------------------------------------------------------------------
     def do(self, i: int, line: Line) -> tuple[str, str]:
@@ -148,6 +199,10 @@ class KernelRun:
         side = self.sides[line.actor]
         peer = self.sides[side.peer]
         v = side.conn_var or side.var
+        code = {"send": f"{v}.send({line.data!r})", "recv": f"{v}.recv(65536)",
+                "shutdown": f"{v}.shutdown(SHUT_WR)", "close": f"{v}.close()",
+                "connect": f"{side.var}.connect(('{peer.ip}', {peer.port}))"}.get(
+            line.call, f"{v}.{line.call}()")
         try:
             if line.call == "listen":
                 if side.conn is not None:
@@ -160,14 +215,23 @@ class KernelRun:
                 if side.listening:
                     raise LiveUnsupported("connect() on a listening socket: a socket API "
                                           "program cannot do this (the RFC allows it)")
+                if side.sock is None:          # closed before: a new socket, the same port
+                    sock = self.lab.socket(side.name)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    sock.bind((side.ip, side.port))
+                    side.sock = sock
+                    side.closed_how = ""
                 code = f"{side.var}.connect(('{peer.ip}', {peer.port}))"
-                rc = side.sock.connect_ex((peer.ip, peer.port))   # type: ignore[union-attr]
+                rc = side.sock.connect_ex((peer.ip, peer.port))
                 side.conn = side.sock
                 side.conn_var = side.var
+                side.dead = side.eof = False
                 if rc and rc != errno.EINPROGRESS:
                     side.errors.append((self.now(), errno_name(rc), "connect()"))
                     side.events.append((self.now(), f"connect(): {errno_name(rc)}"))
                     side.dead = True
+                else:
+                    side.connecting = True
                 return code, errno_name(rc) or "ok"
             if line.call == "send":
                 if side.conn is None:
@@ -175,22 +239,20 @@ class KernelRun:
                 n = side.conn.send(line.data)
                 return f"{v}.send({line.data!r})", f"{n} bytes"
             if line.call == "recv":
-                self.service()
-                return f"{v}.recv()", repr(bytes(side.received))
-            if line.call in ("close", "shutdown"):
-                how = close_policy(self.lines, i)
+                return f"{v}.recv(65536)", self.recv(side)
+            if line.call == "shutdown":
+                if side.conn is None or side.conn.fileno() == -1:
+                    return f"{v}.shutdown(SHUT_WR)", "no connection (the model refuses too)"
+                side.closed_how = "shutdown"
+                side.conn.shutdown(socket.SHUT_WR)
+                return f"{v}.shutdown(SHUT_WR)", "ok"
+            if line.call == "close":
                 target = side.conn if side.conn is not None else side.sock
                 if target is None or target.fileno() == -1:
                     return f"{v}.close()", "already closed"
-                if how == "shutdown" and side.conn is not None:
-                    side.closed_how = "shutdown"
-                    side.conn.shutdown(socket.SHUT_WR)
-                    return f"{v}.shutdown(SHUT_WR)", "ok"
                 side.closed_how = "close"
-                self.service()               # read what is there: close() with unread data = RST
-                target.close()
-                if target is side.sock:
-                    side.sock = None
+                target.close()                 # what the kernel does with unread data is the lesson
+                self._forget(side, target)
                 return f"{v}.close()", "ok"
             if line.call == "abort":
                 target = side.conn if side.conn is not None else side.sock
@@ -199,16 +261,26 @@ class KernelRun:
                 target.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_ABORT)
                 target.close()
                 side.closed_how = "abort"
-                if target is side.sock:
-                    side.sock = None
+                self._forget(side, target)
                 return (f"{v}.setsockopt(SOL_SOCKET, SO_LINGER, struct.pack('ii', 1, 0)); "
                         f"{v}.close()", "ok")
         except LiveUnsupported:
             raise
         except OSError as exc:
-            self._error(side, exc, line.call + "()")
-            return line.call + "()", errno_name(exc.errno)
+            self._error(side, exc, line.call + "()", event=False)
+            return code, errno_name(exc.errno)
         raise ValueError(f"unknown call {line.call!r}")
+
+    @staticmethod
+    def _forget(side: Side, closed: socket.socket) -> None:
+        """``closed`` has been closed: a listener accepts a new connection after it, a
+        connecting side makes a new socket for its next ``connect()``."""
+        if closed is side.sock:
+            side.sock = None
+            side.listening = False
+        if closed is side.conn:
+            side.conn = None
+            side.connecting = False
 
     def pump(self, until: float) -> None:
         """Serve the sockets until ``until`` (monotonic)."""
