@@ -316,7 +316,11 @@ class _Inferrer(Plan):
                 step = self._call(src, "send", data)
         if seg.fin and ep.state in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_RECEIVED):
             shut = self._keeps_reading(i, src)
-            step = self._call(src, "close", *((True,) if shut else ())) or step
+            if ep.received:        # a FIN, not a RST: the application had read what came
+                self.net.recv(src)
+            # shutdown(SHUT_WR) is the RFC's CLOSE (no argument); close() gives the socket
+            # up (orphan=True), so data arriving later would be answered with RST
+            step = self._call(src, "close", *(() if shut else (True,))) or step
         return step, uncertain, gap
 
     def _call(self, src: str, call: str, *args: object) -> Step | None:

@@ -50,7 +50,11 @@ def call_text(step: Step) -> str:
     if step.call == "send":
         n = sent_bytes(step)
         return f"send({n} B)" if n else "send()"
-    return f"{step.call or 'call'}()"
+    if step.socket_call == "shutdown(SHUT_WR)":
+        return "shutdown()"
+    if step.call:
+        return f"{step.call}()"
+    return step.socket_call or "call()"      # e.g. a call inferred from a capture
 
 
 def timer_text(step: Step) -> str:
