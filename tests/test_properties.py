@@ -151,6 +151,7 @@ class Run:
                 if ep.shut_wr:
                     net.close(who)
                     self.discarded[who] += unread
+                    self.aborted[who] |= bool(unread)    # unread data: close() resets
                     return
             try:
                 net.call(who, call, *args)
@@ -162,6 +163,7 @@ class Run:
                 self.sent[who] += args[0]
             if args == (True,):
                 self.discarded[who] += unread
+                self.aborted[who] |= bool(unread)        # unread data: close() resets
             if call == "abort":
                 self.aborted[who] = True
         elif kind in ("deliver", "drop", "duplicate", "delay"):
@@ -330,6 +332,7 @@ def test_random_schedules_keep_tcp_invariants(config, seed, latency, schedule):
     for who in NAMES:
         if "close" in net[who].possible_calls() or net[who].shut_wr:
             run.discarded[who] += net[who].received
+            run.aborted[who] |= bool(net[who].received)
             net.close(who)
         run.check()
     for _ in range(50_000):         # an application that reads whatever arrives
