@@ -18,7 +18,8 @@ the same drawing order (matplotlib's z-order, ties in the order added).
 Stable hooks for tests and style sheets: every element that shows a :class:`~.marks.Mark`
 has the mark's gid as ``id`` (``seg-7``, ``label-7``, ``lost-7``, ``state-client-3``,
 ``time-wait-client``, ``now``, ...) and the class ``ladder-<kind>``; the root ``<svg>`` has
-the class ``tcplab-ladder`` and ``data-upto`` (the step drawn, ``all`` for the whole run).
+the class ``tcplab-ladder``, ``data-upto`` (the step drawn, ``all`` for the whole run) and
+``data-now-y`` (where "now" is, in user units: a widget keeps it in view).
 
 >>> from tcplab import scenarios
 >>> svg = ladder_svg(scenarios.get("handshake").run(isn={"client": 100, "server": 300}),
@@ -109,10 +110,11 @@ def drawing_svg(drawn: Drawing, title: str | None = None) -> str:
         add(z, "".join(_marker(marker, size, color, mew, face or color, x, y) for x, y in pts))
     items.sort(key=lambda it: (it[0], it[1]))
     upto = "all" if drawn.upto is None else str(drawn.upto)
+    now_y = lay.tm.y(drawn.now) * PT
     out = [f'<svg class="tcplab-ladder" xmlns="http://www.w3.org/2000/svg" '
            f'width="{_n(w * PT)}pt" height="{_n(h * PT)}pt" '
            f'viewBox="{_n(x0 * PT)} {_n(y0 * PT)} {_n(w * PT)} {_n(h * PT)}" '
-           f'data-upto="{upto}" role="img" aria-label="{escape(_summary(drawn))}">',
+           f'data-upto="{upto}" data-now-y="{_n(now_y)}" role="img" aria-label="{escape(_summary(drawn))}">',
            f'<rect x="{_n(x0 * PT)}" y="{_n(y0 * PT)}" width="{_n(w * PT)}" '
            f'height="{_n(h * PT)}" fill="{COLORS["background"]}"/>']
     if title:
