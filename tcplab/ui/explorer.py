@@ -126,22 +126,29 @@ class Explorer(Guarded, widgets.VBox):
             self.call_buttons[name] = {}
             self.call_notes[name] = {}
             for call in CALLS:
-                btn = button(f"{call}()", f"t-call-{css_name(name)}-{call}", width="96px")
+                btn = button(f"{call}()", f"t-call-{css_name(name)}-{call}")
                 btn.on_click(lambda _, n=name, c=call: self._safe(self.call, n, c))
                 note = html_widget("tl-sock")
+                note.add_class(f"t-note-{call}")
                 self.call_buttons[name][call] = btn
                 self.call_notes[name][call] = note
                 parts: list[widgets.Widget] = [btn]
                 if call == "send":
                     data = widgets.Text(value=send_data, placeholder="data",
-                                        layout=widgets.Layout(width="110px"))
+                                        layout=widgets.Layout(width="90px"))
                     data.add_class(f"t-send-data-{css_name(name)}")
                     self.send_data[name] = data
                     parts.append(data)
-                parts.append(note)
-                row = widgets.HBox(parts)
-                row.add_class("tl-call-row")
-                rows.append(row)
+                group = widgets.HBox(parts)
+                group.add_class("tl-call")
+                rows.append(group)
+            # one row of calls per endpoint (the socket API and why a call is off: on hover,
+            # and in the notes below, shown when the screen is tall enough)
+            calls = widgets.HBox(rows)
+            calls.add_class("tl-calls")
+            notes = widgets.VBox(list(self.call_notes[name].values()))
+            notes.add_class("tl-notes")
+            rows = [calls, notes]
             self.view.badges[name].layout = widgets.Layout(flex="0 0 auto", width="100%")
             card = widgets.VBox([self.view.badges[name], *rows],
                                 layout=widgets.Layout(flex="1 1 0", min_width="0"))
@@ -314,13 +321,14 @@ class Explorer(Guarded, widgets.VBox):
                     btn.tooltip = f"{name}: {call}() — sockets: {sock}"
                     btn.style.button_color = self.colors[name]
                     btn.style.text_color = "var(--tl-on-color)"
-                    note = f"<code>{esc(sock)}</code>"
+                    note = f"<b>{call}()</b> <code>{esc(sock)}</code>"
                     self.call_notes[name][call].remove_class("tl-off")
                 else:
                     btn.tooltip = f"Not possible in {ep.state.rfc}: {why}"
                     btn.style.button_color = None
                     btn.style.text_color = None
-                    note = f'<code>{esc(sock)}</code> <span class="tl-why">· {esc(why)}</span>'
+                    note = (f'<b>{call}()</b> <code>{esc(sock)}</code> '
+                            f'<span class="tl-why">· {esc(why)}</span>')
                     self.call_notes[name][call].add_class("tl-off")
                 self.call_notes[name][call].value = note
             if name in self.send_data:
