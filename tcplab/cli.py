@@ -53,6 +53,21 @@ def _delegate(module: str, func: str, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status.  Output cut short by the reader (``... | head``)
+    ends the command quietly, as ``cat`` does, instead of with a BrokenPipeError."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()          # a closed pipe shows here, while we can still catch it
+        return status
+    except BrokenPipeError:
+        # The reader is gone.  Point stdout at devnull so the interpreter's own flush at
+        # exit cannot fail again (the recipe of Python's "signal" documentation).
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141                  # 128 + SIGPIPE, what a shell reports for such a command
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "diagram":
         return _delegate("render.diagram", "cli_diagram", argv[1:])

@@ -64,6 +64,7 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("notebooks")
     for nb in NOTEBOOKS:
         shutil.copy2(ROOT / "notebooks" / nb, root / nb)
+    (root / "screen-check.ipynb").write_text(json.dumps(SCREEN_NB))
     home = tmp_path_factory.mktemp("jupyter-home")
     (home / "config" / "labconfig").mkdir(parents=True)
     (home / "config" / "labconfig" / "page_config.json").write_text(json.dumps(
@@ -256,3 +257,128 @@ def test_explorer_make_two_fins_cross(lab, page):
     explorer.screenshot(path=str(SHOTS / "explorer-time-wait.png"))
     assert explorer.locator(".t-error").first.inner_text().strip() == ""
     assert_no_errors(page)
+
+
+# ------------------------------------------------------------ the learner's screen ----------
+SCREEN_NB = {
+    "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "from tcplab.ui import explorer, stepper\nstepper('lost-final-ack')"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "explorer('handshake')"},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+SIZES = [(1366, 768), (1920, 1080)]
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+# JS: the smallest text on screen inside ``root`` (px): HTML text by its computed size,
+# SVG text by its font size times the picture's scale; only what is visible counts.
+SMALLEST_TEXT = """(root) => {
+  const el = document.querySelector(root);
+  let small = [1e9, ''], svgSmall = [1e9, ''];
+  const seen = (r) => r.width > 0 && r.height > 0;
+  for (const t of el.querySelectorAll('svg text')) {
+    const svg = t.ownerSVGElement, r = t.getBoundingClientRect();
+    if (!seen(r) || svg.closest('.lm-mod-hidden')) continue;
+    const px = parseFloat(t.getAttribute('font-size') || getComputedStyle(t).fontSize)
+               * svg.getScreenCTM().a;
+    if (px < svgSmall[0]) svgSmall = [px, 'svg: ' + t.textContent];
+  }
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const p = n.parentElement;
+    if (!n.textContent.trim() || p.closest('svg, .lm-mod-hidden, style')) continue;
+    const r = p.getBoundingClientRect();
+    if (!seen(r) || getComputedStyle(p).visibility === 'hidden') continue;
+    const px = parseFloat(getComputedStyle(p).fontSize);
+    if (px < small[0]) small = [px, 'html: ' + n.textContent.trim().slice(0, 40)];
+  }
+  return [small, svgSmall];
+}"""
+
+# JS: elements inside ``root`` that scroll (content larger than their box, overflow auto/scroll).
+SCROLLERS = """(root) => [...document.querySelector(root).querySelectorAll('*')].filter(e => {
+  const s = getComputedStyle(e);
+  return /(auto|scroll)/.test(s.overflowX + s.overflowY) &&
+         (e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1);
+}).map(e => e.className.toString() + ' ' + e.scrollHeight + '/' + e.clientHeight + ' ' +
+          e.scrollWidth + '/' + e.clientWidth)"""
+
+# JS: top and bottom (px, in the viewport) of the first element matching each selector.
+BOXES = """([root, sels]) => sels.map(s => {
+  const e = document.querySelector(root + ' ' + s);
+  if (!e) return null;
+  const r = e.getBoundingClientRect();
+  return [r.top, r.bottom, r.left, r.right];
+})"""
+
+
+def _open_screen(page, base: str, theme: str) -> None:
+    page.goto(f"{base}/lab/tree/screen-check.ipynb?token={TOKEN}&reset")
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=UI_TIMEOUT)
+    playwright_api.expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(
+        timeout=UI_TIMEOUT)
+    page.evaluate("""async (theme) => {
+        const app = window.jupyterapp;
+        app.shell.collapseLeft(); app.shell.collapseRight();
+        await app.commands.execute('apputils:change-theme', {theme});
+    }""", THEMES[theme])
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.locator(".t-explorer .t-ladder svg").first.wait_for(timeout=UI_TIMEOUT * 2)
+    page.locator(".t-stepper .t-ladder svg").first.wait_for(timeout=UI_TIMEOUT)
+    page.wait_for_timeout(300)
+
+
+@pytest.mark.parametrize("theme", list(THEMES))
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        _open_screen(page, lab, theme)
+        tag = f"{size[0]}x{size[1]}-{theme}"
+        for root in (".t-stepper", ".t-explorer"):
+            w = page.locator(root).first
+            # the learner scrolls the widget's bar to the top of the notebook
+            w.locator(".tl-bar").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(200)
+            if root == ".t-stepper":
+                for _ in range(9):
+                    w.locator("button.t-step").click()
+                page.wait_for_function(
+                    "() => document.querySelector('.t-stepper .t-ladder svg')"
+                    ".getAttribute('data-upto') === '8'", timeout=UI_TIMEOUT)
+            shot(page, f"screen-{tag}-{root[3:]}.png")
+            for tab in ("ladder", "diagram"):
+                if tab == "diagram":
+                    w.locator(".lm-TabBar-tab", has_text="State diagram").click()
+                    page.wait_for_timeout(150)
+                    shot(page, f"screen-{tag}-{root[3:]}-diagram.png")
+                (px, what), (spx, swhat) = page.evaluate(SMALLEST_TEXT, root)
+                print(f"\n{tag} {root} {tab}: smallest text {px:.1f} px ({what}), in the "
+                      f"picture {spx:.1f} px ({swhat})")
+                assert spx < 1e9, f"{tag} {root} {tab}: no picture text on screen"
+                assert min(px, spx) >= 11, f"{tag} {root} {tab}: text under 11 px: " \
+                    f"{what} {px:.1f} px, {swhat} {spx:.1f} px"
+            w.locator(".lm-TabBar-tab", has_text="Sequence").click()
+            assert page.evaluate(SCROLLERS, root) == [], "something scrolls inside the widget"
+            sels = [".tl-bar", ".t-explain", ".tl-badge", ".t-ladder svg #now"
+                    if root == ".t-stepper" else ".t-ladder svg", ".tl-bar > :last-child"]
+            boxes = page.evaluate(BOXES, [root, sels])
+            vh = size[1]
+            for sel, box in zip(sels, boxes):
+                assert box is not None, f"{root} {sel} missing"
+                assert 0 <= box[0] and box[1] <= vh + 1, f"{tag} {root} {sel} off screen: {box}"
+            bar_top = boxes[0][0]
+            tops = page.evaluate(f"() => [...document.querySelector('{root} .tl-bar').children]"
+                                 ".filter(e => e.offsetParent).map(e => e.getBoundingClientRect().top)")
+            assert max(tops) - min(tops) < 12, f"{tag} {root}: the toolbar wraps ({tops})"
+            assert bar_top >= 0
+        assert not errors, errors
+    finally:
+        ctx.close()
