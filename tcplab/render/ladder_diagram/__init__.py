@@ -46,6 +46,7 @@ from .figures import LadderView, cli_ladder, ladder, ladder_png, save_ladder
 from .layout import STYLES, LadderLayout
 from .marks import Drawing, Mark
 from .svg import ladder_svg
+from .svg_figure import SvgLadder
 
 __all__ = ["ladder", "save_ladder", "ladder_png", "ladder_svg", "cli_ladder", "LadderView",
-           "LadderLayout", "Mark", "Drawing", "STYLES"]
+           "LadderLayout", "Mark", "Drawing", "STYLES", "SvgLadder"]
