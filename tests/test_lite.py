@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -185,18 +186,48 @@ def test_real_sockets_lesson_says_it_needs_a_machine_and_runs_its_model_half(pag
     shot(page, "lite-06-real-sockets.png")
     # the model half, as the first cell gives it, typed into a new cell after it
     code = next(line for line in first.inner_text().splitlines() if "run_model" in line)
-    first.click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("b")                               # a new code cell below
-    page.keyboard.press("Enter")
-    page.keyboard.insert_text("from tcplab import live\nfrom tcplab.render import ladder\n"
-                              + code.strip() + "\nladder(net)")
-    page.keyboard.press("Shift+Enter")
-    out = page.locator(".jp-NotebookPanel .jp-Cell").nth(1).locator(".jp-OutputArea-output")
-    expect(out.first).to_be_visible(timeout=TIMEOUT)
+    out = run_new_cell(page, "from tcplab import live\nfrom tcplab.render import ladder\n"
+                       + code.strip() + "\nladder(net)")
     assert not errors_in(page), errors_in(page)
     assert out.locator("img[src^='data:image/svg+xml'], svg.tcplab-ladder").count() == 1
     shot(page, "lite-06-model-half.png")
+
+
+def run_new_cell(page, code: str):
+    """Type ``code`` into a new cell after the first one, run it; its output locator."""
+    page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")                               # a new code cell below
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text(code)                        # no auto-closed brackets
+    page.keyboard.press("Shift+Enter")
+    out = page.locator(".jp-NotebookPanel .jp-Cell").nth(1).locator(".jp-OutputArea-output")
+    expect(out.last).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(
+        timeout=TIMEOUT)
+    return out
+
+
+def test_a_custom_diagram_style_is_laid_out_by_graphviz_in_the_page(page, base):
+    open_notebook(page, base, LESSONS[0])
+    out = run_new_cell(page, """\
+from tcplab.render import StateDiagram
+from tcplab.render.diagram import viz
+try:
+    StateDiagram(["figure5"]).render()
+except RuntimeError as exc:
+    print("before:", exc)
+print("Graphviz", await viz.load())
+StateDiagram(["figure5"]).show(current={"client": "LISTEN"})""")
+    text = " ".join(out.all_inner_texts())
+    assert "before:" in text and "await viz.load()" in text, text
+    assert re.search(r"Graphviz \d+\.\d+", text), text            # viz.js's version
+    picture = out.locator("svg.tcplab-state-diagram")
+    expect(picture).to_have_count(1)
+    assert picture.locator("g.current-client").get_attribute("id") == "node-LISTEN"
+    assert picture.locator("g.edge").count() > 0 and not errors_in(page)
+    page.locator(".jp-NotebookPanel .jp-Cell").nth(1).scroll_into_view_if_needed()
+    shot(page, "lite-custom-style.png")
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

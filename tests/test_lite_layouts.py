@@ -74,3 +74,15 @@ def test_a_changed_graph_is_not_found(layouts_file):
 
 def test_no_file_means_no_layouts(tmp_path):
     assert shipped.available(tmp_path / "missing.json.gz") == 0
+
+
+def test_viz_is_for_a_web_page_only():
+    import asyncio
+
+    from tcplab.render.diagram import viz
+
+    assert not viz.in_browser() and not viz.available()
+    with pytest.raises(RuntimeError, match="for a web page"):
+        asyncio.run(viz.load())
+    with pytest.raises(RuntimeError, match=r"await viz.load\(\)"):
+        viz.render("digraph { a -> b }")

@@ -1,9 +1,10 @@
 """Where everything of the state diagram goes: Graphviz's layout, computed once per style.
 
 Builds on :mod:`.graph` (the ``graphviz.Digraph``), :mod:`.shipped` (the layouts ``dot``
-computed when the wheel was built) and the ``graphviz`` package's ``pipe``: a style's
-layout is read from the wheel when it was shipped, else ``dot`` runs once per style
-(layers x ``show_codes``) with the ``json`` output format, whose xdot drawing operations give every node's outline, every edge's Bézier
+computed when the wheel was built), :mod:`.viz` (Graphviz in a web page) and the
+``graphviz`` package's ``pipe``: a style's layout is read from the wheel when it was
+shipped, else ``dot`` runs once per style (layers x ``show_codes``) with the ``json``
+output format, whose xdot drawing operations give every node's outline, every edge's Bézier
 curve and arrowheads, and every label line's position.  :mod:`.svg` writes the picture
 from this geometry, and exports pin it (so nothing ever moves between steps or between
 the SVG shown and a PNG saved).
@@ -144,10 +145,12 @@ def _labels(ops: list[dict]) -> tuple[Label, ...]:
 
 
 def dot_json(spec: Spec) -> bytes:
-    """``dot -Tjson``'s output for this style: shipped in the wheel, else ``dot`` runs.
+    """``dot -Tjson``'s output for this style: shipped in the wheel, else ``dot`` runs (in
+    a web page: Graphviz in WebAssembly, :mod:`.viz`).
 
     Raises :class:`GraphvizNotFound` when the style was not shipped (a custom set of
-    layers) and ``dot`` is missing."""
+    layers) and ``dot`` is missing; in a web page, :class:`RuntimeError` until
+    ``await viz.load()`` has run."""
     from . import shipped
     from .graph import layout_graph
 
@@ -155,6 +158,16 @@ def dot_json(spec: Spec) -> bytes:
     raw = shipped.find(graph)
     if raw is not None:
         return raw
+    from . import viz
+
+    if viz.in_browser():                 # a web page: no programs, Graphviz in WebAssembly
+        if not viz.available():
+            raise RuntimeError(
+                f"layers={sorted(spec.layers)} is a diagram style that tcplab does not ship "
+                f"laid out; in this web page Graphviz lays it out once it is loaded: run "
+                f"`from tcplab.render.diagram import viz; await viz.load()` in a cell, then "
+                f"draw again")
+        return viz.render(graph.source, "json")
     try:
         return pipe(graph, "json")
     except GraphvizNotFound:
