@@ -170,11 +170,14 @@ def test_lesson_runs_in_the_page(page, base, lesson):
     assert page.locator(".jp-OutputArea-output", has_text="Error displaying widget").count() == 0
     assert not page.page_errors, f"JavaScript errors: {page.page_errors}"
     # the pictures are there: the state diagram (shipped layout) and the SVG ladder
-    assert page.locator(".jp-OutputArea-output svg.tcplab-state-diagram, "
-                        ".jp-OutputArea-output img[src^='data:image/svg+xml']").count() > 0
+    pictures = page.locator(".jp-OutputArea-output svg.tcplab-state-diagram, "
+                            ".jp-OutputArea-output svg.tcplab-ladder, "
+                            ".jp-OutputArea-output img[src^='data:image/svg+xml']")
+    assert pictures.count() > 0
     print(f"\n{lesson}: kernel ready {ready:.1f} s after opening the page, all cells ran "
-          f"in {took:.1f} s")
-    page.locator(".jp-NotebookPanel .jp-Cell").first.scroll_into_view_if_needed()
+          f"in {took:.1f} s, {pictures.count()} pictures")
+    pictures.first.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)                 # let the notebook paint what scrolled in
     shot(page, f"lite-{lesson.replace('.ipynb', '.png')}")
 
 
@@ -230,12 +233,29 @@ StateDiagram(["figure5"]).show(current={"client": "LISTEN"})""")
     shot(page, "lite-custom-style.png")
 
 
+#: The only errors an assignment may show in the page: no otter, hence no grader.
+SELF_CHECK_ERRORS = re.compile(r"No module named 'otter'|name 'grader' is not defined")
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_assignment_says_its_self_checks_do_not_run_in_the_page(page, base, assignment):
+def test_assignment_runs_in_the_page_but_its_self_checks(page, base, assignment):
     open_notebook(page, base, f"assignments/{assignment}")
-    first = page.locator(".jp-NotebookPanel .jp-Cell").first
-    expect(first).to_contain_text("In this web page the self-checks do not run")
+    cells = page.locator(".jp-NotebookPanel .jp-Cell")
+    expect(cells.first).to_contain_text("In this web page the self-checks do not run")
     shot(page, f"lite-{assignment.replace('.ipynb', '.png')}")
+    # every cell, one after the other (Run All would stop at the first error)
+    cells.first.click()
+    page.keyboard.press("Escape")
+    for i in range(cells.count()):
+        page.keyboard.press("Shift+Enter")
+        if "jp-CodeCell" in (cells.nth(i).get_attribute("class") or ""):
+            expect(cells.nth(i).locator(".jp-InputPrompt")).to_have_text(
+                re.compile(r"\[\d+\]"), timeout=TIMEOUT)
+    errors = errors_in(page)
+    assert errors and all(SELF_CHECK_ERRORS.search(e) for e in errors), errors
+    answers = page.locator(".jp-OutputArea-output").count() - len(errors)
+    print(f"\n{assignment}: {len(errors)} self-check cells stop (no otter), "
+          f"{answers} other outputs")
 
 
 # JS: the states of the nodes highlighted for one endpoint in a widget's state diagram.
