@@ -30,24 +30,25 @@ assert shutil.which("dot") is None, "dot is on PATH"
 failed = []
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.ipynb")):
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=180, kernel_name="python3",
+    NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     if errors:
         failed.append(f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}")
-    svgs = sum("image/svg+xml" in o.get("data", {}) or "tcplab-state-diagram" in
-               str(o.get("data", {}).get("text/html", "")) for c in nb.cells
-               for o in c.get("outputs", []))
-    print("executed", path.name, "pictures:", svgs, flush=True)
+    pictures = sum(bool({"image/svg+xml", "image/png"} & set(o.get("data", {})))
+                   or "tcplab-state-diagram" in str(o.get("data", {}).get("text/html", ""))
+                   for c in nb.cells for o in c.get("outputs", []))
+    print("executed", path.name, "pictures:", pictures, flush=True)
 print("\n".join(failed) or "ALL OK")
 sys.exit(1 if failed else 0)
 """
 
 
-def _run(cmd, env, timeout=1200, **kw) -> subprocess.CompletedProcess:
+def _run(cmd, env, timeout=1200, check=True, **kw) -> subprocess.CompletedProcess:
     out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env,
                          timeout=timeout, **kw)
-    assert out.returncode == 0, f"{cmd}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    assert not check or out.returncode == 0, \
+        f"{cmd}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     return out
 
 
@@ -72,7 +73,7 @@ def test_the_wheel_alone_runs_every_lesson_without_dot(tmp_path):
     script.write_text(_EXECUTE)
     t0 = time.monotonic()
     out = _run([venv / "bin" / "python", script, home / "course"], bare, cwd=home,
-               timeout=1800)
+               timeout=1800, check=False)          # every lesson runs; failures listed
     print(f"\n{out.stdout}every lesson ran without dot in {time.monotonic() - t0:.0f} s")
-    assert "ALL OK" in out.stdout
     assert out.stdout.count("executed") == len(list((ROOT / "notebooks").glob("*.ipynb")))
+    assert "ALL OK" in out.stdout
