@@ -180,7 +180,8 @@ class Explorer(Guarded, widgets.VBox):
                      'user calls on either side, then decide what the wire does with each '
                      'segment: deliver it, drop it, duplicate it. Deliver two FINs crosswise '
                      'to see a simultaneous close.</div>')
-        super().__init__([html_widget(None, stylesheet() + keys_html("explorer")), head, bar,
+        super().__init__([html_widget(None, stylesheet()), html_widget("tl-keyhook",
+                          keys_html("explorer")), head, bar,
                           self.error, top, self.wire, v.explain, self.challenge_panel,
                           self.main],
                          layout=widgets.Layout(width="100%"))
