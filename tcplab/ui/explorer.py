@@ -180,7 +180,8 @@ class Explorer(Guarded, widgets.VBox):
                      'user calls on either side, then decide what the wire does with each '
                      'segment: deliver it, drop it, duplicate it. Deliver two FINs crosswise '
                      'to see a simultaneous close.</div>')
-        super().__init__([html_widget(None, stylesheet() + keys_html("explorer")), head, bar,
+        super().__init__([html_widget(None, stylesheet()), html_widget("tl-keyhook",
+                          keys_html("explorer")), head, bar,
                           self.error, top, self.wire, v.explain, self.challenge_panel,
                           self.main],
                          layout=widgets.Layout(width="100%"))
@@ -309,28 +310,38 @@ class Explorer(Guarded, widgets.VBox):
 
     def _refresh(self) -> None:
         net = self.net
-        # endpoints: same buttons, new disabled/tooltip
+        # what the learner watches first: the pictures, states and explanation
+        k = len(net.history) - 1
+        self.view.show(net, k, ladder_key=(tuple(net.actions), round(net.now, 9)),
+                       ladder_upto=None, earlier=self._earlier)
+        if k < 0:
+            self.view.explain.value = self.view.explain.value.replace(
+                "Before the first step", "Nothing has happened yet")
+
+        # then the controls: same buttons, new disabled/tooltip (one message per widget)
         for name in self.names:
             ep = net[name]
             allowed = ep.allowed_calls()
             for call, btn in self.call_buttons[name].items():
                 why = allowed.get(call)
                 sock = SOCKET_CALLS.get(call, "")
-                btn.disabled = why is not None
-                if why is None:
-                    btn.tooltip = f"{name}: {call}() — sockets: {sock}"
-                    btn.style.button_color = self.colors[name]
-                    btn.style.text_color = "var(--tl-on-color)"
-                    note = f"<b>{call}()</b> <code>{esc(sock)}</code>"
-                    self.call_notes[name][call].remove_class("tl-off")
-                else:
-                    btn.tooltip = f"Not possible in {ep.state.rfc}: {why}"
-                    btn.style.button_color = None
-                    btn.style.text_color = None
-                    note = (f'<b>{call}()</b> <code>{esc(sock)}</code> '
-                            f'<span class="tl-why">· {esc(why)}</span>')
-                    self.call_notes[name][call].add_class("tl-off")
-                self.call_notes[name][call].value = note
+                note_w = self.call_notes[name][call]
+                with btn.hold_sync(), btn.style.hold_sync(), note_w.hold_sync():
+                    btn.disabled = why is not None
+                    if why is None:
+                        btn.tooltip = f"{name}: {call}() — sockets: {sock}"
+                        btn.style.button_color = self.colors[name]
+                        btn.style.text_color = "var(--tl-on-color)"
+                        note = f"<b>{call}()</b> <code>{esc(sock)}</code>"
+                        note_w.remove_class("tl-off")
+                    else:
+                        btn.tooltip = f"Not possible in {ep.state.rfc}: {why}"
+                        btn.style.button_color = None
+                        btn.style.text_color = None
+                        note = (f'<b>{call}()</b> <code>{esc(sock)}</code> '
+                                f'<span class="tl-why">· {esc(why)}</span>')
+                        note_w.add_class("tl-off")
+                    note_w.value = note
             if name in self.send_data:
                 self.send_data[name].disabled = allowed.get("send") is not None
         self._refresh_wire()
@@ -354,12 +365,6 @@ class Explorer(Guarded, widgets.VBox):
             "'start from'; it replays while your run follows its script)")
         if self.challenge.value:
             self._refresh_challenge()
-        k = len(net.history) - 1
-        self.view.show(net, k, ladder_key=(tuple(net.actions), round(net.now, 9)),
-                       ladder_upto=None, earlier=self._earlier)
-        if k < 0:
-            self.view.explain.value = self.view.explain.value.replace(
-                "Before the first step", "Nothing has happened yet")
 
     # -- reach every edge --------------------------------------------------------------------
     def _set_challenge(self, on: bool) -> None:

@@ -140,8 +140,9 @@ class Stepper(Guarded, widgets.VBox):
         badges = widgets.HBox([*v.badges.values(), v.clock])
         badges.add_class("tl-badges")
         head = html_widget("tl-head", head_html(sc, net))
-        super().__init__([html_widget(None, stylesheet() + keys_html("stepper")), head, bar,
-                          self.error, badges, v.explain, self.predict_box, self.main],
+        super().__init__([html_widget(None, stylesheet()), html_widget("tl-keyhook",
+                          keys_html("stepper")), head, bar, self.error, badges, v.explain,
+                          self.predict_box, self.main],
                          layout=widgets.Layout(width="100%"))
         self.add_class("tl-w")
         self.add_class("t-stepper")
