@@ -255,6 +255,20 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status.  Output cut short by the reader (``... | head``)
+    ends the command quietly, as ``cat`` does, instead of with a BrokenPipeError."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()          # a closed pipe shows here, while we can still catch it
+        return status
+    except BrokenPipeError:
+        # The reader is gone.  Point stdout at devnull so the interpreter's own flush at
+        # exit cannot fail again (the recipe of Python's "signal" documentation).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141                  # 128 + SIGPIPE, what a shell reports for such a command
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in ("grade", "generate"):
         if importlib.util.find_spec("otter") is None and not {"-h", "--help"} & set(argv):

@@ -14,6 +14,7 @@ assertion).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -58,14 +59,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """JupyterLab serving a copy of notebooks/, with isolated config; stopped afterwards."""
-    root = tmp_path_factory.mktemp("notebooks")
-    for nb in NOTEBOOKS:
-        shutil.copy2(ROOT / "notebooks" / nb, root / nb)
-    home = tmp_path_factory.mktemp("jupyter-home")
-    (home / "config" / "labconfig").mkdir(parents=True)
+@contextlib.contextmanager
+def serve_lab(root: Path, home: Path):
+    """JupyterLab serving ``root`` with isolated config under ``home``; its base URL.
+    Stopped afterwards.  (Also used by ``benchmarks/bench_browser.py``.)"""
+    (home / "config" / "labconfig").mkdir(parents=True, exist_ok=True)
     (home / "config" / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
@@ -112,6 +110,18 @@ def lab(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving a copy of notebooks/ (and the screen-check notebook), with
+    isolated config; stopped afterwards."""
+    root = tmp_path_factory.mktemp("notebooks")
+    for nb in NOTEBOOKS:
+        shutil.copy2(ROOT / "notebooks" / nb, root / nb)
+    (root / "screen-check.ipynb").write_text(json.dumps(SCREEN_NB))
+    with serve_lab(root, tmp_path_factory.mktemp("jupyter-home")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +266,246 @@ def test_explorer_make_two_fins_cross(lab, page):
     explorer.screenshot(path=str(SHOTS / "explorer-time-wait.png"))
     assert explorer.locator(".t-error").first.inner_text().strip() == ""
     assert_no_errors(page)
+
+
+# ------------------------------------------------------------ the learner's screen ----------
+SCREEN_NB = {
+    "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "from tcplab.ui import explorer, stepper\nstepper('lost-final-ack')"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "explorer('handshake')"},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+SIZES = [(1366, 768), (1920, 1080)]
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+# JS: the smallest text on screen inside ``root`` (px): HTML text by its computed size,
+# SVG text by its font size times the picture's scale; only what is visible counts.
+SMALLEST_TEXT = """(root) => {
+  const el = document.querySelector(root);
+  let small = [1e9, ''], svgSmall = [1e9, ''];
+  const seen = (r) => r.width > 0 && r.height > 0;
+  for (const t of el.querySelectorAll('svg text')) {
+    const svg = t.ownerSVGElement, r = t.getBoundingClientRect();
+    if (!seen(r) || svg.closest('.lm-mod-hidden')) continue;
+    const px = parseFloat(t.getAttribute('font-size') || getComputedStyle(t).fontSize)
+               * svg.getScreenCTM().a;
+    if (px < svgSmall[0]) svgSmall = [px, 'svg: ' + t.textContent];
+  }
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const p = n.parentElement;
+    if (!n.textContent.trim() || p.closest('svg, .lm-mod-hidden, style')) continue;
+    const r = p.getBoundingClientRect();
+    if (!seen(r) || getComputedStyle(p).visibility === 'hidden') continue;
+    const px = parseFloat(getComputedStyle(p).fontSize);
+    if (px < small[0]) small = [px, 'html: ' + n.textContent.trim().slice(0, 40)];
+  }
+  return [small, svgSmall];
+}"""
+
+# JS: elements inside ``root`` that scroll (content larger than their box, overflow auto/scroll).
+SCROLLERS = """(root) => [...document.querySelector(root).querySelectorAll('*')].filter(e => {
+  const s = getComputedStyle(e);
+  return /(auto|scroll)/.test(s.overflowX + s.overflowY) &&
+         (e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1);
+}).map(e => e.className.toString() + ' ' + e.scrollHeight + '/' + e.clientHeight + ' ' +
+          e.scrollWidth + '/' + e.clientWidth)"""
+
+# JS: top and bottom (px, in the viewport) of the first element matching each selector.
+BOXES = """([root, sels]) => sels.map(s => {
+  const e = document.querySelector(root + ' ' + s);
+  if (!e) return null;
+  const r = e.getBoundingClientRect();
+  return [r.top, r.bottom, r.left, r.right];
+})"""
+
+
+def _open_screen(page, base: str, theme: str) -> None:
+    page.goto(f"{base}/lab/tree/screen-check.ipynb?token={TOKEN}&reset")
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=UI_TIMEOUT)
+    playwright_api.expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(
+        timeout=UI_TIMEOUT)
+    page.evaluate("""async (theme) => {
+        const app = window.jupyterapp;
+        app.shell.collapseLeft(); app.shell.collapseRight();
+        await app.commands.execute('apputils:change-theme', {theme});
+    }""", THEMES[theme])
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.locator(".t-explorer .t-ladder svg").first.wait_for(timeout=UI_TIMEOUT * 2)
+    page.locator(".t-stepper .t-ladder svg").first.wait_for(timeout=UI_TIMEOUT)
+    page.wait_for_timeout(300)
+
+
+@pytest.mark.parametrize("theme", list(THEMES))
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        _open_screen(page, lab, theme)
+        tag = f"{size[0]}x{size[1]}-{theme}"
+        for root in (".t-stepper", ".t-explorer"):
+            w = page.locator(root).first
+            # the learner scrolls the widget's bar to the top of the notebook
+            w.locator(".tl-bar").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(200)
+            if root == ".t-stepper":
+                for _ in range(9):
+                    w.locator("button.t-step").click()
+                page.wait_for_function(
+                    "() => document.querySelector('.t-stepper .t-ladder svg')"
+                    ".getAttribute('data-upto') === '8'", timeout=UI_TIMEOUT)
+            shot(page, f"screen-{tag}-{root[3:]}.png")
+            for tab in ("ladder", "diagram"):
+                if tab == "diagram":
+                    w.locator(".lm-TabBar-tab", has_text="State diagram").click()
+                    page.wait_for_timeout(150)
+                    shot(page, f"screen-{tag}-{root[3:]}-diagram.png")
+                (px, what), (spx, swhat) = page.evaluate(SMALLEST_TEXT, root)
+                print(f"\n{tag} {root} {tab}: smallest text {px:.1f} px ({what}), in the "
+                      f"picture {spx:.1f} px ({swhat})")
+                assert spx < 1e9, f"{tag} {root} {tab}: no picture text on screen"
+                assert min(px, spx) >= 11, f"{tag} {root} {tab}: text under 11 px: " \
+                    f"{what} {px:.1f} px, {swhat} {spx:.1f} px"
+            w.locator(".lm-TabBar-tab", has_text="Sequence").click()
+            assert page.evaluate(SCROLLERS, root) == [], "something scrolls inside the widget"
+            sels = [".tl-bar", ".t-explain", ".tl-badge", ".t-ladder svg #now"
+                    if root == ".t-stepper" else ".t-ladder svg", ".tl-bar > :last-child"]
+            boxes = page.evaluate(BOXES, [root, sels])
+            vh = size[1]
+            for sel, box in zip(sels, boxes):
+                assert box is not None, f"{root} {sel} missing"
+                assert 0 <= box[0] and box[1] <= vh + 1, f"{tag} {root} {sel} off screen: {box}"
+            bar_top = boxes[0][0]
+            tops = page.evaluate(f"() => [...document.querySelector('{root} .tl-bar').children]"
+                                 ".filter(e => e.offsetParent).map(e => e.getBoundingClientRect().top)")
+            assert max(tops) - min(tops) < 12, f"{tag} {root}: the toolbar wraps ({tops})"
+            assert bar_top >= 0
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+# JS: click ``button`` inside ``root`` and wait until every ``watch`` element of the widget
+# has changed, then for the next painted frame; the milliseconds from click to that frame.
+CLICK_TO_FRAME = """async ([root, button, watch]) => {
+  const r = document.querySelector(root);
+  const targets = watch.map(s => r.querySelector(s));
+  if (targets.some(t => !t)) throw new Error('missing ' + watch);
+  const changed = targets.map(t => new Promise(ok => {
+    const mo = new MutationObserver(() => { mo.disconnect(); ok(); });
+    mo.observe(t, {childList: true, subtree: true, characterData: true, attributes: true});
+  }));
+  const t0 = performance.now();
+  r.querySelector(button).click();
+  await Promise.all(changed);
+  await new Promise(ok => requestAnimationFrame(() => setTimeout(ok, 0)));
+  return performance.now() - t0;
+}"""
+
+PICTURES_AND_TEXT = [".t-ladder", ".t-diagram", ".t-explain"]
+
+
+def _stats(ms: list[float]) -> str:
+    q = statistics.quantiles(ms, n=10) if len(ms) >= 2 else ms * 9
+    return f"median {statistics.median(ms):.0f} ms, p90 {q[-1]:.0f} ms (n={len(ms)})"
+
+
+def measure_latencies(page, rounds: int = 2) -> dict[str, list[float]]:
+    """Click every kind of widget action of the screen-check notebook and time click ->
+    the next painted frame with the pictures and the explanation updated."""
+    out: dict[str, list[float]] = {}
+
+    def click(name: str, root: str, button: str, watch=PICTURES_AND_TEXT) -> None:
+        out.setdefault(name, []).append(page.evaluate(CLICK_TO_FRAME, [root, button, watch]))
+
+    st, ex = ".t-stepper", ".t-explorer"
+    for _ in range(rounds):
+        page.evaluate("() => document.querySelector('.t-stepper button.t-reset').click()")
+        page.wait_for_function("() => document.querySelector('.t-stepper .t-ladder svg')"
+                               ".getAttribute('data-upto') === '-1'", timeout=UI_TIMEOUT)
+        for _ in range(8):
+            click("stepper: Step", st, "button.t-step")
+        for _ in range(4):
+            click("stepper: Back", st, "button.t-back")
+        click("stepper: Reset", st, "button.t-reset")
+        # the explorer: make a run by hand, the ladder timed with the rest
+        click("explorer: Restart", ex, "button.t-restart", [".t-ladder", ".t-explain"])
+        click("explorer: call", ex, "button.t-call-server-listen")
+        click("explorer: call", ex, "button.t-call-client-connect")
+        for _ in range(3):
+            click("explorer: Deliver", ex, ".t-wire-row button.t-deliver")
+        click("explorer: call", ex, "button.t-call-client-close")
+        click("explorer: Drop", ex, ".t-wire-row button.t-drop", [".t-ladder", ".t-explain"])
+        click("explorer: Next timer", ex, "button.t-next-timer")
+        for _ in range(2):
+            click("explorer: Undo", ex, "button.t-undo")
+    return out
+
+
+def test_keys_challenge_and_click_latencies(lab, browser):
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        _open_screen(page, lab, "light")
+        upto = ("() => document.querySelector('.t-stepper .t-ladder svg')"
+                ".getAttribute('data-upto')")
+        st = page.locator(".t-stepper").first
+        st.locator(".t-explain").first.click()          # the widget has focus
+        assert page.evaluate("() => document.activeElement.classList.contains('t-stepper')")
+        assert page.evaluate("() => document.querySelector('.t-stepper .t-explain')"
+                             ".getAttribute('aria-live')") == "polite"
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"() => ({upto})() === '0'", timeout=UI_TIMEOUT)
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"() => ({upto})() === '1'", timeout=UI_TIMEOUT)
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function(f"() => ({upto})() === '0'", timeout=UI_TIMEOUT)
+        page.keyboard.press(" ")                       # play ...
+        playwright_api.expect(st.locator("button.t-play")).to_have_text("❚❚ Pause",
+                                                                         timeout=UI_TIMEOUT)
+        page.wait_for_function(f"() => +({upto})() >= 2", timeout=UI_TIMEOUT)
+        page.keyboard.press(" ")                       # ... and pause
+        playwright_api.expect(st.locator("button.t-play")).to_have_text("▶ Play",
+                                                                         timeout=UI_TIMEOUT)
+        # the same keys do nothing when the focus is elsewhere in the notebook
+        k = page.evaluate(upto)
+        page.locator(".jp-Cell").nth(1).locator(".jp-InputPrompt").click()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(300)
+        assert page.evaluate(upto) == k
+
+        # reach every edge: the counter and the green edges follow the learner's run
+        ex = page.locator(".t-explorer").first
+        ex.locator(".t-challenge input").check()
+        count = ex.locator(".t-edge-count")
+        playwright_api.expect(count).to_have_text("5 of 22 edges", timeout=UI_TIMEOUT)
+        ex.locator(".lm-TabBar-tab", has_text="State diagram").click()
+        covered = ex.locator(".t-diagram svg g.edge.covered")
+        playwright_api.expect(covered).to_have_count(5, timeout=UI_TIMEOUT)
+        ex.locator("button.t-call-client-close").click()
+        playwright_api.expect(count).to_have_text("6 of 22 edges", timeout=UI_TIMEOUT)
+        assert ex.locator(".t-hint").count() == 16
+        shot(page, "challenge-1366x768.png")
+        ex.locator(".t-challenge input").uncheck()
+        ex.locator(".lm-TabBar-tab", has_text="Sequence").click()
+
+        lat = measure_latencies(page)
+        print("\nclick -> next painted frame (pictures and explanation updated), Chromium "
+              "1366x768:")
+        for name, ms in lat.items():
+            print(f"  {name:22s} {_stats(ms)}")
+        every = [m for ms in lat.values() for m in ms]
+        print(f"  {'all actions':22s} {_stats(every)}")
+        assert not errors, errors
+    finally:
+        ctx.close()

@@ -25,7 +25,8 @@ MODEL = sorted(p.stem for p in PKG.glob("*.py") if p.stem not in ("__init__", "_
 #: which layers each layer may import (besides the model and itself)
 MAY_IMPORT = {"render": set(), "exercises": {"render"}, "live": set(), "capture": {"render", "live"},
               "course": set(), "ui": {"render", "exercises", "live", "capture"}}
-THIRD_PARTY_OK = {"render": {"matplotlib", "graphviz", "PIL", "numpy"},
+# render/diagram/viz.py: Pyodide's JavaScript bridge (``js``, ``pyodide``), in a web page only
+THIRD_PARTY_OK = {"render": {"matplotlib", "graphviz", "PIL", "numpy", "js", "pyodide"},
                   "exercises": {"otter", "nbformat", "nbconvert", "rich", "IPython", "traitlets"},
                   "ui": {"ipywidgets", "IPython", "ipykernel", "traitlets", "anywidget"},
                   "live": set(), "capture": {"dpkt"}, "course": {"jupyterlab"}}

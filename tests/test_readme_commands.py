@@ -2,8 +2,9 @@
 
 * The README shows exactly ``bash scripts/lab.sh`` and ``bash scripts/test.sh`` in fenced code
   blocks, and CI (``.ci/run``) runs the very same test command.
-* ``bash scripts/lab.sh`` really starts JupyterLab, serving the repository's ``notebooks/``
-  folder, and stops cleanly.  (``bash scripts/test.sh`` is checked by running this suite.)
+* ``bash scripts/lab.sh`` really starts JupyterLab, serving the learner's *copies* of the
+  lessons and student assignments (``$TCPLAB_LESSONS``) with the landing page
+  START-HERE.ipynb, never the repository itself, and stops cleanly.  (``bash scripts/test.sh`` is checked by running this suite.)
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def test_lab_command_starts_jupyterlab_on_the_notebooks(tmp_path):
                JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
                JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-               BROWSER="true")  # never open a browser, even if --no-browser were ignored
+               BROWSER="true",  # never open a browser, even if --no-browser were ignored
+               TCPLAB_LESSONS=str(tmp_path / "lessons"))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = ["bash", "scripts/lab.sh", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -178,15 +180,23 @@ def test_lab_command_starts_jupyterlab_on_the_notebooks(tmp_path):
         status, body = _get(f"{base}/lab?token={TOKEN}")
         assert status == 200 and b"JupyterLab" in body
 
-        # ... and it serves the repository's notebooks/ folder: same entries, and the repo root
-        # (pyproject.toml) is outside it.
+        # ... and it serves the learner's copies: the landing page, every lesson, the student
+        # assignments; the repository (pyproject.toml) is outside it.
         status, body = _get(f"{base}/api/contents?token={TOKEN}")
         assert status == 200
         listing = json.loads(body)
         assert listing["type"] == "directory"
         served = sorted(item["name"] for item in listing["content"])
-        on_disk = sorted(p.name for p in (ROOT / "notebooks").iterdir() if not p.name.startswith("."))
-        assert served == on_disk
+        lessons = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+        assert served == sorted(["START-HERE.ipynb", "assignments", *lessons])
+        status, body = _get(f"{base}/api/contents/assignments?token={TOKEN}")
+        assert sorted(i["name"] for i in json.loads(body)["content"]) == sorted(
+            p.name for p in (ROOT / "assignments" / "student").glob("*.ipynb"))
+        status, body = _get(f"{base}/api/contents/START-HERE.ipynb?token={TOKEN}")
+        page = "".join(json.loads(body)["content"]["cells"][0]["source"])
+        for name in [*lessons, *(f"assignments/{p.name}" for p in
+                                 (ROOT / "assignments" / "student").glob("*.ipynb"))]:
+            assert f"]({name})" in page, f"the landing page does not link {name}"
         assert _get(f"{base}/api/contents/pyproject.toml?token={TOKEN}")[0] == 404
     finally:
         problems = _stop(proc, base)

@@ -22,6 +22,7 @@ from tcplab import scenarios  # noqa: E402
 from tcplab.exercises.checks import check_prediction, expected_states, prediction_choices  # noqa: E402
 from tcplab.endpoint import CALLS, SOCKET_CALLS  # noqa: E402
 from tcplab.network import WIRE, Network  # noqa: E402
+from tcplab.render.ladder_diagram.history import collect  # noqa: E402
 from tcplab.states import TcpState  # noqa: E402
 from tcplab.ui import Explorer, Stepper, explorer, stepper  # noqa: E402
 
@@ -68,7 +69,13 @@ def check_view_matches(view, net: Network, k: int) -> None:
         assert f"{n} {s.rfc}" in badge
         assert f"ss {s.ss}" in badge and f"netstat {s.netstat}" in badge
         assert f"SNMP {s.mib_name}({s.mib})" in badge
-    assert view.ladder.value[:8] == b"\x89PNG\r\n\x1a\n"
+    # the ladder is SVG with real text, showing exactly the packets sent by step k
+    ladder = ladder_root(view)
+    assert ladder.get("class") == "tcplab-ladder"
+    sent = {f"seg-{p.id}" for p in collect(net, None, None, None).packets.values()
+            if p.sent_step < k}
+    drawn = {g.get("id") for g in ladder.iter() if (g.get("id") or "").startswith("seg-")}
+    assert drawn == sent
     if k:
         step = net.history[k - 1]
         explain = norm(text_of(view.explain.value))
@@ -77,6 +84,13 @@ def check_view_matches(view, net: Network, k: int) -> None:
         for seg in step.sent:
             assert seg.rfc() in explain and seg.tcpdump() in explain
         assert f"t = {step.time:.3f} s" in text_of(view.clock.value)
+
+
+def ladder_root(view) -> ET.Element:
+    """The ladder's <svg> inside its frame."""
+    frame = ET.fromstring(view.ladder.value)
+    assert "tl-frame-ladder" in frame.get("class")
+    return frame.find(SVG_NS + "svg")
 
 
 def visible(w) -> bool:
@@ -208,27 +222,48 @@ def test_wire_steps_and_received_segments_are_explained():
     assert all(seg.rfc() in explain for seg in nxt.sent)
 
 
-def test_play_button_toggles_the_frontend_player():
+def test_play_draws_every_step_even_at_4x():
+    import asyncio
+
+    async def run():
+        s = stepper("lost-final-ack", prefetch=False)
+        s.speed.value = 200                              # 4x
+        s.shown.clear()
+        s.buttons["play"].click()
+        assert s.playing and "Pause" in s.buttons["play"].description
+        while s.playing:
+            await asyncio.sleep(0.05)
+        assert s.index == s.n and "Play" in s.buttons["play"].description
+        assert s.shown == list(range(1, s.n + 1))        # every step was drawn, in order
+        assert ladder_root(s.view).get("data-upto") == str(s.n - 1)
+        # pause stops it where it is; play at the end starts again from step 0
+        s.buttons["play"].click()
+        await asyncio.sleep(0.25)
+        s.buttons["play"].click()
+        assert not s.playing and 0 < s.index < s.n
+        k = s.index
+        await asyncio.sleep(0.5)
+        assert s.index == k
+
+    asyncio.run(run())
+
+
+def test_play_outside_a_kernel_says_what_to_do():
     s = stepper("handshake")
-    assert not s.play.playing
     s.buttons["play"].click()
-    assert s.play.playing and "Pause" in s.buttons["play"].description
-    s.buttons["play"].click()
-    assert not s.play.playing and "Play" in s.buttons["play"].description
-    s.speed.value = 200
-    assert s.play.interval == 200
+    assert "Play needs a notebook kernel" in s.error.value and not s.playing
 
 
 def test_stepper_tree_is_built_once():
     s = stepper("handshake")
     children, ladder, diagram = s.children, s.view.ladder, s.view.diagram
-    first_png = ladder.value
+    first = ladder.value
     s.step(); s.step()
     assert s.children == children
     assert s.view.ladder is ladder and s.view.diagram is diagram
-    assert ladder.value != first_png
+    assert ladder.value != first
     s.back(); s.back()
-    assert ladder.value == first_png               # the cached picture
+    assert ladder.value is first                   # the cached picture
 
 
 # ------------------------------------------------------------------------- predict first --
@@ -300,7 +335,7 @@ def test_predict_mode_play_shows_an_error_instead_of_raising():
     s = stepper("handshake", predict=True)
     s.buttons["play"].click()                      # disabled in the browser; click anyway
     assert visible(s.error) and "predict" in s.error.value.lower()
-    assert not s.play.playing
+    assert not s.playing
 
 
 # ----------------------------------------------------------------------------- explorer ---
@@ -495,12 +530,31 @@ def test_load_a_scenario_from_the_dropdown():
     e = explorer()
     e.load.value = "simultaneous-open"
     ref = scenarios.get("simultaneous-open").run()
-    assert len(e.net.history) == len(ref.history)
-    assert e.net.states() == ref.states()
-    check_view_matches(e.view, e.net, len(e.net.history))
-    check_calls(e); check_wire(e)
+    # "start from" opens the scenario at its step 0 ...
+    assert e.net.history == [] and not e.redo_button.disabled
+    check_view_matches(e.view, e.net, 0)
+    # ... and "Scenario step" replays it, one step per click, as the scenario ran
+    for k in range(1, len(ref.history) + 1):
+        assert f"step {k} of {len(ref.history)}" in e.redo_button.tooltip
+        e.redo_button.click()
+        assert len(e.net.history) == k
+        assert e.net.history[-1].summary() == ref.history[k - 1].summary()
+        check_view_matches(e.view, e.net, k)
+        check_calls(e); check_wire(e)
+    assert e.net.states() == ref.states() and e.redo_button.disabled
+    # Undo, then Scenario step again: a redo
+    e.undo_button.click(); e.undo_button.click()
+    assert len(e.net.history) == len(ref.history) - 2 and not e.redo_button.disabled
+    e.redo_button.click()
+    assert len(e.net.history) == len(ref.history) - 1
     e.restart_button.click()
-    assert len(e.net.history) == len(ref.history)
+    assert e.net.history == []
+    # an action of one's own leaves the script: no scenario step to replay
+    e.call_buttons["client"]["connect"].click()
+    e.call_buttons["client"]["close"].click()
+    assert e.redo_button.disabled
+    e.redo_button.click()
+    assert "No scenario step" in e.error.value
 
 
 def test_explorer_restarts_a_network_it_was_given():
@@ -527,32 +581,17 @@ def test_tcpdump_style_puts_tcpdump_first():
 
 # --------------------------------------------------- in a kernel: ladder later, draw ahead --
 
-def test_browser_clicks_get_the_ladder_when_the_kernel_is_idle(monkeypatch):
-    import asyncio
-
-    import tcplab.ui.view as tw
-    e = explorer("handshake")                           # a cell: drawn at once
-    png0 = e.view.ladder.value
-    assert png0 and len(e.view._ladder_cache) == 1
-    monkeypatch.setattr(tw, "frontend_event", lambda: True)
-
-    async def run():
-        e.call_buttons["client"]["close"].click()
-        # the reply (badges, diagram) is out at once; the ladder comes a moment later
-        assert e.view.timings["deferred"] == 1.0
-        assert e.net.state("client") is TcpState.FIN_WAIT_1
-        assert highlighted(e.view)["client"] == "FIN_WAIT_1"
-        assert e.view.ladder.value == png0
-        e.call_buttons["server"]["close"].click()       # a second click before it is drawn
-        await asyncio.sleep(0.01)
-        assert e.view.ladder.value != png0
-        assert "ladder_late" in e.view.timings
-        # only the newest picture was drawn: the one for both FINs in flight
-        key = (tuple(e.net.actions), round(e.net.now, 9))
-        assert e.view.has_ladder(key) and len(e.view._ladder_cache) == 2
-        assert e.view.ladder.value == e.view._ladder_cache[key]
-
-    asyncio.run(run())
+def test_explorer_ladder_follows_each_click_and_is_memoised():
+    e = explorer("handshake")
+    first = e.view.ladder.value
+    assert len(e.view._ladder_cache) == 1
+    e.call_buttons["client"]["close"].click()
+    assert e.view.ladder.value != first
+    e.call_buttons["server"]["close"].click()
+    key = (tuple(e.net.actions), round(e.net.now, 9))
+    assert e.view.has_ladder(key) and len(e.view._ladder_cache) == 3
+    assert e.view.ladder.value == e.view._ladder_cache[key]
+    assert e.view.timings["ladder"] < 0.5
 
 
 def test_stepper_draws_ahead_while_idle():
@@ -612,8 +651,8 @@ def test_headless_notebook_saves_widget_state(tmp_path):
     assert any("Step 7 of" in v for v in html_values)
     sliders = [m["state"] for m in models.values() if m["model_name"] == "IntSliderModel"]
     assert any(sl.get("value") == 7 for sl in sliders)
-    images = [m for m in models.values() if m["model_name"] == "ImageModel"]
-    assert images
+    ladders = [v for v in html_values if 'class="tcplab-ladder"' in v]
+    assert any('data-upto="6"' in v for v in ladders)       # the stepper after 7 steps
 
 
 # ------------------------------------------------------------ the style sheet and cards ----
@@ -681,3 +720,95 @@ def test_predict_question_is_told_from_typed_fields():
     s.goto(k)
     assert "the client&#x27;s time-wait timer fires" in s.question.value or \
         "the client's time-wait timer fires" in s.question.value
+
+
+# ------------------------------------------------------------ the learner's screen ----------
+
+def test_reset_starts_the_predict_score_again():
+    s = stepper("handshake", predict=True)
+    nxt = s.next_step
+    s.predict(nxt.after)
+    assert s.score == [1, 1] and "score 1 of 1" in s.feedback.value
+    s.buttons["reset"].click()
+    assert s.index == 0 and s.score == [0, 0] and s.feedback.value == ""
+    s.predict(s.next_step.after)
+    assert "score 1 of 1" in s.feedback.value
+
+
+def test_keys_click_the_widgets_own_buttons():
+    from tcplab.ui.screen import KEYS, keys_html
+    s, e = stepper("handshake"), explorer()
+    for w, kind in ((s, "stepper"), (e, "explorer")):
+        hook = [c for c in w.children if "tl-keyhook" in classes(c)]
+        assert len(hook) == 1 and hook[0].value == keys_html(kind)
+        js = html.unescape(re.search(r'onload="([^"]*)"', hook[0].value).group(1))
+        assert "aria-live" in js and "data-lm-suppress-shortcuts" in js
+        for key, cls in KEYS[kind].items():
+            assert f"{key!r}: {cls!r}" in js
+            # the button each key clicks exists in that widget
+            own = (s.buttons.values() if kind == "stepper"
+                   else (e.undo_button, e.next_event_button))
+            assert [b for b in own if cls in classes(b)], (kind, key, cls)
+    with pytest.raises(ValueError, match="widget is one of"):
+        keys_html("quiz")
+
+
+def test_the_explanation_is_the_live_region():
+    from tcplab.ui.screen import keys_html
+    assert "querySelector('.t-explain')" in html.unescape(keys_html("stepper"))
+    assert "t-explain" in classes(stepper("handshake").view.explain)
+
+
+def test_edges_taken_overlay_in_the_stepper():
+    s = stepper("simultaneous-close")
+    s.goto(len(s.history))
+    assert ' covered' not in s.view.diagram.value
+    s.coverage.value = True
+    root = ET.fromstring(s.view.diagram.value).find(SVG_NS + "svg")
+    covered = {g.get("id") for g in root.iter(SVG_NS + "g")
+               if "covered" in (g.get("class") or "").split()}
+    taken = {f"edge-{t.key}" for st in s.history for t in st.transitions}
+    assert covered and covered <= taken
+    assert "edge-fin-wait-1-rcv-fin" in covered          # the crossing FINs
+
+
+def test_reach_every_edge_counts_the_learners_own_run():
+    from tcplab.render import StateDiagram
+    from tcplab.ui.challenge import HINTS, progress
+    e = explorer()
+    e.challenge.value = True
+    assert visible(e.challenge_panel) and e.view.coverage
+    edges = StateDiagram().transitions
+    assert f"0 of {len(edges)} edges" in text_of(e.challenge_panel.value)
+    assert set(HINTS) == {t.key for t in edges}        # a hint for every drawn edge
+    e.call("server", "listen"); e.call("client", "connect")
+    e.deliver(e.net.in_flight[0].id)
+    prog = progress(e.net.history, edges)
+    want = {t.key for st in e.net.history for t in st.transitions}
+    assert set(prog.taken) == want and len(want) == 3
+    panel = norm(text_of(e.challenge_panel.value))
+    assert f"3 of {len(edges)} edges" in panel
+    assert prog.taken["passive-open"] == ("server",)
+    assert HINTS["fin-wait-1-rcv-fin"] in panel          # "get a FIN to cross yours"
+    assert HINTS["passive-open"] not in panel            # taken: no hint
+    e.challenge.value = False
+    assert not visible(e.challenge_panel) and not e.view.coverage
+
+
+def test_framing_places_the_moment_and_rejects_other_pictures():
+    from tcplab.ui.screen import diagram_focus, framed, ladder_focus
+    s = stepper("lost-final-ack")
+    s.goto(3)
+    svg = ET.fromstring(s.view.ladder.value)
+    f = float(re.search(r"--tl-focus: ([\d.]+)", svg.get("style")).group(1))
+    assert 0 < f < 0.5                                   # early in the run: near the top
+    s.goto(s.n)
+    f_end = float(re.search(r"--tl-focus: ([\d.]+)",
+                            ET.fromstring(s.view.ladder.value).get("style")).group(1))
+    assert f_end > 0.9
+    d = s.view.diagram_view
+    assert 0 <= diagram_focus(d.svg, d.current_nodes.values()) <= 1
+    with pytest.raises(ValueError, match="kind is"):
+        framed("<svg viewBox='0 0 1 1'></svg>", "photo")
+    with pytest.raises(ValueError, match="viewBox"):
+        ladder_focus("<div/>")

@@ -3,8 +3,12 @@
 ``explorer("handshake")`` shows, per endpoint, a button for every user call with its
 socket-API name (calls not possible now are disabled and say why on hover, from
 :meth:`tcplab.endpoint.Endpoint.allowed_calls`), the segments in flight with Deliver /
-Drop / Duplicate, "Next event", "Next timer", Undo, a scenario to start from, and the
-picture of the moment (:class:`tcplab.ui.view.View`).  Every button is also a method
+Drop / Duplicate, "Next event", "Next timer", Undo, a scenario to start from (at its step
+0; "Scenario step" replays its next step, as Redo after an Undo), and the picture of the
+moment (:class:`tcplab.ui.view.View`).  ← takes back, → lets the next event happen, when
+the widget has focus.  "Reach every edge" is the challenge mode: the diagram marks the
+edges the learner's run has taken (either endpoint), with a counter and hints for the
+missing ones (:mod:`tcplab.ui.challenge`).  Every button is also a method
 (:meth:`Explorer.call`, :meth:`Explorer.deliver`, ...), so a notebook or a test can drive
 it; the model decides what happens.  Built on ipywidgets, :mod:`tcplab.ui.view` and
 :mod:`tcplab.ui.cards`.
@@ -12,7 +16,8 @@ it; the model decides what happens.  Built on ipywidgets, :mod:`tcplab.ui.view` 
 Stable CSS classes: ``t-explorer``, ``t-call-<endpoint>-<call>``, ``t-send-data-<endpoint>``,
 ``t-endpoint-<endpoint>``, ``t-wire``, ``t-wire-row`` (and ``t-pid-<id>``) with
 ``t-deliver``, ``t-drop``, ``t-dup``; ``t-next-timer``, ``t-next-event``, ``t-undo``,
-``t-load``, ``t-restart``, ``t-error``.
+``t-load``, ``t-restart``, ``t-redo``, ``t-challenge`` (and ``t-challenge-panel``,
+``t-edge-count``, ``t-hint``), ``t-whole``, ``t-pictures``, ``t-error``.
 
 >>> e = explorer("handshake")
 >>> e.call("client", "close").after.rfc
@@ -32,9 +37,10 @@ from ..network import Network, Packet
 from ..scenarios import SCENARIOS, Scenario
 from ..steps import Step
 from .cards import css_name, esc, packet_html, timer_name
+from .challenge import hint, progress
+from .screen import keys_html
 from .style import stylesheet
-from .view import (LADDER_DPI, Guarded, View, button, check_style, html_widget, pictures,
-                   scenario_of)
+from .view import Guarded, View, button, check_style, html_widget, pictures, scenario_of
 
 __all__ = ["Explorer", "explorer"]
 
@@ -46,12 +52,13 @@ class Explorer(Guarded, widgets.VBox):
     """Drive both endpoints and the wire by hand (see :func:`explorer`).
 
     ``net`` is the live network.  ``call_buttons[endpoint][call]``, ``wire_rows`` (packet id
-    -> row), ``undo_button``, ``next_timer_button``, ``next_event_button``, ``load`` (the
-    scenario dropdown) and ``error`` are the parts a test or a notebook may drive.
+    -> row), ``undo_button``, ``redo_button``, ``next_timer_button``,
+    ``next_event_button``, ``load`` (the scenario dropdown), ``challenge`` (the "reach every
+    edge" box) and ``error`` are the parts a test or a notebook may drive.
     """
 
     def __init__(self, start: "None | str | Scenario | Network" = None, *, style: str = "rfc",
-                 layers: "str | Iterable[str] | None" = None, dpi: int = LADDER_DPI,
+                 layers: "str | Iterable[str] | None" = None,
                  send_data: str = "hello") -> None:
         check_style(style)
         if start is None:
@@ -61,10 +68,12 @@ class Explorer(Guarded, widgets.VBox):
         self.net = net
         self.names = net.names
         self._given = net.replay() if start is not None and sc is None else None
-        self.view = View(net.names, style=style, layers=layers, dpi=dpi)
+        self.view = View(net.names, style=style, layers=layers)
         self.colors = self.view.colors
         self._marks: list[int] = []      # history length before each action (for Undo)
         self._earlier: list[Step] = []
+        # the loaded scenario's whole run: "Scenario step" replays it step by step
+        self._script: Network | None = net.replay() if sc is not None else None
 
         # scenario loader
         options = [("(empty: both CLOSED)", _EMPTY)] + [
@@ -74,25 +83,37 @@ class Explorer(Guarded, widgets.VBox):
         first = sc.name if sc else _GIVEN if self._given is not None else _EMPTY
         self.load = widgets.Dropdown(options=options, value=first,
                                      description="start from",
-                                     layout=widgets.Layout(width="440px"),
-                                     style={"description_width": "72px"})
+                                     layout=widgets.Layout(width="330px"),
+                                     style={"description_width": "68px"})
         self.load.add_class("t-load")
         self.load.observe(lambda ch: self._safe(self.load_scenario, ch["new"]), "value")
         self.restart_button = button("↺ Restart", "t-restart",
                                       "Start again from the chosen starting point")
         self.restart_button.on_click(lambda _: self._safe(self.load_scenario, self.load.value))
-        self.undo_button = button("↶ Undo", "t-undo", "Take back the last action")
+        self.undo_button = button("↶ Undo", "t-undo", "Take back the last action (←)")
         self.undo_button.on_click(lambda _: self._safe(self.undo))
+        self.redo_button = button("Scenario step ↷", "t-redo", "")
+        self.redo_button.on_click(lambda _: self._safe(self.redo))
         self.next_timer_button = button("Next timer", "t-next-timer", "")
         self.next_timer_button.on_click(lambda _: self._safe(self.fire_next_timer))
         self.next_event_button = button("Next event", "t-next-event",
                                          "Let the network run until the next thing happens "
                                          "on its own (a segment arrives or a timer fires)")
         self.next_event_button.on_click(lambda _: self._safe(self.next_event))
-        self.main, self.layout_toggle = pictures(self.view)
+        self.main, self.whole = pictures(self.view)
+        self.challenge = widgets.Checkbox(value=False, description="reach every edge",
+                                          indent=False, tooltip=(
+                                              "Challenge: take every edge of the state "
+                                              "diagram with your own run"),
+                                          layout=widgets.Layout(width="auto",
+                                                                flex="0 0 auto"))
+        self.challenge.add_class("t-challenge")
+        self.challenge.observe(lambda ch: self._safe(self._set_challenge, ch["new"]), "value")
+        self.challenge_panel = html_widget("t-challenge-panel", width="100%")
+        self.challenge_panel.layout.display = "none"
         bar = widgets.HBox([self.load, self.restart_button, self.undo_button,
-                            self.next_event_button, self.next_timer_button,
-                            self.layout_toggle])
+                            self.redo_button, self.next_event_button,
+                            self.next_timer_button, self.whole, self.challenge])
         bar.add_class("tl-bar")
 
         # endpoints
@@ -105,22 +126,29 @@ class Explorer(Guarded, widgets.VBox):
             self.call_buttons[name] = {}
             self.call_notes[name] = {}
             for call in CALLS:
-                btn = button(f"{call}()", f"t-call-{css_name(name)}-{call}", width="96px")
+                btn = button(f"{call}()", f"t-call-{css_name(name)}-{call}")
                 btn.on_click(lambda _, n=name, c=call: self._safe(self.call, n, c))
                 note = html_widget("tl-sock")
+                note.add_class(f"t-note-{call}")
                 self.call_buttons[name][call] = btn
                 self.call_notes[name][call] = note
                 parts: list[widgets.Widget] = [btn]
                 if call == "send":
                     data = widgets.Text(value=send_data, placeholder="data",
-                                        layout=widgets.Layout(width="110px"))
+                                        layout=widgets.Layout(width="90px"))
                     data.add_class(f"t-send-data-{css_name(name)}")
                     self.send_data[name] = data
                     parts.append(data)
-                parts.append(note)
-                row = widgets.HBox(parts)
-                row.add_class("tl-call-row")
-                rows.append(row)
+                group = widgets.HBox(parts)
+                group.add_class("tl-call")
+                rows.append(group)
+            # one row of calls per endpoint (the socket API and why a call is off: on hover,
+            # and in the notes below, shown when the screen is tall enough)
+            calls = widgets.HBox(rows)
+            calls.add_class("tl-calls")
+            notes = widgets.VBox(list(self.call_notes[name].values()))
+            notes.add_class("tl-notes")
+            rows = [calls, notes]
             self.view.badges[name].layout = widgets.Layout(flex="0 0 auto", width="100%")
             card = widgets.VBox([self.view.badges[name], *rows],
                                 layout=widgets.Layout(flex="1 1 0", min_width="0"))
@@ -152,8 +180,10 @@ class Explorer(Guarded, widgets.VBox):
                      'user calls on either side, then decide what the wire does with each '
                      'segment: deliver it, drop it, duplicate it. Deliver two FINs crosswise '
                      'to see a simultaneous close.</div>')
-        super().__init__([html_widget(None, stylesheet()), head, bar, self.error, top,
-                          self.wire, v.explain, self.main],
+        super().__init__([html_widget(None, stylesheet()), html_widget("tl-keyhook",
+                          keys_html("explorer")), head, bar,
+                          self.error, top, self.wire, v.explain, self.challenge_panel,
+                          self.main],
                          layout=widgets.Layout(width="100%"))
         self.add_class("tl-w")
         self.add_class("t-explorer")
@@ -206,6 +236,34 @@ class Explorer(Guarded, widgets.VBox):
                              "timer runs. Make a call.")
         return self._act(self.net.step)  # type: ignore[arg-type]
 
+    def redo(self) -> Step:
+        """The loaded scenario's next step (after "start from" or an Undo): its actions
+        replayed one by one, as long as the run still follows the scenario."""
+        n = self._script_next()
+        if n is None:
+            raise ValueError("No scenario step to replay: choose a scenario under "
+                             "'start from', or your own actions have left its script.")
+        script = self._script
+        mark = len(self.net.history)
+        self._adopt(script.replay(n + 1))           # type: ignore[union-attr]
+        self._marks.append(mark)
+        self._earlier = self.net.history[mark:-1]
+        self._refresh()
+        return self.net.history[-1]
+
+    def _script_next(self) -> int | None:
+        """The index of the scenario's next action, if the run is still on its script."""
+        s = self._script
+        n = len(self.net.actions)
+        if s is None or n >= len(s.actions) or list(self.net.actions) != list(s.actions[:n]):
+            return None
+        return n
+
+    def _adopt(self, net: Network) -> None:
+        """Make ``self.net`` (the object the caller holds) the run ``net``."""
+        self.net.__dict__.update(net.__dict__)
+        self.net.rewind(len(self.net.actions))     # rebinds the endpoints to self.net
+
     def undo(self) -> None:
         """Take back the last action (or, after loading a scenario, its last step)."""
         n = len(self.net.history)
@@ -216,18 +274,24 @@ class Explorer(Guarded, widgets.VBox):
         self._earlier = []
         self._refresh()
 
-    def load_scenario(self, name: "str | Scenario | None") -> None:
-        """Start again from a named scenario's end ("" or None: two CLOSED endpoints)."""
+    def load_scenario(self, name: "str | Scenario | None", at: str = "start") -> None:
+        """Start again from a named scenario ("" or None: two CLOSED endpoints), at its
+        step 0 (``at="start"``; "Scenario step" then replays it) or its end (``"end"``)."""
+        if at not in ("start", "end"):
+            raise ValueError(f"at is 'start' or 'end', not {at!r}")
+        script = None
         if not name:
             net = Network(self.names)
         elif name == _GIVEN and self._given is not None:
             net = self._given.replay()
         else:
-            net, _ = scenario_of(name)
-            if net.names != self.names:
-                raise ValueError(f"scenario {name!r} has endpoints {net.names}, this "
+            script, _ = scenario_of(name)
+            if script.names != self.names:
+                raise ValueError(f"scenario {name!r} has endpoints {script.names}, this "
                                  f"explorer {self.names}")
-        self.net.__dict__.update(net.__dict__)     # keep the same object for the caller
+            net = script.replay(0) if at == "start" else script.replay()
+        self._adopt(net)                  # keep the same object for the caller
+        self._script = script
         self._marks = []
         self._earlier = []
         self._refresh()
@@ -246,27 +310,38 @@ class Explorer(Guarded, widgets.VBox):
 
     def _refresh(self) -> None:
         net = self.net
-        # endpoints: same buttons, new disabled/tooltip
+        # what the learner watches first: the pictures, states and explanation
+        k = len(net.history) - 1
+        self.view.show(net, k, ladder_key=(tuple(net.actions), round(net.now, 9)),
+                       ladder_upto=None, earlier=self._earlier)
+        if k < 0:
+            self.view.explain.value = self.view.explain.value.replace(
+                "Before the first step", "Nothing has happened yet")
+
+        # then the controls: same buttons, new disabled/tooltip (one message per widget)
         for name in self.names:
             ep = net[name]
             allowed = ep.allowed_calls()
             for call, btn in self.call_buttons[name].items():
                 why = allowed.get(call)
                 sock = SOCKET_CALLS.get(call, "")
-                btn.disabled = why is not None
-                if why is None:
-                    btn.tooltip = f"{name}: {call}() — sockets: {sock}"
-                    btn.style.button_color = self.colors[name]
-                    btn.style.text_color = "var(--tl-on-color)"
-                    note = f"<code>{esc(sock)}</code>"
-                    self.call_notes[name][call].remove_class("tl-off")
-                else:
-                    btn.tooltip = f"Not possible in {ep.state.rfc}: {why}"
-                    btn.style.button_color = None
-                    btn.style.text_color = None
-                    note = f'<code>{esc(sock)}</code> <span class="tl-why">· {esc(why)}</span>'
-                    self.call_notes[name][call].add_class("tl-off")
-                self.call_notes[name][call].value = note
+                note_w = self.call_notes[name][call]
+                with btn.hold_sync(), btn.style.hold_sync(), note_w.hold_sync():
+                    btn.disabled = why is not None
+                    if why is None:
+                        btn.tooltip = f"{name}: {call}() — sockets: {sock}"
+                        btn.style.button_color = self.colors[name]
+                        btn.style.text_color = "var(--tl-on-color)"
+                        note = f"<b>{call}()</b> <code>{esc(sock)}</code>"
+                        note_w.remove_class("tl-off")
+                    else:
+                        btn.tooltip = f"Not possible in {ep.state.rfc}: {why}"
+                        btn.style.button_color = None
+                        btn.style.text_color = None
+                        note = (f'<b>{call}()</b> <code>{esc(sock)}</code> '
+                                f'<span class="tl-why">· {esc(why)}</span>')
+                        note_w.add_class("tl-off")
+                    note_w.value = note
             if name in self.send_data:
                 self.send_data[name].disabled = allowed.get("send") is not None
         self._refresh_wire()
@@ -282,12 +357,46 @@ class Explorer(Guarded, widgets.VBox):
             self.next_timer_button.tooltip = "No timer is running"
         self.next_event_button.disabled = net.next_event() is None
         self.undo_button.disabled = not net.history
-        k = len(net.history) - 1
-        self.view.show(net, k, ladder_key=(tuple(net.actions), round(net.now, 9)),
-                       ladder_upto=None, earlier=self._earlier)
-        if k < 0:
-            self.view.explain.value = self.view.explain.value.replace(
-                "Before the first step", "Nothing has happened yet")
+        nxt = self._script_next()
+        self.redo_button.disabled = nxt is None
+        self.redo_button.tooltip = (
+            f"Replay step {nxt + 1} of {len(self._script.actions)} of the scenario"  # type: ignore[union-attr]
+            if nxt is not None else "No scenario step to replay (choose one under "
+            "'start from'; it replays while your run follows its script)")
+        if self.challenge.value:
+            self._refresh_challenge()
+
+    # -- reach every edge --------------------------------------------------------------------
+    def _set_challenge(self, on: bool) -> None:
+        self.view.coverage = bool(on)
+        self.challenge_panel.layout.display = "" if on else "none"
+        self._refresh()
+
+    def edge_progress(self):
+        """The challenge's state: which drawn edges this run has taken, by whom
+        (:class:`tcplab.ui.challenge.Progress`)."""
+        from ..render import StateDiagram
+        return progress(self.net.history, StateDiagram(self.view.layers).transitions)
+
+    def _refresh_challenge(self) -> None:
+        prog = self.edge_progress()
+        per = {n: sum(n in who for who in prog.taken.values()) for n in self.names}
+        who = " · ".join(f'<span style="color:{self.colors[n]}">{esc(n)}</span> {k}'
+                         for n, k in per.items())
+        if prog.done:
+            body = ('<div class="tl-done">Every edge taken: you have walked the whole '
+                    'diagram.</div>')
+        else:
+            items = "".join(f'<li class="t-hint"><code>{esc(t.source.rfc)} → '
+                            f'{esc(t.target.rfc)}</code> {esc(hint(t))}</li>'
+                            for t in prog.missing)
+            body = (f'<details class="tl-hints"{" open" if len(prog.missing) <= 3 else ""}>'
+                    f'<summary>Hints for the {len(prog.missing)} missing</summary>'
+                    f'<ul>{items}</ul></details>')
+        self.challenge_panel.value = (
+            f'<div class="tl-challenge"><span class="t-edge-count tl-count">'
+            f'{esc(prog.counter)}</span> <span class="tl-muted">taken by your run '
+            f'(green on the diagram) · edges per endpoint: {who}</span>{body}</div>')
 
     def _refresh_wire(self) -> None:
         net = self.net

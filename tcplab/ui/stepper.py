@@ -2,16 +2,19 @@
 
 ``stepper("simultaneous-close")`` shows Step, Back, Reset, Play (with a speed) and a
 slider over the run's steps, and the picture of the moment (:class:`tcplab.ui.view.View`:
-state diagram, ladder, badges, clock, explanation).  With ``predict=True`` the learner
+state diagram, ladder, badges, clock, explanation).  With the widget focused, ← and →
+step back and forward and space plays or pauses (:mod:`tcplab.ui.screen`).  Play runs in
+the kernel, one step per tick, so every step is drawn even at 4×; "edges taken" marks on
+the diagram every edge the run has taken so far.  With ``predict=True`` the learner
 first picks the state the next step leads to, graded by
 :func:`tcplab.exercises.checks.check_prediction` (the check quizzes and assignments use),
 and the question is told from the step's typed fields
-(:func:`tcplab.exercises.questions.describe_step`).  Ladder pictures of the next steps are
-drawn ahead while the kernel is idle.  Built on ipywidgets, :mod:`tcplab.ui.view` and
+(:func:`tcplab.exercises.questions.describe_step`).  Ladder pictures of the next steps are drawn
+ahead while the kernel is idle.  Built on ipywidgets, :mod:`tcplab.ui.view` and
 :mod:`tcplab.exercises`.
 
 Stable CSS classes: ``t-stepper``, ``t-step``, ``t-back``, ``t-reset``, ``t-play``,
-``t-speed``, ``t-slider``, ``t-predict`` (with ``t-predict-choice``, ``t-choice-<STATE>``,
+``t-speed``, ``t-slider``, ``t-whole``, ``t-coverage``, ``t-pictures``, ``t-predict`` (with ``t-predict-choice``, ``t-choice-<STATE>``,
 ``t-predict-skip``, ``t-predict-feedback``), ``t-error``, and the view's ``t-diagram``,
 ``t-ladder``, ``t-badge-<endpoint>``, ``t-clock``, ``t-explain``.
 
@@ -39,8 +42,8 @@ from ..states import TcpState
 from ..steps import Step
 from .cards import esc, head_html
 from .style import stylesheet
-from .view import (LADDER_DPI, Guarded, View, button, check_style, html_widget, pictures,
-                   scenario_of)
+from .screen import keys_html
+from .view import Guarded, View, button, check_style, html_widget, pictures, scenario_of
 
 __all__ = ["Stepper", "stepper", "SPEEDS"]
 
@@ -53,12 +56,13 @@ class Stepper(Guarded, widgets.VBox):
 
     ``index`` is the number of steps shown: 0 is before the first step, ``len(history)``
     after the last.  :meth:`step`, :meth:`back`, :meth:`goto` and :meth:`reset` move it, as
-    do the buttons (``buttons["step"|"back"|"reset"|"play"]``) and the ``slider``.
+    do the buttons (``buttons["step"|"back"|"reset"|"play"]``), the keys and the
+    ``slider``.  ``playing`` is true while Play runs; ``shown`` counts the steps drawn.
     """
 
     def __init__(self, source: "str | Scenario | Network", *, predict: bool = False,
                  style: str = "rfc", layers: "str | Iterable[str] | None" = None,
-                 dpi: int = LADDER_DPI, prefetch: bool = True) -> None:
+                 prefetch: bool = True) -> None:
         net, sc = scenario_of(source)
         if sc is None:
             net = net.replay()                   # a private copy: the run cannot change
@@ -70,8 +74,10 @@ class Stepper(Guarded, widgets.VBox):
         self.predict_mode = bool(predict)
         self.prefetch = prefetch
         self._prefetch_handle = None
-        self.view = View(net.names, style=style, layers=layers, dpi=dpi)
-        self.score = [0, 0]                      # right, asked
+        self.view = View(net.names, style=style, layers=layers)
+        self.score = [0, 0]                      # right, asked (Reset starts it again)
+        self._player: "asyncio.Task | None" = None
+        self.shown: list[int] = []               # the index of every picture drawn
         self.last_prediction: tuple[bool, str] | None = None
 
         # controls
@@ -96,18 +102,18 @@ class Stepper(Guarded, widgets.VBox):
                                       layout=widgets.Layout(width="120px"),
                                       style={"description_width": "40px"})
         self.speed.add_class("t-speed")
-        # The frontend's Play widget ticks even while the kernel is busy; it is hidden and
-        # driven by our Play button, and linked to the slider in the browser.
-        self.play = widgets.Play(value=0, min=0, max=self.n, interval=800, show_repeat=False,
-                                 layout=widgets.Layout(display="none"))
-        self._link = widgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.speed.observe(lambda ch: setattr(self.play, "interval", int(ch["new"])), "value")
         self.error = html_widget("t-error")
         self.error.layout.display = "none"
 
-        self.main, self.layout_toggle = pictures(self.view)
+        self.main, self.whole = pictures(self.view)
+        self.coverage = widgets.Checkbox(value=False, description="edges taken", indent=False,
+                                         tooltip="Mark on the state diagram every edge this "
+                                                 "run has taken so far",
+                                         layout=widgets.Layout(width="auto", flex="0 0 auto"))
+        self.coverage.add_class("t-coverage")
+        self.coverage.observe(lambda ch: self._safe(self._set_coverage, ch["new"]), "value")
         bar = widgets.HBox([b["reset"], b["back"], b["step"], b["play"], self.speed,
-                            self.slider, self.layout_toggle, self.play])
+                            self.slider, self.whole, self.coverage])
         bar.add_class("tl-bar")
 
         # predict-first
@@ -134,13 +140,13 @@ class Stepper(Guarded, widgets.VBox):
         badges = widgets.HBox([*v.badges.values(), v.clock])
         badges.add_class("tl-badges")
         head = html_widget("tl-head", head_html(sc, net))
-        super().__init__([html_widget(None, stylesheet()), head, bar, self.error, badges,
-                          v.explain, self.predict_box, self.main],
+        super().__init__([html_widget(None, stylesheet()), html_widget("tl-keyhook",
+                          keys_html("stepper")), head, bar, self.error, badges, v.explain,
+                          self.predict_box, self.main],
                          layout=widgets.Layout(width="100%"))
         self.add_class("tl-w")
         self.add_class("t-stepper")
         self.slider.observe(self._on_index, "value")
-        self.play.observe(self._on_playing, "playing")
         self._render()
 
     # -- the Python API ----------------------------------------------------------------------
@@ -174,16 +180,54 @@ class Stepper(Guarded, widgets.VBox):
             self.slider.value = self.index - 1
 
     def reset(self) -> None:
-        self.play.playing = False
+        """Back to step 0; in predict-first mode the score starts again."""
+        self.pause()
+        self.score = [0, 0]
+        self.last_prediction = None
+        self.feedback.value = ""
+        if self.slider.value == 0:
+            self._render()
         self.slider.value = 0
 
+    @property
+    def playing(self) -> bool:
+        return self._player is not None
+
     def toggle_play(self) -> None:
-        """Start or pause playing (the browser advances the slider; see ``speed``)."""
+        """Start or pause playing: one step every ``speed`` milliseconds, each one drawn
+        before the next (the kernel runs the player, so no step is skipped).  Needs a
+        running event loop (a notebook kernel); plain Python raises ``ValueError``."""
         if self.predict_mode:
             raise ValueError("Play is off in predict-first mode: predict each step instead.")
-        if not self.play.playing and self.index >= self.n:
+        if self.playing:
+            self.pause()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise ValueError("Play needs a notebook kernel (a running event loop); in a "
+                             "script call step() instead") from None
+        if self.index >= self.n:
             self.slider.value = 0
-        self.play.playing = not self.play.playing
+        self._player = loop.create_task(self._play())
+        self.buttons["play"].description = "❚❚ Pause"
+
+    def pause(self) -> None:
+        """Stop playing (nothing happens if not playing)."""
+        if self._player is not None:
+            self._player.cancel()
+            self._player = None
+        self.buttons["play"].description = "▶ Play"
+
+    async def _play(self) -> None:
+        try:
+            while self.index < self.n:
+                await asyncio.sleep(self.speed.value / 1000)
+                self.step()
+        finally:
+            if self._player is asyncio.current_task():
+                self._player = None
+                self.buttons["play"].description = "▶ Play"
 
     def predict(self, answer: object) -> tuple[bool, str]:
         """Predict the state after the next step (as a learner's click does), then reveal it.
@@ -211,13 +255,15 @@ class Stepper(Guarded, widgets.VBox):
     def _on_index(self, change: dict) -> None:
         self._safe(self._render)
 
-    def _on_playing(self, change: dict) -> None:
-        self.buttons["play"].description = "❚❚ Pause" if change["new"] else "▶ Play"
+    def _set_coverage(self, on: bool) -> None:
+        self.view.coverage = bool(on)
+        self._render()
 
     # -- drawing -----------------------------------------------------------------------------
     def _render(self) -> None:
         k = self.index
         self.view.show(self.net, k - 1, ladder_key=k, ladder_upto=k - 1, total=self.n)
+        self.shown.append(k)
         b = self.buttons
         b["back"].disabled = b["reset"].disabled = k == 0
         at_end = k >= self.n
@@ -227,8 +273,6 @@ class Stepper(Guarded, widgets.VBox):
             self._pose_question()
             b["play"].disabled = True
             b["play"].tooltip = "Play is off in predict-first mode"
-        if self.play.playing and at_end:
-            self.play.playing = False
         self._schedule_prefetch()
 
     def _pose_question(self) -> None:
@@ -270,7 +314,7 @@ class Stepper(Guarded, widgets.VBox):
         if todo is None:
             return
         try:
-            self.view.ladder_png(self.net, todo - 1, todo)
+            self.view.ladder_svg(self.net, todo - 1, todo)
         except Exception:
             return
         self._schedule_prefetch()

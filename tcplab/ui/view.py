@@ -1,26 +1,26 @@
 """The picture of one moment of a run, shared by the stepper and the explorer.
 
 :class:`View` holds the widgets that show a moment -- the state diagram (inline SVG from
-:class:`tcplab.render.StateDiagram`), the ladder (a PNG from
-:func:`tcplab.render.ladder_png`), a badge per endpoint, the clock and the explanation
+:class:`tcplab.render.StateDiagram`), the ladder (inline SVG from
+:func:`tcplab.render.ladder_diagram.ladder_svg`: the browser sets its text, crisp at any
+width, and no PNG is made per step), a badge per endpoint, the clock and the explanation
 (HTML from :mod:`tcplab.ui.cards`) -- and :meth:`View.show` only changes their values, so
-nothing flickers.  Ladder pictures are memoised per key; in a live kernel a click gets its
-reply at once and the ladder follows when the kernel is idle (:func:`frontend_event`).
-Also here: the few widget helpers both widgets use (buttons, the error label that keeps
-tracebacks away from learners, the side-by-side/stacked toggle).  Built on ipywidgets and
-the render layer's public names only.
+nothing flickers.  The two pictures are on two tabs at the widget's full width, each in a
+frame that fits the screen and keeps the moment in view (:mod:`tcplab.ui.screen`): legible
+on a 1366 x 768 laptop, where side by side both would be too small to read.  Ladder
+pictures are memoised per key.  Also here: the few widget helpers both widgets use
+(buttons, the error label that keeps tracebacks away from learners).  Built on ipywidgets,
+the render layer's public names and :mod:`tcplab.ui.screen`.
 
 >>> from tcplab import scenarios
 >>> view = View(("client", "server"))
 >>> view.show(scenarios.get("handshake").run(), 2, ladder_key=2, ladder_upto=2)
->>> "SYN-RECEIVED" in view.badges["server"].value, view.ladder.value[1:4] == b"PNG"
+>>> "SYN-RECEIVED" in view.badges["server"].value, 'class="tcplab-ladder"' in view.ladder.value
 (True, True)
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
 import time
 from collections import OrderedDict
 from typing import Callable, Iterable, Sequence
@@ -32,13 +32,15 @@ from ..scenarios import Scenario, get as get_scenario
 from ..states import TcpState
 from ..steps import Step, TcpError
 from .cards import badge_html, clock_html, css_name, error_text, esc, explain_html
+from .screen import diagram_focus, framed
 from .style import endpoint_colors
 
-__all__ = ["View", "Guarded", "pictures", "button", "html_widget", "frontend_event",
-           "scenario_of", "check_style", "LADDER_DPI", "STYLES"]
+__all__ = ["View", "Guarded", "pictures", "button", "html_widget", "scenario_of",
+           "check_style", "STYLES", "PICTURES"]
 
-LADDER_DPI = 96
-_LADDER_CACHE = 256          # pictures kept per widget
+_LADDER_CACHE = 256          # pictures kept per widget (SVG text, ~20 kB each)
+#: The tabs of the pictures, in order: (title, what it shows).
+PICTURES = (("Sequence (ladder)", "ladder"), ("State diagram", "diagram"))
 _EXPECTED = (TcpError, ValueError, KeyError)
 #: The segment notations of the ladder and the cards.
 STYLES = ("rfc", "tcpdump", "short")
@@ -59,24 +61,6 @@ def html_widget(cls: str | None = None, value: str = "", **layout: str) -> widge
     if cls:
         w.add_class(cls)
     return w
-
-
-def frontend_event() -> bool:
-    """True while a live kernel handles a message from a browser (a click, a slider move).
-
-    Only then may the ladder picture follow the rest of the update a moment later: a
-    Python call -- a test, a notebook cell run by nbclient -- always gets the whole update
-    before it returns, so the saved widget state is complete.
-    """
-    try:
-        asyncio.get_running_loop()
-        from ipykernel.kernelbase import Kernel
-        if not Kernel.initialized():
-            return False
-        parent = Kernel.instance().get_parent()
-    except Exception:
-        return False
-    return (parent or {}).get("header", {}).get("msg_type") == "comm_msg"
 
 
 def scenario_of(source: object) -> tuple[Network, Scenario | None]:
@@ -100,58 +84,52 @@ def check_style(style: object) -> None:
 class View:
     """The picture of one moment of a run: diagram, ladder, badges, clock, explanation.
 
-    Built once; :meth:`show` only sets values.  ``timings`` holds the seconds the last
-    :meth:`show` spent on each part (``diagram``, ``text``, ``ladder``, ``total``, and
-    ``deferred`` 1.0 if the ladder was left for later).
+    Built once; :meth:`show` only sets values.  ``coverage=True`` marks on the diagram
+    every edge the run has taken so far (the "reach every edge" overlay; settable at any
+    time, then :meth:`show` again).  ``timings`` holds the seconds the last :meth:`show`
+    spent on each part (``diagram``, ``text``, ``ladder``, ``total``).
     """
 
     def __init__(self, names: Sequence[str], *, style: str = "rfc",
-                 layers: "str | Iterable[str] | None" = None, dpi: int = LADDER_DPI) -> None:
+                 layers: "str | Iterable[str] | None" = None, coverage: bool = False) -> None:
         self.names = tuple(names)
         self.colors = endpoint_colors(self.names)
         self.style = style
         self.layers = layers
-        self.dpi = dpi
+        self.coverage = coverage
         self.diagram = html_widget("t-diagram", width="100%")
-        self.ladder = widgets.Image(format="png", layout=widgets.Layout(
-            width="100%", height="auto", object_fit="contain"))
-        self.ladder.add_class("t-ladder")
+        self.ladder = html_widget("t-ladder", width="100%")
         self.badges = {n: html_widget(f"t-badge-{css_name(n)}", flex="1 1 260px",
                                       min_width="0") for n in self.names}
         self.clock = html_widget("t-clock", flex="1 1 260px", min_width="0")
         self.explain = html_widget("t-explain", width="100%")
         self.diagram_view = None           # the last DiagramView (tests read current_nodes)
         self.timings: dict[str, float] = {}
-        self.defer = True                  # see frontend_event()
-        self._ladder_cache: "OrderedDict[object, bytes]" = OrderedDict()
-        self._shown_key: object = None
-        self._pending: tuple[Network, int | None, object] | None = None
-        self._pending_handle = None
+        self._ladder_cache: "OrderedDict[object, str]" = OrderedDict()
 
     # -- pieces ------------------------------------------------------------------------------
-    def ladder_png(self, net: Network, upto: int | None, key: object) -> bytes:
-        """The ladder picture of ``net`` up to history step ``upto`` (memoised under ``key``)."""
-        png = self._ladder_cache.get(key)
-        if png is not None:
+    def ladder_svg(self, net: Network, upto: int | None, key: object) -> str:
+        """The ladder of ``net`` up to history step ``upto``, framed (memoised under ``key``)."""
+        svg = self._ladder_cache.get(key)
+        if svg is not None:
             self._ladder_cache.move_to_end(key)
-            return png
-        from ..render import ladder_png
-        png = ladder_png(net, upto=upto, style=self.style, dpi=self.dpi)
-        self._ladder_cache[key] = png
+            return svg
+        from ..render.ladder_diagram import ladder_svg
+        svg = framed(ladder_svg(net, upto=upto, style=self.style), "ladder")
+        self._ladder_cache[key] = svg
         while len(self._ladder_cache) > _LADDER_CACHE:
             self._ladder_cache.popitem(last=False)
-        return png
+        return svg
 
     def has_ladder(self, key: object) -> bool:
         return key in self._ladder_cache
 
     def _diagram_html(self, net: Network, k: int) -> str:
         from ..render import StateDiagram
-        view = StateDiagram.for_network(net, k, layers=self.layers)
+        view = StateDiagram.for_network(net, k, layers=self.layers, coverage=self.coverage)
         self.diagram_view = view
-        # scale to the panel: keep the viewBox, let CSS size it
-        return re.sub(r'(<svg\b[^>]*?)\swidth="[^"]*"\sheight="[^"]*"', r"\1", view.svg,
-                      count=1)
+        focus = diagram_focus(view.svg, view.current_nodes.values())
+        return framed(view.svg, "diagram", focus)
 
     # -- the whole picture -------------------------------------------------------------------
     def show(self, net: Network, k: int, *, ladder_key: object, ladder_upto: int | None,
@@ -179,73 +157,42 @@ class View:
         self.explain.value = explain_html(net, k, total, self.colors, style=self.style,
                                           earlier=earlier, names=self.names)
         t2 = time.perf_counter()
-        self._shown_key = ladder_key
-        deferred = False
-        if not self.has_ladder(ladder_key) and self.defer and frontend_event():
-            # A browser click: send everything else now, draw the ladder when the kernel
-            # is idle (only the newest picture if clicks come faster than pictures).
-            self._pending = (net, ladder_upto, ladder_key)
-            if self._pending_handle is None:
-                self._pending_handle = asyncio.get_running_loop().call_soon(
-                    self._draw_pending)
-            deferred = True
-        else:
-            self._pending = None
-            self._set_ladder(net, ladder_upto, ladder_key)
+        try:
+            svg = self.ladder_svg(net, ladder_upto, ladder_key)
+        except Exception as exc:
+            svg = (f'<div class="tl-error">The ladder cannot be drawn: '
+                   f'{esc(error_text(exc))}</div>')
+        if svg != self.ladder.value:
+            self.ladder.value = svg
         t3 = time.perf_counter()
         self.timings = {"diagram": t1 - t0, "text": t2 - t1, "ladder": t3 - t2,
-                        "total": t3 - t0, "deferred": float(deferred)}
-
-    def _set_ladder(self, net: Network, upto: int | None, key: object) -> None:
-        try:
-            png = self.ladder_png(net, upto, key)
-        except Exception as exc:
-            png = b""
-            self.explain.value += (f'<div class="tl-error">The ladder cannot be drawn: '
-                                   f'{esc(error_text(exc))}</div>')
-        if png != self.ladder.value:
-            self.ladder.value = png
-
-    def _draw_pending(self) -> None:
-        self._pending_handle = None
-        pending, self._pending = self._pending, None
-        if pending is None or pending[2] != self._shown_key:
-            return
-        t0 = time.perf_counter()
-        self._set_ladder(*pending)
-        self.timings["ladder_late"] = time.perf_counter() - t0
+                        "total": t3 - t0}
 
 
-def pictures(view: View) -> tuple[widgets.HBox, widgets.ToggleButtons]:
-    """The diagram and the ladder side by side (or stacked), and the toggle between."""
-    dpanel = widgets.Box([view.diagram])
-    lpanel = widgets.Box([view.ladder])
-    dpanel.add_class("tl-panel")
-    lpanel.add_class("tl-panel")
-    main = widgets.HBox([dpanel, lpanel], layout=widgets.Layout(width="100%"))
-    main.add_class("tl-main")
-    toggle = widgets.ToggleButtons(options=[("side by side", "side"), ("stacked", "stacked")],
-                                   value="side", tooltips=[
-                                       "Diagram and ladder next to each other",
-                                       "Diagram above the ladder, both larger"],
-                                   style={"button_width": "auto"})
-    toggle.add_class("t-layout")
+def pictures(view: View) -> tuple[widgets.Tab, widgets.Checkbox]:
+    """The ladder and the diagram on two tabs, each at the widget's full width in a frame
+    that fits the screen (see :mod:`tcplab.ui.screen`), and the "whole picture" box that
+    lifts the frames (the page scrolls instead)."""
+    panels = {"ladder": widgets.Box([view.ladder]), "diagram": widgets.Box([view.diagram])}
+    for name, panel in panels.items():
+        panel.add_class("tl-panel")
+        panel.add_class(f"t-panel-{name}")
+        panel.layout = widgets.Layout(width="100%")
+    tabs = widgets.Tab(children=[panels[what] for _, what in PICTURES],
+                       titles=[title for title, _ in PICTURES], selected_index=0,
+                       layout=widgets.Layout(width="100%"))
+    tabs.add_class("t-pictures")
+    tabs.add_class("tl-pictures")
+    whole = widgets.Checkbox(value=False, description="whole picture", indent=False,
+                             tooltip="Show the whole picture (scroll the page to see it all)",
+                             layout=widgets.Layout(width="auto", flex="0 0 auto"))
+    whole.add_class("t-whole")
 
-    def arrange(mode: str) -> None:
-        if mode == "stacked":
-            main.layout.flex_flow = "column"
-            main.layout.align_items = "center"
-            dpanel.layout = widgets.Layout(width="100%", max_width="860px", flex="0 0 auto")
-            lpanel.layout = widgets.Layout(width="100%", max_width="1100px", flex="0 0 auto")
-        else:
-            main.layout.flex_flow = "row"
-            main.layout.align_items = "flex-start"
-            dpanel.layout = widgets.Layout(flex="1 1 46%", min_width="0")
-            lpanel.layout = widgets.Layout(flex="1 1 54%", min_width="0")
+    def lift(on: bool) -> None:
+        (tabs.add_class if on else tabs.remove_class)("tl-whole")
 
-    toggle.observe(lambda ch: arrange(ch["new"]), "value")
-    arrange("side")
-    return main, toggle
+    whole.observe(lambda ch: lift(ch["new"]), "value")
+    return tabs, whole
 
 
 class Guarded:

@@ -37,6 +37,7 @@ True
 
 from ..theme import COLORS, PALETTE
 from .highlight import css_name
+from . import shipped
 from .layout import GraphvizNotFound, clear_cache
 from .spec import SINK_LAYERS, node_id, parse_layers
 from .view import DiagramView, StateDiagram

@@ -1,8 +1,10 @@
 """Where everything of the state diagram goes: Graphviz's layout, computed once per style.
 
-Builds on :mod:`.graph` (the ``graphviz.Digraph``) and the ``graphviz`` package's
-``pipe``: ``dot`` runs once per style (layers x ``show_codes``) with the ``json`` output
-format, whose xdot drawing operations give every node's outline, every edge's Bézier
+Builds on :mod:`.graph` (the ``graphviz.Digraph``), :mod:`.shipped` (the layouts ``dot``
+computed when the wheel was built), :mod:`.viz` (Graphviz in a web page) and the
+``graphviz`` package's ``pipe``: a style's layout is read from the wheel when it was
+shipped, else ``dot`` runs once per style (layers x ``show_codes``) with the ``json``
+output format, whose xdot drawing operations give every node's outline, every edge's Bézier
 curve and arrowheads, and every label line's position.  :mod:`.svg` writes the picture
 from this geometry, and exports pin it (so nothing ever moves between steps or between
 the SVG shown and a PNG saved).
@@ -142,11 +144,45 @@ def _labels(ops: list[dict]) -> tuple[Label, ...]:
     return tuple(out)
 
 
-def compute_layout(spec: Spec) -> Layout:
-    """Run ``dot`` once for this style and read its geometry (``json`` output)."""
-    from .graph import XLABEL, layout_graph
+def dot_json(spec: Spec) -> bytes:
+    """``dot -Tjson``'s output for this style: shipped in the wheel, else ``dot`` runs (in
+    a web page: Graphviz in WebAssembly, :mod:`.viz`).
 
-    lj = json.loads(pipe(layout_graph(spec), "json"))
+    Raises :class:`GraphvizNotFound` when the style was not shipped (a custom set of
+    layers) and ``dot`` is missing; in a web page, :class:`RuntimeError` until
+    ``await viz.load()`` has run."""
+    from . import shipped
+    from .graph import layout_graph
+
+    graph = layout_graph(spec)
+    raw = shipped.find(graph)
+    if raw is not None:
+        return raw
+    from . import viz
+
+    if viz.in_browser():                 # a web page: no programs, Graphviz in WebAssembly
+        if not viz.available():
+            raise RuntimeError(
+                f"layers={sorted(spec.layers)} is a diagram style that tcplab does not ship "
+                f"laid out; in this web page Graphviz lays it out once it is loaded: run "
+                f"`from tcplab.render.diagram import viz; await viz.load()` in a cell, then "
+                f"draw again")
+        return viz.render(graph.source, "json")
+    try:
+        return pipe(graph, "json")
+    except GraphvizNotFound:
+        if shipped.available():
+            raise GraphvizNotFound(
+                f"tcplab ships the layouts of the default layers plus any of text, reset, "
+                f"abort, timeout; layers={sorted(spec.layers)} is another style") from None
+        raise
+
+
+def compute_layout(spec: Spec) -> Layout:
+    """Read this style's geometry from ``dot``'s ``json`` output (see :func:`dot_json`)."""
+    from .graph import XLABEL
+
+    lj = json.loads(dot_json(spec))
     bb = tuple(float(v) for v in lj["bb"].split(","))
     pad = float(lj.get("pad", 0.0555)) * 72
     width, height = bb[2] - bb[0] + 2 * pad, bb[3] - bb[1] + 2 * pad

@@ -21,6 +21,8 @@ Read in this order -- the first four are pure (no matplotlib):
 * :mod:`.marks` -- :class:`Mark` records of what is drawn after step ``k`` (what tests
   check) and the display list;
 * :mod:`.mpl` -- the display list as matplotlib artists, PNG through ``savefig``;
+* :mod:`.svg` -- the same display list as SVG with real ``<text>`` (no matplotlib): what
+  the widgets show, crisp at any width, no PNG per step;
 * :mod:`.figures` -- :func:`ladder`, :func:`ladder_png`, :func:`save_ladder`,
   :class:`LadderView` and the ``python -m tcplab ladder`` command.
 
@@ -43,6 +45,8 @@ without comparing pixels.  matplotlib is imported only when a ladder is drawn.
 from .figures import LadderView, ladder, ladder_png, save_ladder
 from .layout import STYLES, LadderLayout
 from .marks import Drawing, Mark
+from .svg import ladder_svg
+from .svg_figure import SvgLadder
 
-__all__ = ["ladder", "save_ladder", "ladder_png", "LadderView", "LadderLayout",
-           "Mark", "Drawing", "STYLES"]
+__all__ = ["ladder", "save_ladder", "ladder_png", "ladder_svg", "LadderView",
+           "LadderLayout", "Mark", "Drawing", "STYLES", "SvgLadder"]

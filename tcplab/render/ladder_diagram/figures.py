@@ -19,6 +19,7 @@ from ...network import Packet
 from .history import Run, collect
 from .layout import STYLES, LadderLayout
 from .marks import Drawing
+from .svg_figure import NEEDS_MATPLOTLIB, SvgLadder, have_matplotlib
 
 __all__ = ["ladder", "ladder_png", "save_ladder", "LadderView"]
 
@@ -70,7 +71,8 @@ def ladder(source: Any, *, upto: int | None = None, style: str = "rfc", ax: Any 
            figsize: tuple[float, float] | None = None, title: str | None = None,
            packets: Iterable[Packet] | None = None, names: Sequence[str] | None = None,
            latency: float | None = None) -> Any:
-    """Draw the sequence diagram of a run; return the matplotlib Figure.
+    """Draw the sequence diagram of a run; return the matplotlib Figure (where matplotlib
+    is missing, as in a JupyterLite page: an :class:`~.svg_figure.SvgLadder`).
 
     ``source`` is a :class:`~tcplab.network.Network` or its ``history`` (a list of
     Steps; then ``packets``, ``names`` and ``latency`` may complete what the steps do not
@@ -84,6 +86,9 @@ def ladder(source: Any, *, upto: int | None = None, style: str = "rfc", ax: Any 
     :class:`~.marks.Mark`).  Raises :class:`ValueError` for an unknown ``style`` or an
     ``upto`` outside the history, :class:`TypeError` for a ``source`` of another kind.
     """
+    if ax is None and not have_matplotlib():     # a JupyterLite page: the SVG picture
+        return SvgLadder.of(source, upto=upto, style=style, title=title, packets=packets,
+                            names=names, latency=latency)
     from .mpl import draw_into, setup_figure
 
     run = collect(source, packets, names, latency)
@@ -127,6 +132,8 @@ class LadderView:
 
     def figure(self, upto: int | None = None) -> Any:
         """The figure showing ``history[:upto+1]`` (``None``: everything)."""
+        if not have_matplotlib():
+            raise ImportError(NEEDS_MATPLOTLIB.format(what="LadderView"))
         from .mpl import draw_into, setup_figure
 
         k = _step_index(self.run, upto, self.style)
@@ -162,6 +169,8 @@ def ladder_png(source: Any, *, dpi: int = 100, **kwargs: Any) -> bytes:
 
     Pictures are memoised: the same run (the same Step objects) at the same step, style
     and size is drawn once."""
+    if not have_matplotlib():
+        raise ImportError(NEEDS_MATPLOTLIB.format(what="ladder_png (a PNG picture)"))
     from .mpl import figure_png
 
     if hasattr(source, "savefig"):
