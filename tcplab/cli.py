@@ -143,7 +143,7 @@ def _cmd_diagram(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         written = diagram.show(current=current or None).save(out, dpi=args.dpi)
     except (ValueError, GraphvizNotFound) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    print(written)
+    print(f"wrote {written}")
     return 0
 
 

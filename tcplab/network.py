@@ -34,13 +34,21 @@ from .wire import WIRE, Packet, Wire, matches
 _matches = matches        # the name layers used before it was public
 
 
+#: The virtual clock stops at this many seconds (about 31 years): far beyond any lesson,
+#: and small enough that adding a latency of a microsecond still changes the time.
+MAX_SECONDS = 1e9
+
+
 def _seconds(what: str, value: object, *, positive: bool = False) -> float:
-    """``value`` as a finite number of seconds (>= 0, or > 0), else a clear error."""
+    """``value`` as a finite number of seconds (>= 0, or > 0, at most :data:`MAX_SECONDS`),
+    else a clear error."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{what} takes a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+    if not math.isfinite(value) or value < 0 or (positive and value == 0) or \
+            value > MAX_SECONDS:
         raise ValueError(f"{what} takes a finite number of seconds "
-                         f"{'> 0' if positive else '>= 0'}, got {value!r}")
+                         f"{'> 0' if positive else '>= 0'}, at most {MAX_SECONDS:g}, "
+                         f"got {value!r}")
     return float(value)
 
 
@@ -352,7 +360,9 @@ class Network:
         Raises ``RuntimeError`` if the network is still busy after ``max_steps`` steps (those
         steps have happened; call again to go on).
         """
-        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int):
+            raise TypeError(f"run(max_steps=...) takes a whole number >= 1, got {max_steps!r}")
+        if max_steps < 1:
             raise ValueError(f"run(max_steps=...) takes a whole number >= 1, got {max_steps!r}")
         if until is not None:
             until = _seconds("run(until=...)", until)
@@ -380,10 +390,15 @@ class Network:
         data = sum(len(p.segment.data) for p in pkts)
         queued = sum(len(e.send_buffer) for e in self.endpoints.values())
         timers = ", ".join(f"{n} {t}" for n, t, _ in self.timers()) or "none"
+        stalled = [n for n, e in self.endpoints.items()
+                   if "persist" in e.timers and e.send_buffer]
+        why = "".join(f" The {self.peer(n)}'s application is not reading: its receive "
+                      f"buffer is full, so the {n} probes a zero window for ever; call "
+                      f"recv({self.peer(n)!r}) to let the data flow." for n in stalled)
         return (f"run() stopped after max_steps={max_steps} steps and the network is still "
                 f"busy: {len(pkts)} segments ({data} bytes of data) in flight, {queued} bytes "
-                f"queued to send, timers running: {timers}. Those steps have happened; call "
-                f"run() again to go on, or pass max_steps={max_steps * 10}.")
+                f"queued to send, timers running: {timers}.{why} Those steps have happened; "
+                f"call run() again to go on, or pass max_steps={max_steps * 10}.")
 
     def settle(self, max_steps: int = 100_000) -> list[Step]:
         """Deliver everything in flight (and what it triggers) but leave long timers alone."""
@@ -393,6 +408,9 @@ class Network:
         """Let ``seconds`` of virtual time pass, processing whatever happens meanwhile.
         The clock's move is part of the run: :meth:`replay` and :meth:`rewind` keep it."""
         seconds = _seconds("wait()", seconds)
+        if self.now + seconds > MAX_SECONDS:
+            raise ValueError(f"wait({seconds:g}) would take the clock past {MAX_SECONDS:g} s "
+                             f"(it is at {self.now:g} s)")
         return self.run(until=self.now + seconds)
 
     # ------------------------------------------------------------------ history ------------
@@ -408,7 +426,9 @@ class Network:
         total = len(self.actions)
         if n is None:
             n = total
-        elif isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= total:
+        elif isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"replay() takes a whole number of steps 0..{total}, got {n!r}")
+        elif not 0 <= n <= total:
             raise ValueError(f"replay() takes 0..{total} steps, got {n!r}")
         net = Network(self.names, latency=self.latency, seed=self.seed, config=self.config,
                       configs=self.configs, isn=self.isn)

@@ -39,7 +39,7 @@ from .segment import Flags
 from .states import TcpState
 from .steps import Step
 
-__all__ = ["Command", "SCRIPT_CALLS", "WIRE_COMMANDS", "parse_script", "run_script",
+__all__ = ["Command", "SCRIPT_CALLS", "WIRE_COMMANDS", "TIMERS", "parse_script", "run_script",
            "script_lines"]
 
 
@@ -47,6 +47,8 @@ __all__ = ["Command", "SCRIPT_CALLS", "WIRE_COMMANDS", "parse_script", "run_scri
 SCRIPT_CALLS = (*CALLS, "shutdown", "recv")
 #: Commands that steer single segments or timers: only the model can do them.
 WIRE_COMMANDS = ("deliver", "drop", "duplicate", "delay", "timer")
+#: The timers an endpoint runs (RFC 9293 §3.8; fin-wait-2 is Linux's tcp_fin_timeout).
+TIMERS = ("retransmission", "persist", "time-wait", "fin-wait-2")
 _COMMANDS = ("<side> <call>", *WIRE_COMMANDS, "settle", "run", "wait", "until")
 
 
@@ -148,6 +150,9 @@ def _parse_line(text: str, n: int, names: tuple[str, ...]) -> Command:
             if side is None:
                 raise ValueError(f"timer needs a side, e.g. 'timer {names[0]}'")
             _no_more(head, rest[2:])
+            if len(rest) > 1 and rest[1] not in TIMERS:
+                raise ValueError(f"timer: no timer {rest[1]!r}; the timers are "
+                                 f"{', '.join(TIMERS)}")
             return Command(text, head, n, side, timer=rest[1] if len(rest) > 1 else None)
         if len(rest) < 2:
             raise ValueError(f"{head} needs SIDE and FLAGS, e.g. '{head} {names[0]} SYN'")

@@ -348,6 +348,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for master in todo:
             if not master.is_file():
                 parser.error(f"no master notebook {master}")
+            try:
+                nb = json.loads(master.read_text(encoding="utf-8"))
+                ok = isinstance(nb, dict) and isinstance(nb.get("cells"), list)
+            except (OSError, UnicodeDecodeError, ValueError):
+                ok = False
+            if master.suffix != ".ipynb" or not ok:
+                parser.error(f"{master} is not a master notebook (an otter-assign .ipynb)")
         for master in todo:
             name = master.stem
             student, zip_path = generate(master, Path(args.output_dir) / name,
