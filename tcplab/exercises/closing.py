@@ -23,6 +23,7 @@ from typing import Iterable, Mapping, Sequence
 
 from ..endpoint import Endpoint
 from ..network import Network
+from ..render.theme import COLORS
 from ..scenarios import run_script
 from ..segment import Flags, Segment
 from ..states import TcpState
@@ -247,10 +248,10 @@ def _grid_html(cells: Mapping[tuple[TcpState, str], tuple[TcpState, TcpState | N
             tip = html.escape(" ".join(why.split()), quote=True)
             if got is want:
                 text = "·" if want is state else want.rfc
-                tds.append(f'<td style="background:#e6f5ef" title="{tip}">{text}</td>')
+                tds.append(f'<td style="background:{COLORS["right-fill"]}" title="{tip}">{text}</td>')
             else:
                 shown = got.rfc if got is not None else html.escape(problem)
-                tds.append(f'<td style="background:#fbe9e0" title="{tip}">✗ got {shown}<br>'
+                tds.append(f'<td style="background:{COLORS["wrong-fill"]}" title="{tip}">✗ got {shown}<br>'
                            f'<b>expected {want.rfc}</b></td>')
         body.append("<tr>" + "".join(tds) + "</tr>")
     return ('<table class="t-closing-grid"><thead><tr>' + head + "</tr></thead><tbody>"

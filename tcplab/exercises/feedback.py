@@ -23,6 +23,7 @@ import html
 from dataclasses import dataclass
 
 from ..render.markup import markup
+from ..render.theme import COLORS
 
 __all__ = ["Feedback", "malformed"]
 
@@ -83,7 +84,8 @@ class Feedback:
         return "\n".join(out)
 
     def html(self) -> str:
-        colour = "#b8860b" if self.malformed else ("#009e73" if self.ok else "#d55e00")
+        colour = COLORS["malformed"] if self.malformed else \
+            COLORS["right"] if self.ok else COLORS["wrong"]
         sym = "?" if self.malformed else ("✓" if self.ok else "✗")
         parts = [f'<div class="t-feedback" style="border-left:4px solid {colour};'
                  f'padding:2px 0 4px 10px;margin:6px 0">',
@@ -96,7 +98,7 @@ class Feedback:
             body = []
             for k, r in enumerate(self.rows):
                 m = self.marks[k] if k < len(self.marks) else None
-                bg = {True: "#e6f5ef", False: "#fbe9e0"}.get(m, "")
+                bg = {True: COLORS["right-fill"], False: COLORS["wrong-fill"]}.get(m, "")
                 cells = "".join(f"<td>{html.escape(str(c))}</td>" for c in r)
                 sign = {True: "✓", False: "✗"}.get(m, "")
                 body.append(f'<tr style="background:{bg}">{cells}<td>{sign}</td></tr>')

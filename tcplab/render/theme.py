@@ -72,6 +72,12 @@ COLORS = {
     "state-text": "#222222",
     "state-text-faded": "#666666",
     "state-fill": "#eeeeee",          # a state without its own fill below
+    # feedback on a learner's answer (exercises): right, wrong, unreadable, and row fills
+    "right": "#009E73",
+    "wrong": "#D55E00",
+    "malformed": "#B8860B",
+    "right-fill": "#E6F5EF",
+    "wrong-fill": "#FBE9E0",
 }
 
 
