@@ -24,6 +24,7 @@ from ..endpoint import Endpoint
 from ..network import Network
 from ..segment import Flags, Segment, seq_add
 from ..states import TcpState
+from ..transitions import Key as K
 from .setups import ISN
 
 __all__ = ["AcmeTCP", "BorealTCP", "CobaltTCP", "DuneTCP", "SUSPECTS", "BUGS",
@@ -40,7 +41,7 @@ class AcmeTCP(Endpoint):
             self._peer_fin = True
             self._held.clear()
             out.need_ack = True
-            self._go(out, "fin-wait-1-rcv-fin")
+            self._go(out, K.FIN_WAIT_1_RCV_FIN)
             out.notes.append("The peer's FIN arrives: ACK it and wait in CLOSING.")
             return
         super()._process_fin(out)
@@ -79,7 +80,7 @@ class DuneTCP(Endpoint):
         if self.state is S.FIN_WAIT_2:
             self.rcv_nxt = seq_add(self.rcv_nxt, 1)
             self._send_now(out, self._ack_segment())
-            self._go(out, "fin-wait-2-timeout")
+            self._go(out, K.FIN_WAIT_2_TIMEOUT)
             out.notes.append("The peer's FIN: ACK it. Both directions are finished.")
             return
         super()._process_fin(out)
