@@ -278,6 +278,7 @@ def _read(dpkt: object, f: BinaryIO, name: str, stats: ReadStats,
     decode = _link_decoder(dpkt, link, name)
     tcp_cls = dpkt.tcp.TCP  # type: ignore[attr-defined]
     errors = (dpkt.dpkt.Error, struct.error, ValueError, IndexError)  # type: ignore[attr-defined]
+    snaplen = getattr(reader, "snaplen", 0) or 262144    # pcapng: no file-wide snaplen
     records = iter(reader)
     index = 0
     while True:
@@ -323,7 +324,10 @@ def _read(dpkt: object, f: BinaryIO, name: str, stats: ReadStats,
             else:
                 wire = ip.plen - (len(ip) - len(ip.data) - 40) - tcp.off * 4 \
                     if ip.plen else len(payload)
-            length = max(len(payload), wire)
+            # The IP header's length counts only where the capture cut the frame (snaplen):
+            # a frame captured whole is the truth, whatever its header claims.
+            length = max(len(payload), min(wire, 65535)) if len(buf) >= snaplen \
+                else len(payload)
             mss, wscale = _options(dpkt, tcp)
             pkt = TcpPacket(index, float(ts), src, tcp.sport, dst, tcp.dport,
                             Flags(tcp.flags & _TCP_FLAGS), tcp.seq, tcp.ack, tcp.win,
