@@ -224,7 +224,7 @@ def test_the_command_line(tmp_path):
     for args, msg in (((str(notes),), "is not a capture"),
                       ((str(path), "-c", "7"), "no conversation 7"),
                       ((str(path), "-o", str(png)), "add --conversation N"),
-                      ((str(path), "-c", "1", "-o", str(tmp_path / "l.gif")), ".png, .svg")):
+                      ((str(path), "-c", "1", "-o", str(tmp_path / "l.gif")), "must end in .svg, .png or .pdf")):
         r = run(*args)
         assert r.returncode == 2 and msg in r.stderr, (args, r.stderr)
         assert "Traceback" not in r.stderr

@@ -21,7 +21,7 @@ Modules, in reading order: :mod:`~tcplab.capture.reader` (dpkt streams the file)
 RFC explains), :mod:`~tcplab.capture.show` (pictures through :mod:`tcplab.render`),
 :mod:`~tcplab.capture.record` (captures made here with the live lab, on loopback or in its
 namespaces), :mod:`~tcplab.capture.write` (small captures written from a list of
-segments), :mod:`~tcplab.capture.cli` (``python -m tcplab capture``).
+segments); the command line is ``python -m tcplab capture`` (:mod:`tcplab.cli`).
 
 dpkt is the ``capture`` extra (``pip install tcplab[capture]``); it is imported when a file
 is read, so ``import tcplab.capture`` works without it.
