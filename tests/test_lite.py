@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -49,6 +50,9 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"Chromium not found at {CHROMIUM}: the JupyterLite page test is skipped "
                 "(install the Debian package 'chromium'; scripts/test.sh does so when it "
                 "may use apt)", allow_module_level=True)
+if shutil.which("npm") is None:
+    pytest.skip("npm not found: scripts/build-lite.sh fetches Pyodide and viz.js with `npm "
+                "pack` (install Node.js)", allow_module_level=True)
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="the 'playwright' Python package is not installed "
     "(pip install -e '.[dev]')")
