@@ -393,10 +393,18 @@ def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
         ctx.close()
 
 
-# JS: click ``button`` inside ``root`` and wait until every ``watch`` element of the widget
-# has changed, then for the next painted frame; the milliseconds from click to that frame.
+# JS: once the previous click is over and ``button`` inside ``root`` can be clicked, click it and wait until every ``watch``
+# element of the widget has changed, then for the next painted frame; the milliseconds from
+# the click to that frame.
 CLICK_TO_FRAME = """async ([root, button, watch]) => {
   const r = document.querySelector(root);
+  const sleep = ms => new Promise(ok => setTimeout(ok, ms));
+  // the previous click is over: the kernel is idle and its messages are shown
+  const kernel = () => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  for (let i = 0; i < 2000 && kernel().status !== 'idle'; i++) await sleep(10);
+  await sleep(50);
+  for (let i = 0; i < 500 && !(r.querySelector(button) && !r.querySelector(button).disabled);
+       i++) await sleep(10);                                  // the button is there to click
   const targets = watch.map(s => r.querySelector(s));
   if (targets.some(t => !t)) throw new Error('missing ' + watch);
   const changed = targets.map(t => new Promise(ok => {
@@ -405,7 +413,9 @@ CLICK_TO_FRAME = """async ([root, button, watch]) => {
   }));
   const t0 = performance.now();
   r.querySelector(button).click();
-  await Promise.all(changed);
+  const late = new Promise((_, no) => setTimeout(() => no(new Error(
+    `${button}: ${watch} did not all change within 20 s`)), 20000));
+  await Promise.race([Promise.all(changed), late]);
   await new Promise(ok => requestAnimationFrame(() => setTimeout(ok, 0)));
   return performance.now() - t0;
 }"""
