@@ -358,11 +358,12 @@ class Explorer(Guarded, widgets.VBox):
         self.next_event_button.disabled = net.next_event() is None
         self.undo_button.disabled = not net.history
         nxt = self._script_next()
+        total = len(self._script.actions) if self._script is not None else 0
         self.redo_button.disabled = nxt is None
         self.redo_button.tooltip = (
-            f"Replay step {nxt + 1} of {len(self._script.actions)} of the scenario"  # type: ignore[union-attr]
-            if nxt is not None else "No scenario step to replay (choose one under "
-            "'start from'; it replays while your run follows its script)")
+            f"Replay step {nxt + 1} of {total} of the scenario" if nxt is not None else
+            "No scenario step to replay (choose one under 'start from'; it replays while "
+            "your run follows its script)")
         if self.challenge.value:
             self._refresh_challenge()
 
