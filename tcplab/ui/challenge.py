@@ -124,5 +124,6 @@ def panel_html(prog: Progress, colors: Mapping[str, str]) -> str:
                 f'<summary>Hints for the {len(prog.missing)} missing</summary>'
                 f'<ul>{items}</ul></details>')
     return (f'<div class="tl-challenge"><span class="t-edge-count tl-count">'
-            f'{escape(prog.counter)}</span> <span class="tl-muted">taken by your run (green '
-            f'on the diagram) · edges per endpoint: {per}</span>{body}</div>')
+            f'{escape(prog.counter)}</span> <span class="tl-muted">taken by your run (drawn in '
+            f'colour on the diagram, the others faded) · edges per endpoint: {per}</span>'
+            f'{body}</div>')
