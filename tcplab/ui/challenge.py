@@ -38,9 +38,9 @@ HINTS = {
     "syn-sent-rcv-syn-ack": "deliver the SYN,ACK that answers a side's SYN",
     "syn-sent-close": "connect(), then close() before any answer arrives",
     "syn-received-rcv-ack": "deliver the ACK that completes a handshake",
-    "syn-received-rcv-rst": ("get a RST to a listener's half-open connection: after its "
-                             "SYN,ACK goes out, abort() the side that connected and deliver "
-                             "the RST"),
+    "syn-received-rcv-rst": ("get a RST to a listener's half-open connection: abort() the "
+                             "side that connected while the SYN,ACK is on the wire, deliver "
+                             "the SYN,ACK, then the RST it gets as an answer"),
     "syn-received-close": "close() a side in SYN-RECEIVED, before the handshake's last ACK",
     "established-close": "close() a side whose connection is open",
     "established-rcv-fin": "deliver a FIN to a side whose connection is open",
