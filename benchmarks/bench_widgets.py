@@ -4,23 +4,21 @@
 
 A click's server-side work is everything the kernel does for it: the model action (explorer),
 the state diagram (restyling the cached Graphviz layout), the texts, and the ladder picture
-(matplotlib, rendered to PNG).  Measured by calling ``button.click()`` -- the very handler a
+(SVG text from the memoised layout; the browser sets its text).  What the browser then takes
+to show it is measured by ``benchmarks/bench_browser.py``.  Measured by calling ``button.click()`` -- the very handler a
 browser click runs -- and timing it with ``time.perf_counter``.  Medians over repeated clicks.
 
 Cases:
 
 * ``stepper cold``: every click draws a ladder picture nobody has drawn before (cache off),
   all inside the click: the full cost of a new picture.
-* ``stepper as used``: browser clicks 0.3 s apart on a running asyncio loop, as in a kernel:
-  the stepper draws the next steps' ladders while the kernel is idle, so a click finds its
+* ``stepper as used``: clicks 0.3 s apart on a running asyncio loop, as in a kernel: the
+  stepper draws the next steps' ladders while the kernel is idle, so a click finds its
   picture ready.
 * ``stepper revisit``: Back/Step over steps already shown (the per-step cache).
-* ``explorer ... (sync)``: a simultaneous close made by hand (close, close, deliver FINs
+* ``explorer, new states``: a simultaneous close made by hand (close, close, deliver FINs
   crosswise, deliver ACKs, fire the TIME-WAIT timers, then a lost SYN...), every click on a
   new network state, the ladder drawn inside the click.
-* ``explorer ... browser click``: the same clicks as a browser sends them: the click's reply
-  (diagram, badges, texts, buttons) goes out at once and the ladder follows when the kernel
-  is idle; ``ladder later`` is that deferred drawing.
 * ``explorer undo``: Undo clicks, whose pictures are cached by action list.
 
 Each row gives wall-clock and CPU (``time.process_time``) medians: on a busy shared machine
@@ -39,7 +37,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import tcplab.ui.view as tw  # noqa: E402
 from tcplab.ui import explorer, stepper  # noqa: E402
 
 SCENARIOS = ("handshake", "simultaneous-close", "teardown-client-first", "old-duplicate")
@@ -55,10 +52,8 @@ class Timings:
         self.total: list[float] = []
         self.cpu: list[float] = []
         self.parts: dict[str, list[float]] = {"diagram": [], "text": [], "ladder": []}
-        self.late: list[float] = []
 
     def click(self, button, view) -> None:
-        view.timings.pop("ladder_late", None)
         c0, t0 = time.process_time(), time.perf_counter()
         button.click()
         self.total.append(time.perf_counter() - t0)
@@ -71,11 +66,9 @@ class Timings:
         p90 = t[min(len(t) - 1, int(0.9 * len(t)))]
         parts = "  ".join(f"{k} {ms(statistics.median(v)).strip():>5}"
                           for k, v in self.parts.items())
-        late = (f"  ladder later {ms(statistics.median(self.late)).strip()}"
-                if self.late else "")
         return (f"{self.name:<38} n={len(t):<4} median {ms(statistics.median(t))} ms "
                 f"(cpu {ms(statistics.median(self.cpu)).strip():>5})  p90 {ms(p90)}  "
-                f"max {ms(t[-1])}   [{parts}{late}]")
+                f"max {ms(t[-1])}   [{parts}]")
 
 
 def bench_stepper_cold(repeat: int) -> Timings:
@@ -103,16 +96,6 @@ def bench_stepper_revisit(repeat: int) -> Timings:
     return tm
 
 
-def as_browser_clicks(coro_fn):
-    """Run ``coro_fn()`` on an asyncio loop, with clicks looking like a browser's."""
-    real = tw.frontend_event
-    tw.frontend_event = lambda: True
-    try:
-        return asyncio.run(coro_fn())
-    finally:
-        tw.frontend_event = real
-
-
 def bench_stepper_as_used(repeat: int, gap: float = 0.3) -> Timings:
     tm = Timings(f"stepper as used (clicks {gap:g} s apart)")
 
@@ -125,7 +108,7 @@ def bench_stepper_as_used(repeat: int, gap: float = 0.3) -> Timings:
                     tm.click(s.buttons["step"], s.view)
                     await asyncio.sleep(gap)
 
-    as_browser_clicks(run)
+    asyncio.run(run())
     return tm
 
 
@@ -153,7 +136,7 @@ def session(e):
 
 
 def bench_explorer(repeat: int) -> tuple[Timings, Timings]:
-    fresh = Timings("explorer, new states (sync)")
+    fresh = Timings("explorer, new states")
     again = Timings("explorer, undo (cached)")
     for _ in range(repeat):
         e = explorer("handshake")
@@ -163,23 +146,6 @@ def bench_explorer(repeat: int) -> tuple[Timings, Timings]:
         for _ in range(6):
             again.click(e.undo_button, e.view)
     return fresh, again
-
-
-def bench_explorer_browser(repeat: int, gap: float = 0.3) -> Timings:
-    tm = Timings("explorer, new states, browser click")
-
-    async def run() -> None:
-        for _ in range(repeat):
-            e = explorer("handshake")
-            for get in session(e):
-                tm.click(get(), e.view)
-                await asyncio.sleep(gap)           # the kernel idles: the ladder is drawn
-                if "ladder_late" in e.view.timings:
-                    tm.late.append(e.view.timings["ladder_late"])
-            assert e.error.layout.display == "none", e.error.value
-
-    as_browser_clicks(run)
-    return tm
 
 
 def main() -> None:
@@ -192,10 +158,9 @@ def main() -> None:
     explorer()
     print(f"tcplab widget clicks, server side; python {sys.version.split()[0]}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
-    print(f"ladder PNG at {s.view.dpi} dpi; scenarios: {', '.join(SCENARIOS)}\n")
+    print(f"ladder as SVG; scenarios: {', '.join(SCENARIOS)}\n")
     rows = [bench_stepper_cold(args.repeat), bench_stepper_as_used(1),
-            bench_stepper_revisit(args.repeat), *bench_explorer(args.repeat),
-            bench_explorer_browser(args.repeat)]
+            bench_stepper_revisit(args.repeat), *bench_explorer(args.repeat)]
     for r in rows:
         print(r.row())
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")

@@ -384,8 +384,9 @@ def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
                 assert box is not None, f"{root} {sel} missing"
                 assert 0 <= box[0] and box[1] <= vh + 1, f"{tag} {root} {sel} off screen: {box}"
             bar_top = boxes[0][0]
-            tops = page.evaluate(f"() => [...document.querySelector('{root} .tl-bar').children]"
-                                 ".filter(e => e.offsetParent).map(e => e.getBoundingClientRect().top)")
+            tops = page.evaluate(
+                f"() => [...document.querySelector('{root} .tl-bar').children]"
+                ".filter(e => e.offsetParent).map(e => e.getBoundingClientRect().top)")
             assert max(tops) - min(tops) < 12, f"{tag} {root}: the toolbar wraps ({tops})"
             assert bar_top >= 0
         assert not errors, errors
@@ -393,10 +394,18 @@ def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
         ctx.close()
 
 
-# JS: click ``button`` inside ``root`` and wait until every ``watch`` element of the widget
-# has changed, then for the next painted frame; the milliseconds from click to that frame.
+# JS: once the previous click is over and ``button`` inside ``root`` can be clicked, click it
+# and wait until every ``watch`` element of the widget has changed, then for the next painted
+# frame; the milliseconds from the click to that frame.
 CLICK_TO_FRAME = """async ([root, button, watch]) => {
   const r = document.querySelector(root);
+  const sleep = ms => new Promise(ok => setTimeout(ok, ms));
+  // the previous click is over: the kernel is idle and its messages are shown
+  const kernel = () => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  for (let i = 0; i < 2000 && kernel().status !== 'idle'; i++) await sleep(10);
+  await sleep(50);
+  for (let i = 0; i < 500 && !(r.querySelector(button) && !r.querySelector(button).disabled);
+       i++) await sleep(10);                                  // the button is there to click
   const targets = watch.map(s => r.querySelector(s));
   if (targets.some(t => !t)) throw new Error('missing ' + watch);
   const changed = targets.map(t => new Promise(ok => {
@@ -405,7 +414,9 @@ CLICK_TO_FRAME = """async ([root, button, watch]) => {
   }));
   const t0 = performance.now();
   r.querySelector(button).click();
-  await Promise.all(changed);
+  const late = new Promise((_, no) => setTimeout(() => no(new Error(
+    `${button}: ${watch} did not all change within 20 s`)), 20000));
+  await Promise.race([Promise.all(changed), late]);
   await new Promise(ok => requestAnimationFrame(() => setTimeout(ok, 0)));
   return performance.now() - t0;
 }"""
@@ -477,6 +488,28 @@ def test_keys_challenge_and_click_latencies(lab, browser):
         page.keyboard.press(" ")                       # ... and pause
         playwright_api.expect(st.locator("button.t-play")).to_have_text("▶ Play",
                                                                          timeout=UI_TIMEOUT)
+        # Play at 4x draws every step: watch the ladder's data-upto change in the page
+        st.locator("button.t-reset").click()
+        page.wait_for_function(f"() => ({upto})() === '-1'", timeout=UI_TIMEOUT)
+        st.locator(".t-speed select").select_option(label="4×")
+        page.evaluate("""() => {
+            const frame = document.querySelector('.t-stepper .t-ladder');
+            window.tlSeen = [];
+            new MutationObserver(() => {
+                const svg = frame.querySelector('svg');
+                const v = svg && svg.getAttribute('data-upto');
+                if (v !== null && window.tlSeen[window.tlSeen.length - 1] !== v)
+                    window.tlSeen.push(v);
+            }).observe(frame, {childList: true, subtree: true});
+        }""")
+        st.locator("button.t-play").click()
+        n = len(scenarios.get("lost-final-ack").run().history)
+        page.wait_for_function(f"() => ({upto})() === '{n - 1}'", timeout=UI_TIMEOUT)
+        seen = page.evaluate("() => window.tlSeen")
+        assert seen == [str(i) for i in range(n)], f"steps drawn at 4x: {seen}"
+        playwright_api.expect(st.locator("button.t-play")).to_have_text("▶ Play",
+                                                                         timeout=UI_TIMEOUT)
+        st.locator(".t-speed select").select_option(label="1×")
         # the same keys do nothing when the focus is elsewhere in the notebook
         k = page.evaluate(upto)
         page.locator(".jp-Cell").nth(1).locator(".jp-InputPrompt").click()

@@ -812,3 +812,36 @@ def test_framing_places_the_moment_and_rejects_other_pictures():
         framed("<svg viewBox='0 0 1 1'></svg>", "photo")
     with pytest.raises(ValueError, match="viewBox"):
         ladder_focus("<div/>")
+
+
+def test_the_hints_for_the_trickiest_edges_work_in_the_explorer():
+    """Follow three hints with the explorer's own buttons: each takes its edge."""
+    from tcplab.ui.challenge import progress
+
+    def taken(e):
+        from tcplab.render import StateDiagram
+        return set(progress(e.net.history, StateDiagram().transitions).taken)
+
+    def deliver(e, label):
+        pid = next(p.id for p in e.net.in_flight if p.segment.label() == label)
+        e.wire_rows[pid].children[1].click()
+
+    e = explorer()                                   # "get a RST to a half-open connection"
+    e.call_buttons["server"]["listen"].click(); e.call_buttons["client"]["connect"].click()
+    deliver(e, "SYN")
+    e.call_buttons["client"]["abort"].click()
+    deliver(e, "SYN,ACK"); deliver(e, "RST")
+    assert "syn-received-rcv-rst" in taken(e) and e.net.state("server") is TcpState.LISTEN
+    e = explorer("handshake")                        # "get a FIN to cross yours"
+    e.call_buttons["client"]["close"].click(); e.call_buttons["server"]["close"].click()
+    deliver(e, "FIN,ACK")
+    assert "fin-wait-1-rcv-fin" in taken(e)
+    e = explorer("handshake")                        # "a FIN that carries the ACK of yours"
+    e.call_buttons["client"]["close"].click()
+    deliver(e, "FIN,ACK")
+    e.call_buttons["server"]["close"].click()
+    ack = next(p.id for p in e.net.in_flight if p.segment.label() == "ACK")
+    e.wire_rows[ack].children[2].click()             # Drop the lone ACK
+    deliver(e, "FIN,ACK")
+    assert "fin-wait-1-rcv-fin-ack" in taken(e)
+    assert e.error.layout.display == "none", e.error.value

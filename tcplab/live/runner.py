@@ -124,13 +124,20 @@ def _model_scenario(name: str, error: ValueError) -> object:
                          f"the model's run too: {', '.join(scenarios.names())}") from None
 
 
+#: Seconds without a state change after which a loopback run has settled.
+LOOPBACK_QUIET = 0.05
+
+
 def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: float,
          max_settle: float, interval: float, keep_open: bool = False) -> LiveRun:
     """Play ``lines`` on ``lab``'s sockets and on a model built like it, line by line: each
     line first on the kernel, then on the model; record both (see :class:`LiveRun`)."""
     loop = isinstance(lab, LoopbackLab) or lab.delay == 0
     if quiet is None:
-        quiet = 0.1 if loop else max(0.3, lab.delay)
+        # Loopback: every state change follows a call within microseconds, and settle()
+        # samples before it measures the calm, so a late look still sees a change; 50 ms
+        # outlasts Linux's shortest delayed-ACK timer (40 ms, TCP_DELACK_MIN).
+        quiet = LOOPBACK_QUIET if loop else max(0.3, lab.delay)
     fin_timeout = lab.fin_timeout(lab.names[0])
     net = Network(lab.names, latency=0.0 if loop else lab.delay,
                   config=model_config(fin_timeout))

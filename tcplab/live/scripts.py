@@ -77,7 +77,7 @@ _ALL = (
         "recv() fails with ECONNRESET and its socket is gone too."),
     LiveScenario(
         "close-wait-leak", "The CLOSE_WAIT leak: the server never calls close()",
-        _HANDSHAKE + ("client close", "settle", "server recv", "wait 0.5"),
+        _HANDSHAKE + ("client close", "settle", "server recv", "wait 0.2"),
         "The server read EOF but never closes: CLOSE-WAIT for ever. The client's orphaned "
         "FIN-WAIT-2 is a mini-socket whose tcp_fin_timeout timer (60 s) counts down."),
     LiveScenario(

@@ -6,7 +6,7 @@ imports no widget code.  What it holds:
 * :mod:`.diagram` -- the state diagram (RFC 9293 figure 5), laid out by the ``graphviz``
   package once per style and highlighted per step by CSS classes;
 * :mod:`.ladder_diagram` -- the sequence (ladder) diagram: a pure layout, drawn with
-  matplotlib;
+  matplotlib (files) or as SVG with real text (:func:`ladder_svg`, no matplotlib: widgets);
 * :mod:`.text` -- RFC-figure text traces; :mod:`.words` -- what a step did, in words,
   from the typed :class:`~tcplab.steps.Step` fields;
 * :mod:`.theme` -- the one home of colours and fonts.
@@ -22,9 +22,10 @@ graphviz and matplotlib are imported only when a picture is drawn, so
 """
 
 from .diagram import DiagramView, GraphvizNotFound, StateDiagram
-from .ladder_diagram import LadderLayout, LadderView, ladder, ladder_png, save_ladder
+from .ladder_diagram import LadderLayout, LadderView, ladder, ladder_png, ladder_svg, save_ladder
 from .text import trace, trace_lines
 from .theme import PALETTE
 
 __all__ = ["StateDiagram", "DiagramView", "GraphvizNotFound", "ladder", "save_ladder",
-           "ladder_png", "LadderView", "LadderLayout", "trace", "trace_lines", "PALETTE"]
+           "ladder_png", "ladder_svg", "LadderView", "LadderLayout", "trace", "trace_lines",
+           "PALETTE"]

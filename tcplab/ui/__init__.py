@@ -7,7 +7,9 @@ Built on the model, the pictures (:mod:`tcplab.render`) and the course content
 - :mod:`.explorer` -- :func:`explorer`, drive both endpoints and the wire by hand;
 - :mod:`.quiz` -- :func:`quiz` and :func:`self_check`, questions with instant feedback;
 - :mod:`.practice` -- :func:`practice`, an exercise's answer box and checker;
-- :mod:`.view` -- the picture of one moment both widgets show;
+- :mod:`.view` -- the picture of one moment both widgets show (ladder and diagram on tabs);
+- :mod:`.screen` -- fitting the pictures to a laptop's screen, and the keys (pure HTML);
+- :mod:`.challenge` -- "reach every edge": the edges a run has taken, and hints (pure);
 - :mod:`.cards` -- the pure-HTML cards (badges, clock, explanation, segments);
 - :mod:`.style` and ``tcplab.css`` -- the one style sheet, with the theme's colours.
 

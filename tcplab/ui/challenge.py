@@ -19,12 +19,13 @@ the explorer, not which state results, so the learner still has to think.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from html import escape
+from typing import Iterable, Mapping, Sequence
 
 from ..steps import Step
 from ..transitions import Transition
 
-__all__ = ["Progress", "progress", "HINTS", "hint"]
+__all__ = ["Progress", "progress", "HINTS", "hint", "panel_html"]
 
 #: What to try in the explorer to take each edge (by transition key).
 HINTS = {
@@ -37,9 +38,9 @@ HINTS = {
     "syn-sent-rcv-syn-ack": "deliver the SYN,ACK that answers a side's SYN",
     "syn-sent-close": "connect(), then close() before any answer arrives",
     "syn-received-rcv-ack": "deliver the ACK that completes a handshake",
-    "syn-received-rcv-rst": ("get a RST to a listener's half-open connection: after its "
-                             "SYN,ACK goes out, abort() the side that connected and deliver "
-                             "the RST"),
+    "syn-received-rcv-rst": ("get a RST to a listener's half-open connection: abort() the "
+                             "side that connected while the SYN,ACK is on the wire, deliver "
+                             "the SYN,ACK, then the RST it gets as an answer"),
     "syn-received-close": "close() a side in SYN-RECEIVED, before the handshake's last ACK",
     "established-close": "close() a side whose connection is open",
     "established-rcv-fin": "deliver a FIN to a side whose connection is open",
@@ -104,3 +105,25 @@ def progress(history: Sequence[Step], edges: Iterable[Transition]) -> Progress:
     order = {t.key: i for i, t in enumerate(edges)}
     return Progress(edges, {k: tuple(v) for k, v in sorted(taken.items(),
                                                            key=lambda kv: order[kv[0]])})
+
+
+def panel_html(prog: Progress, colors: Mapping[str, str]) -> str:
+    """The challenge's panel: the counter, the edges each endpoint took, and a hint per
+    missing edge (open when three or fewer are left).  ``colors``: endpoint -> colour."""
+    per = " · ".join(f'<span style="color:{c}">{escape(n)}</span> '
+                     f'{sum(n in who for who in prog.taken.values())}'
+                     for n, c in colors.items())
+    if prog.done:
+        body = ('<div class="tl-done">Every edge taken: you have walked the whole '
+                'diagram.</div>')
+    else:
+        items = "".join(f'<li class="t-hint"><code>{escape(t.source.rfc)} → '
+                        f'{escape(t.target.rfc)}</code> {escape(hint(t))}</li>'
+                        for t in prog.missing)
+        body = (f'<details class="tl-hints"{" open" if len(prog.missing) <= 3 else ""}>'
+                f'<summary>Hints for the {len(prog.missing)} missing</summary>'
+                f'<ul>{items}</ul></details>')
+    return (f'<div class="tl-challenge"><span class="t-edge-count tl-count">'
+            f'{escape(prog.counter)}</span> <span class="tl-muted">taken by your run (drawn in '
+            f'colour on the diagram, the others faded) · edges per endpoint: {per}</span>'
+            f'{body}</div>')

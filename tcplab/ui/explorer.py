@@ -37,7 +37,7 @@ from ..network import Network, Packet
 from ..scenarios import SCENARIOS, Scenario
 from ..steps import Step
 from .cards import css_name, esc, packet_html, timer_name
-from .challenge import hint, progress
+from .challenge import panel_html, progress
 from .screen import keys_html
 from .style import stylesheet
 from .view import Guarded, View, button, check_style, html_widget, pictures, scenario_of
@@ -358,11 +358,12 @@ class Explorer(Guarded, widgets.VBox):
         self.next_event_button.disabled = net.next_event() is None
         self.undo_button.disabled = not net.history
         nxt = self._script_next()
+        total = len(self._script.actions) if self._script is not None else 0
         self.redo_button.disabled = nxt is None
         self.redo_button.tooltip = (
-            f"Replay step {nxt + 1} of {len(self._script.actions)} of the scenario"  # type: ignore[union-attr]
-            if nxt is not None else "No scenario step to replay (choose one under "
-            "'start from'; it replays while your run follows its script)")
+            f"Replay step {nxt + 1} of {total} of the scenario" if nxt is not None else
+            "No scenario step to replay (choose one under 'start from'; it replays while "
+            "your run follows its script)")
         if self.challenge.value:
             self._refresh_challenge()
 
@@ -379,24 +380,7 @@ class Explorer(Guarded, widgets.VBox):
         return progress(self.net.history, StateDiagram(self.view.layers).transitions)
 
     def _refresh_challenge(self) -> None:
-        prog = self.edge_progress()
-        per = {n: sum(n in who for who in prog.taken.values()) for n in self.names}
-        who = " · ".join(f'<span style="color:{self.colors[n]}">{esc(n)}</span> {k}'
-                         for n, k in per.items())
-        if prog.done:
-            body = ('<div class="tl-done">Every edge taken: you have walked the whole '
-                    'diagram.</div>')
-        else:
-            items = "".join(f'<li class="t-hint"><code>{esc(t.source.rfc)} → '
-                            f'{esc(t.target.rfc)}</code> {esc(hint(t))}</li>'
-                            for t in prog.missing)
-            body = (f'<details class="tl-hints"{" open" if len(prog.missing) <= 3 else ""}>'
-                    f'<summary>Hints for the {len(prog.missing)} missing</summary>'
-                    f'<ul>{items}</ul></details>')
-        self.challenge_panel.value = (
-            f'<div class="tl-challenge"><span class="t-edge-count tl-count">'
-            f'{esc(prog.counter)}</span> <span class="tl-muted">taken by your run '
-            f'(green on the diagram) · edges per endpoint: {who}</span>{body}</div>')
+        self.challenge_panel.value = panel_html(self.edge_progress(), self.colors)
 
     def _refresh_wire(self) -> None:
         net = self.net

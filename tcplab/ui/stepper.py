@@ -14,9 +14,10 @@ ahead while the kernel is idle.  Built on ipywidgets, :mod:`tcplab.ui.view` and
 :mod:`tcplab.exercises`.
 
 Stable CSS classes: ``t-stepper``, ``t-step``, ``t-back``, ``t-reset``, ``t-play``,
-``t-speed``, ``t-slider``, ``t-whole``, ``t-coverage``, ``t-pictures``, ``t-predict`` (with ``t-predict-choice``, ``t-choice-<STATE>``,
-``t-predict-skip``, ``t-predict-feedback``), ``t-error``, and the view's ``t-diagram``,
-``t-ladder``, ``t-badge-<endpoint>``, ``t-clock``, ``t-explain``.
+``t-speed``, ``t-slider``, ``t-whole``, ``t-coverage``, ``t-pictures``, ``t-predict`` (with
+``t-predict-choice``, ``t-choice-<STATE>``, ``t-predict-skip``, ``t-predict-feedback``),
+``t-error``, and the view's ``t-diagram``, ``t-ladder``, ``t-badge-<endpoint>``, ``t-clock``,
+``t-explain``.
 
 >>> s = stepper("handshake")
 >>> s.step(); s.step(); s.index, s.current_step.after.rfc

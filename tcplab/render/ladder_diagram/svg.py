@@ -114,7 +114,8 @@ def drawing_svg(drawn: Drawing, title: str | None = None) -> str:
     out = [f'<svg class="tcplab-ladder" xmlns="http://www.w3.org/2000/svg" '
            f'width="{_n(w * PT)}pt" height="{_n(h * PT)}pt" '
            f'viewBox="{_n(x0 * PT)} {_n(y0 * PT)} {_n(w * PT)} {_n(h * PT)}" '
-           f'data-upto="{upto}" data-now-y="{_n(now_y)}" role="img" aria-label="{escape(_summary(drawn))}">',
+           f'data-upto="{upto}" data-now-y="{_n(now_y)}" role="img" '
+           f'aria-label="{escape(_summary(drawn))}">',
            f'<rect x="{_n(x0 * PT)}" y="{_n(y0 * PT)}" width="{_n(w * PT)}" '
            f'height="{_n(h * PT)}" fill="{COLORS["background"]}"/>']
     if title:
