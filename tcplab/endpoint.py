@@ -816,9 +816,11 @@ class Endpoint:
             self._go(out, K.TIME_WAIT_RCV_FIN)
             self._send_now(out, self._ack_segment())
             self.timers["time-wait"] = self.now + self.config.time_wait_duration
-            return ("A retransmitted FIN: the peer never got our last ACK. ACK it again and "
-                    f"restart the 2*MSL timer ({self.config.time_wait_duration:g} s). This is "
-                    "the first reason TIME-WAIT exists.", rfc)
+            return ("The peer's FIN again: a retransmission (the peer has not seen our last "
+                    "ACK yet: lost, or still on the way) or a copy made by the network. ACK it "
+                    f"again and restart the 2*MSL timer ({self.config.time_wait_duration:g} s). "
+                    "If our last ACK was lost, this ACK lets the peer close: the first reason "
+                    "TIME-WAIT exists.", rfc)
         # A new SYN in TIME-WAIT above the old sequence numbers may reopen the connection
         # (RFC 9293 §3.6.1 MAY-2, RFC 6191; Linux hands it to the listener, TCP_TW_SYN).
         if st is S.TIME_WAIT and seg.syn and not seg.has_ack and not seg.rst and \

@@ -123,8 +123,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("time-wait-timeout", S.TIME_WAIT, S.CLOSED, "timeout=2MSL", "delete TCB", "figure5",
        "§3.10.8", "2*MSL have passed: old duplicates are dead, delete the TCB."),
     _t("time-wait-rcv-fin", S.TIME_WAIT, S.TIME_WAIT, "rcv FIN", "snd ACK, restart 2MSL",
-       "loop", "§3.10.7.4", "A retransmitted FIN means our last ACK was lost: ACK again "
-       "and restart the 2*MSL timer."),
+       "loop", "§3.10.7.4", "The peer's FIN again (retransmitted because it has not seen "
+       "our last ACK, or a network copy): ACK again and restart the 2*MSL timer."),
     # --- resets ---------------------------------------------------------------------------------
     _t("syn-sent-rcv-rst", S.SYN_SENT, S.CLOSED, "rcv RST,ACK of SYN", "x", "reset",
        "§3.10.7.3", "Nobody listens on that port: \"connection refused\"."),
