@@ -660,3 +660,24 @@ def test_the_examples_in_the_docstrings_run(module):
     import importlib
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted and not result.failed
+
+
+@pytest.mark.live
+@needs_loopback
+def test_a_state_marked_in_the_table_is_never_reported_as_no_difference():
+    """Notebook 06 once printed 'none' under a table that marked a differing state: every
+    marked cell now has its line in the list (a loopback transient state caught by the
+    sampler), in the HTML and in the text."""
+    from tcplab.live import reports
+    for _ in range(3):
+        for name in ("handshake", "teardown-client-first", "simultaneous-close"):
+            try:
+                r = runner.run(name)
+            except Exception:                  # pragma: no cover - scenario not live here
+                continue
+            html_text = reports.html_table(r)
+            marked = html_text.count('class="diff"')
+            if marked:
+                assert "<li>none</li>" not in html_text
+                assert len(r.differences) + len(reports.sampled_early(r)) >= 1
+                assert "No differences.\n" not in reports.table(r) + "\n"

@@ -87,14 +87,35 @@ def table(run: "LiveRun") -> str:
         lines.append(f"  {actor:>7} kernel: {fmt_path(run.sequence(actor, 'kernel'))}")
         lines.append(f"  {'':>7} model:  {fmt_path(run.sequence(actor, 'model'))}")
     lines.append("")
+    early = sampled_early(run)
     lines.append("Differences and Linux facts:" if run.differences else
-                 "No differences.")
+                 "No differences in behaviour." if early else "No differences.")
     for d in run.differences:
         lines.append(f"  - {d}")
+    for note in early:
+        lines.append(f"  - (marked in the table) {note}")
     for kind, reason in why(run).items():
         lines.append("")
         lines.append(textwrap.fill(f"Why ({kind}): {reason}", 100, subsequent_indent="  "))
     return "\n".join(lines)
+
+
+def sampled_early(run: "LiveRun") -> list[str]:
+    """The lines where the table shows the kernel in another state than the model only
+    because the sampler caught a loopback transient state (not a difference: the comparison
+    leaves these out, and the table marks them): one sentence each."""
+    from .comparison import TRANSIENT_STATES
+    out = []
+    if run.mode != "loopback":
+        return out
+    for r in run.results:
+        for actor in run.names:
+            k, m = r.kernel[actor], r.model[actor]
+            if k is not m and r.comparable and k in TRANSIENT_STATES:
+                out.append(f"{actor}: after '{r.line.text}' the sampler caught the kernel "
+                           f"still in {k} (on loopback it passes in microseconds); the model "
+                           f"is already in {m}. Not a difference in behaviour.")
+    return out
 
 
 def why(run: "LiveRun") -> dict[str, str]:
@@ -164,6 +185,7 @@ def html_table(run: "LiveRun") -> str:
         f"<li>{'&#10003;' if d.explained else '&#10007; <b>unexplained</b>'} "
         f"<b>{esc(d.actor)}</b> <i>{esc(d.kind)}</i>: {esc(d.text)}</li>"
         for d in run.differences)
+    diffs += "".join(f"<li>(marked in the table) {esc(n)}</li>" for n in sampled_early(run))
     reasons = "".join(f"<li><i>{esc(k)}</i>: {esc(v)}</li>" for k, v in why(run).items())
     return (f"{css}<div class='tl-live'><p><b>{esc(title(run))}</b></p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
