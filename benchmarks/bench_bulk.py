@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/bench_bulk.py             # 1 MB and 10 MB
     .venv/bin/python benchmarks/bench_bulk.py --quick     # 1 MB only
 
-A transfer is: handshake; the client sends N bytes and closes; the server's application
-reads whatever arrives (as a real one would, so the receive window keeps opening) and
-closes at the end; the network runs until both ends are CLOSED.  It runs on a network that
+A transfer is: handshake; the client's application writes N bytes, 64 KB at a time as its
+send buffer drains, then closes; the server's application reads whatever arrives (so the
+receive window keeps opening) and closes at the end; the network runs until both ends are
+CLOSED.  It runs on a network that
 keeps every step (``history_limit=None``, replayable) and on one that keeps only the last
 1,000 (``history_limit=1000``): the second's peak memory should not grow with N.
 
@@ -36,18 +37,30 @@ from tcplab import Config, Network, TcpState  # noqa: E402
 MSS = 1460                  # an Ethernet-sized segment, as a bulk transfer would use
 
 
+CHUNK = 65536               # the application writes this much at a time, as a real one would
+
+
 def transfer(nbytes: int, history_limit: int | None) -> tuple[int, float]:
-    """One bulk transfer; returns (network steps, seconds)."""
+    """One bulk transfer; returns (network steps, seconds).  The client's application
+    writes CHUNK bytes whenever its send buffer runs low; the server's reads whatever
+    arrives.  So only the window's worth of data is ever held, whatever ``nbytes``."""
     net = Network(config=Config(mss=MSS), latency=0.01, history_limit=history_limit)
     t0 = time.perf_counter()
     net.listen("server"); net.connect("client"); net.run()
-    net.send("client", b"x" * nbytes)
-    net.close("client")
-    got = 0
-    while True:
-        net.run(stop=lambda n: n["server"].rcv_wnd < MSS)
+    chunk = b"x" * CHUNK
+    left, got = nbytes, 0
+    client, server = net["client"], net["server"]
+    while left or not net.quiet():
+        if left and len(client.send_buffer) < CHUNK:
+            n = min(left, CHUNK)
+            net.send("client", chunk[:n])
+            left -= n
+            if not left:
+                net.close("client")
+        net.run(stop=lambda nw: server.rcv_wnd < MSS or
+                (left and len(client.send_buffer) < CHUNK))
         got += len(net.recv("server"))
-        if net.state("server") is TcpState.CLOSE_WAIT and not net["server"].received:
+        if not left and net.state("server") is TcpState.CLOSE_WAIT and not server.received:
             break
     net.close("server"); net.run()
     seconds = time.perf_counter() - t0

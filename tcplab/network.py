@@ -473,11 +473,7 @@ class Network:
         return self._apply(action, self.now)
 
     def _apply(self, action: Action, start: float) -> Step:
-        match action:
-            case Call(actor, call, args):
-                return self._record(action, getattr(self.endpoints[actor], call)(*args), start)
-            case Recv(actor, n):
-                return self._record(action, self.endpoints[actor].read(n), start)
+        match action:                  # the most frequent first: arrivals, then timers
             case Deliver(pid, at):
                 pkt = self.packet(pid)
                 self.clock.now = at
@@ -486,6 +482,10 @@ class Network:
                 step = self.endpoints[pkt.dst].receive(pkt.segment)
                 step.packet = pid
                 return self._record(action, step, start)
+            case Call(actor, call, args):
+                return self._record(action, getattr(self.endpoints[actor], call)(*args), start)
+            case Recv(actor, n):
+                return self._record(action, self.endpoints[actor].read(n), start)
             case FireTimer(actor, timer, at):
                 self.clock.now = at
                 return self._record(action, self.endpoints[actor].fire_timer(timer), start)
@@ -552,7 +552,7 @@ class Network:
         step.index = self._count
         self._count += 1
         step.timers = tuple(self.timers())
-        step.states = tuple((n, e.state) for n, e in self.endpoints.items())
+        step.states = tuple([(n, e.state) for n, e in self.endpoints.items()])
         limit = self.history_limit
         if limit is None:
             self.history.append(step)
