@@ -12,7 +12,7 @@ notes (JupyterLite 0.8 with the Pyodide kernel, booted with no network).  Two co
     writes the folder ``jupyter lite build`` reads:
 
     * ``static/pyodide/``: Pyodide's core, the lock's wheels, and *our* wheels (tcplab,
-      ipywidgets, comm, graphviz) added to ``pyodide-lock.json`` -- each entry's
+      ipywidgets, comm, graphviz, dpkt) added to ``pyodide-lock.json`` -- each entry's
       ``sha256`` set to the file's (Pyodide checks it).  ``loadPyodideOptions.packages``
       in ``jupyter-lite.json`` then loads tcplab and its closure when the kernel starts,
       so the lessons run unchanged (no ``%pip`` cell), and PyPI is never asked
@@ -53,7 +53,8 @@ OWN = {
     "comm": (["comm"], ["traitlets"]),
     "ipywidgets": (["ipywidgets"], ["comm", "ipython", "traitlets"]),
     "graphviz": (["graphviz"], []),
-    "tcplab": (["tcplab"], ["ipywidgets", "graphviz"]),
+    "dpkt": (["dpkt"], []),
+    "tcplab": (["tcplab"], ["ipywidgets", "graphviz", "dpkt"]),
 }
 
 SELF_CHECK_NOTE = """\

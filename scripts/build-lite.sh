@@ -7,7 +7,7 @@
 #
 # The site is static files only: no server runs Python, no request goes to a CDN or PyPI.
 # Pyodide (Python compiled to WebAssembly) comes from npm's `pyodide` package; the pure
-# wheels its kernel needs, ipywidgets and graphviz from PyPI (pip download); tcplab is our
+# wheels its kernel needs, ipywidgets, graphviz and dpkt from PyPI (pip download); tcplab is our
 # own wheel, built here (its build runs Graphviz's `dot` once per diagram style, so the
 # page draws the state diagram with no Graphviz); @viz-js/viz (Graphviz in WebAssembly)
 # from npm.  lite/prepare.py lays the site out (see its docstring), `jupyter lite build`
@@ -29,12 +29,12 @@ JUPYTERLITE=0.8.6          # jupyterlite-core and jupyterlite-pyodide-kernel
 PYODIDE=314.0.6            # npm `pyodide`: the version jupyterlite-pyodide-kernel 0.8.6 expects
 VIZ=3.31.0                 # npm `@viz-js/viz`
 KERNEL_PY=3.14             # the Python of that Pyodide (pip downloads wheels for it)
-PAGE_WHEELS=(ipywidgets==8.1.9 comm==0.2.3 graphviz==0.21)
+PAGE_WHEELS=(ipywidgets==8.1.9 comm==0.2.3 graphviz==0.21 dpkt==1.9.8)
 
 say() { printf '[build-lite] %s\n' "$*"; }
 die() { printf '[build-lite] ERROR: %s\n' "$*" >&2; exit 1; }
 
-command -v npm >/dev/null || die "npm is needed (Debian/Ubuntu: sudo apt-get install npm)"
+command -v npm >/dev/null || die "npm is needed: it comes with Node.js (https://nodejs.org, or your system's nodejs package)"
 command -v dot >/dev/null || die "Graphviz's dot is needed to build tcplab's wheel with its diagram layouts (Debian/Ubuntu: sudo apt-get install graphviz)"
 mkdir -p "$CACHE"
 t0=$(date +%s)

@@ -177,7 +177,9 @@ def test_lesson_runs_in_the_page(page, base, lesson):
     pictures = page.locator(".jp-OutputArea-output svg.tcplab-state-diagram, "
                             ".jp-OutputArea-output svg.tcplab-ladder, "
                             ".jp-OutputArea-output img[src^='data:image/svg+xml']")
-    assert pictures.count() > 0
+    draws = any(w in (ROOT / "notebooks" / lesson).read_text()
+                for w in ("StateDiagram", "ladder(", "stepper(", "explorer("))
+    assert pictures.count() > 0 or not draws, f"{lesson} draws pictures, none showed"
     print(f"\n{lesson}: kernel ready {ready:.1f} s after opening the page, all cells ran "
           f"in {took:.1f} s, {pictures.count()} pictures")
     pictures.first.scroll_into_view_if_needed()

@@ -49,7 +49,7 @@ from .suspects import (BUGS, SUSPECTS, AcmeTCP, BorealTCP, CobaltTCP, DuneTCP, b
                        suspect_network)
 
 __all__ = [
-    "Feedback", "Exercise", "EXERCISES", "exercise", "check", "check_text", "practice",
+    "Feedback", "Exercise", "EXERCISES", "exercise", "check", "check_text",
     "AnswerError", "read_state", "read_lines", "ISN",
     "Schedule", "SCHEDULES", "check_schedule",
     "Dump", "DUMPS", "WAITING_FOR", "waits_for", "check_dump",
