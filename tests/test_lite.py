@@ -182,8 +182,9 @@ def test_lesson_runs_in_the_page(page, base, lesson):
     assert pictures.count() > 0 or not draws, f"{lesson} draws pictures, none showed"
     print(f"\n{lesson}: kernel ready {ready:.1f} s after opening the page, all cells ran "
           f"in {took:.1f} s, {pictures.count()} pictures")
-    pictures.first.scroll_into_view_if_needed()
-    page.wait_for_timeout(800)                 # let the notebook paint what scrolled in
+    if pictures.count():
+        pictures.first.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)             # let the notebook paint what scrolled in
     shot(page, f"lite-{lesson.replace('.ipynb', '.png')}")
 
 
