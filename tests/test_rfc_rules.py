@@ -145,8 +145,9 @@ def test_simultaneous_open_syn_ack_advertises_the_receive_window():
 
 # ====================================================== text and FIN on SYNs =============
 
-@pytest.mark.parametrize("fin", [False, True], ids=["data", "data+FIN"])
-def test_text_on_a_syn_waits_for_established(fin):
+@pytest.mark.parametrize("data, fin", [(b"hello", False), (b"hello", True), (b"", True)],
+                         ids=["data", "data+FIN", "FIN"])
+def test_text_on_a_syn_waits_for_established(data, fin):
     # §3.10.7.2: text on a SYN "should be queued for processing later"; the SYN,ACK
     # acknowledges the SYN only (ACK = IRS+1); once ESTABLISHED the text is delivered, and
     # a FIN on it is processed then (CLOSE-WAIT), never before and never without one.
@@ -155,22 +156,24 @@ def test_text_on_a_syn_waits_for_established(fin):
     syn = p.call("A", "connect").sent[0]
     p.flight.clear()
     flags = "SYN,FIN" if fin else "SYN"
-    step = p.inject("B", Segment.make(flags, syn.seq, window=syn.window, data=b"hello"))
+    step = p.inject("B", Segment.make(flags, syn.seq, window=syn.window, data=data))
     assert rfc(step) == ["<SEQ=300><ACK=101><CTL=SYN,ACK>"] and p.B.state is S.SYN_RECEIVED
     assert step.delivered == b"" and p.B.rcv_nxt == 101
     p.deliver("B", "SYN,ACK")                   # A: ESTABLISHED, ACK=301
     step = p.deliver("A", "ACK")
-    assert step.delivered == b"hello" and bytes(p.B.received) == b"hello"
+    assert step.delivered == data and bytes(p.B.received) == data
     if fin:
+        ack = 101 + len(data) + 1
         assert keys(step) == ["syn-received-rcv-ack", "established-rcv-fin"]
-        assert p.B.rcv_nxt == 107 and rfc(step) == ["<SEQ=301><ACK=107><CTL=ACK>"]
+        assert p.B.rcv_nxt == ack and rfc(step) == [f"<SEQ=301><ACK={ack}><CTL=ACK>"]
     else:
         assert keys(step) == ["syn-received-rcv-ack"] and p.B.state is S.ESTABLISHED
         assert p.B.rcv_nxt == 106 and rfc(step) == ["<SEQ=301><ACK=106><CTL=ACK>"]
 
 
-@pytest.mark.parametrize("fin", [False, True], ids=["data", "data+FIN"])
-def test_text_on_a_syn_ack_is_delivered_at_once(fin):
+@pytest.mark.parametrize("data, fin", [(b"hello", False), (b"hello", True), (b"", True)],
+                         ids=["data", "data+FIN", "FIN"])
+def test_text_on_a_syn_ack_is_delivered_at_once(data, fin):
     # §3.10.7.3: after a SYN,ACK moves SYN-SENT to ESTABLISHED, "continue processing at the
     # sixth step ... where the URG bit is checked"; text and FIN are processed then, and
     # the one ACK acknowledges SYN, text and FIN: ACK = IRS + 1 + 5 (+ 1).
@@ -180,11 +183,12 @@ def test_text_on_a_syn_ack_is_delivered_at_once(fin):
     p.deliver("A", "SYN")
     synack = p.take("B", "SYN,ACK")
     flags = "SYN,FIN,ACK" if fin else "SYN,ACK"
-    step = p.inject("A", Segment.make(flags, synack.seq, synack.ack, data=b"hello"))
-    assert step.delivered == b"hello"
+    step = p.inject("A", Segment.make(flags, synack.seq, synack.ack, data=data))
+    assert step.delivered == data
     if fin:
+        ack = 301 + len(data) + 1
         assert keys(step) == ["syn-sent-rcv-syn-ack", "established-rcv-fin"]
-        assert rfc(step) == ["<SEQ=101><ACK=307><CTL=ACK>"] and p.A.state is S.CLOSE_WAIT
+        assert rfc(step) == [f"<SEQ=101><ACK={ack}><CTL=ACK>"] and p.A.state is S.CLOSE_WAIT
     else:
         assert keys(step) == ["syn-sent-rcv-syn-ack"] and p.A.state is S.ESTABLISHED
         assert rfc(step) == ["<SEQ=101><ACK=306><CTL=ACK>"]
@@ -320,7 +324,21 @@ def test_a_repeated_fin_is_processed_once():
     assert p.B.state is S.CLOSE_WAIT and p.B.rcv_nxt == 102
 
 
-def test_a_fin_repeated_in_the_same_segment_stream_does_not_close_twice():
+def test_a_second_fin_beyond_the_first_is_not_processed():
+    # After the peer's FIN nothing more can come from it: §3.10.7.4 seventh step in
+    # CLOSE-WAIT "should not occur ... ignore the segment text", and the FIN was processed
+    # once.  A (buggy or forged) FIN at the new RCV.NXT does not move RCV.NXT again.
+    p = established()
+    p.call("A", "close")
+    p.deliver("A", "FIN,ACK")
+    assert p.B.state is S.CLOSE_WAIT and p.B.rcv_nxt == 102
+    for data in (b"", b"late"):
+        step = p.inject("B", Segment.make("FIN,ACK", 102, 301, data=data))
+        assert step.transitions == () and step.delivered == b""
+        assert p.B.state is S.CLOSE_WAIT and p.B.rcv_nxt == 102 and p.B.received == b""
+
+
+def test_a_fin_retransmitted_to_time_wait_restarts_the_timer_once():
     # FIN-WAIT-2: the peer's FIN arrives twice in a row; the second is a retransmission
     # answered with an ACK, TIME-WAIT's 2*MSL restarted (§3.10.7.4, TIME-WAIT).
     p = established()
