@@ -373,3 +373,50 @@ def test_an_active_open_reset_in_syn_received_is_refused_even_after_a_passive_on
     step = p.inject("B", Segment.make("RST", p.B.rcv_nxt))
     assert keys(step) == ["syn-received-rcv-rst-active"] and step.after is S.CLOSED
     assert step.error == "connection refused"
+
+
+# ============================================== control segments, field by field ========
+
+def _syn_received() -> Pair:
+    p = Pair()
+    p.call("B", "listen")
+    p.call("A", "connect")
+    p.deliver("A", "SYN")
+    return p
+
+
+@pytest.mark.parametrize("case", ["connect", "listen-send", "abort", "closed-ack", "closed-syn",
+                                  "listen-ack", "syn-sent-bad-ack", "syn-received-bad-ack"])
+def test_control_segments_carry_the_rfc_fields_and_zero_elsewhere(case):
+    # The RFC writes each control segment with the fields it sets: <SEQ=ISS><CTL=SYN>,
+    # <SEQ=SEG.ACK><CTL=RST>, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (§3.10.7.1-4,
+    # §3.10.5).  A field the RFC leaves out is zero (as Linux sends it), and a SYN carries
+    # the receive window (§3.10.7.2).
+    p = Pair()
+    if case == "connect":
+        sent, want = p.call("A", "connect").sent, Segment.make("SYN", 100, 0, window=65535)
+    elif case == "listen-send":
+        p.call("B", "listen")
+        sent, want = p.call("B", "send", b"x").sent, Segment.make("SYN", 300, 0, window=65535)
+    elif case == "abort":
+        p = established()
+        sent, want = p.call("A", "abort").sent, Segment.make("RST", 101, 0, window=0)
+    elif case == "closed-ack":
+        sent = p.inject("B", Segment.make("ACK", 5, 77)).sent
+        want = Segment.make("RST", 77, 0, window=0)
+    elif case == "closed-syn":
+        sent = p.inject("B", Segment.make("SYN", 5, data=b"ab")).sent
+        want = Segment.make("RST,ACK", 0, 8, window=0)
+    elif case == "listen-ack":
+        p.call("B", "listen")
+        sent = p.inject("B", Segment.make("ACK", 5, 77)).sent
+        want = Segment.make("RST", 77, 0, window=0)
+    elif case == "syn-sent-bad-ack":
+        p.call("A", "connect")
+        sent = p.inject("A", Segment.make("SYN,ACK", 300, 100)).sent   # ACK =< ISS
+        want = Segment.make("RST", 100, 0, window=0)
+    else:
+        p = _syn_received()
+        sent = p.inject("B", Segment.make("ACK", 101, 999)).sent       # ACK > SND.NXT
+        want = Segment.make("RST", 999, 0, window=0)
+    assert sent == (want,)
