@@ -420,3 +420,62 @@ def test_control_segments_carry_the_rfc_fields_and_zero_elsewhere(case):
         sent = p.inject("B", Segment.make("ACK", 101, 999)).sent       # ACK > SND.NXT
         want = Segment.make("RST", 999, 0, window=0)
     assert sent == (want,)
+
+
+# ================================================== RECEIVE and the receive window =======
+
+def test_recv_reads_n_bytes_on_a_lone_endpoint_and_refuses_bad_counts():
+    # RECEIVE (§3.10.3) hands over at most the bytes asked for; the rest stays queued.
+    p = established()
+    p.call("B", "send", b"abcdef")
+    p.settle()
+    assert p.A.recv(2) == b"ab" and p.A.recv() == b"cdef" and p.A.recv() == b""
+    with pytest.raises(ValueError, match="recv"):
+        p.A.recv(-1)
+    with pytest.raises(TypeError, match="recv"):
+        p.A.recv(1.5)
+
+
+def test_reading_sends_a_window_update_only_past_the_sws_threshold():
+    # §3.8.6.2.2 (receiver SWS avoidance): the right edge moves only when it can move by
+    # min(Fr * RCV.BUFF, Eff.snd.MSS) with Fr = 1/2.  RCV.BUFF = 600, MSS = 536: 300 bytes.
+    p = established(b_config=Config(rcvbuf=600))
+    p.call("A", "send", b"w" * 600)
+    p.settle()
+    assert p.B.rcv_wnd == 0
+    assert p.B.read(299).sent == ()                   # the window could open by 299 < 300
+    step = p.B.read(1)                                # now by 300: tell the peer
+    assert rfc(step) == ["<SEQ=301><ACK=701><CTL=ACK>"] and step.sent[0].window == 300
+
+
+def test_next_deadline_is_the_earliest_timer():
+    ep = Endpoint("A", iss=100)
+    assert ep.next_deadline() is None
+    ep.connect()
+    assert ep.next_deadline() == 1.0
+
+
+def test_firing_a_timer_that_is_not_running_names_the_endpoint():
+    from tcplab.steps import TcpError
+    with pytest.raises(TcpError) as err:
+        Endpoint("A").fire_timer()
+    assert err.value.endpoint == "A" and err.value.message == "no timer is running"
+
+
+def test_simultaneous_open_runs_the_queued_send_and_close():
+    # §3.10.4: CLOSE in SYN-RECEIVED with data queued waits for ESTABLISHED; a simultaneous
+    # open (RFC 9293 figure 7) reaches ESTABLISHED by the peer's repeated SYN,ACK, and then
+    # the data goes out, the FIN behind it, and the endpoint is in FIN-WAIT-1.
+    p = Pair()
+    p.call("A", "connect")
+    p.call("B", "connect")
+    p.deliver("B", "SYN")                       # A: SYN-SENT -> SYN-RECEIVED
+    p.call("A", "send", b"late")
+    p.call("A", "close")
+    assert p.A.state is S.SYN_RECEIVED
+    p.deliver("A", "SYN")                       # B: SYN-RECEIVED too, answers SYN,ACK
+    step = p.deliver("B", "SYN,ACK")            # A: both SYNs acknowledged
+    assert keys(step) == ["syn-received-rcv-ack", "established-close"]
+    assert rfc(step) == ["<SEQ=101><ACK=301><CTL=PSH,ACK><DATA=4>",
+                         "<SEQ=105><ACK=301><CTL=FIN,ACK>"]
+    assert p.A.state is S.FIN_WAIT_1
