@@ -94,10 +94,11 @@ def check_step(step) -> None:
         assert step.timer is None and step.received is None
         assert step.rfc == f"RFC 9293 {CALL_SECTION[step.call]}"
     elif step.timer is not None:
-        assert step.kind == "timer" and step.received is None
+        assert step.kind == "timer" and step.received is None and step.socket_call is None
         assert step.rfc in TIMER_SECTION[step.timer], (step.timer, step.rfc)
     else:
         assert step.kind == "segment" and step.received is not None
+        assert step.socket_call is None and step.timer is None
         expected = ARRIVAL_SECTION.get(step.before, "§3.10.7.4")
         assert step.rfc in (f"RFC 9293 {expected}", "RFC 1337"), (step.before, step.rfc)
     assert step.explanation.strip() and step.event.strip()
@@ -129,6 +130,17 @@ def test_giving_up_is_told_to_the_application():
     assert [s.sent[0].seq for s in probes[:2]] == [first.seq + 600 - 1] * 2
     assert probes[-1].sent == () and probes[-1].after is S.CLOSED
     assert fin_wait_2["client"].reason == "FIN-WAIT-2 timed out"
+
+
+def test_a_new_connection_forgets_why_the_last_one_ended():
+    # Endpoint.reason belongs to one connection: after "connection refused" (an RST,ACK
+    # from a closed port, §3.10.7.3), a new connect() starts without it.
+    net = Network()
+    net.connect("client")
+    net.run()
+    assert net["client"].reason == "connection refused"
+    net.connect("client")
+    assert net["client"].reason is None and net.state("client") is S.SYN_SENT
 
 
 def test_tcb_names_the_rfc_variables():
