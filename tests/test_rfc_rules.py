@@ -479,3 +479,29 @@ def test_simultaneous_open_runs_the_queued_send_and_close():
     assert rfc(step) == ["<SEQ=101><ACK=301><CTL=PSH,ACK><DATA=4>",
                          "<SEQ=105><ACK=301><CTL=FIN,ACK>"]
     assert p.A.state is S.FIN_WAIT_1
+
+
+def test_a_zero_window_in_the_syn_ack_is_probed_retries_times():
+    # §3.8.6.1: a peer may open with a zero window; the sender probes it on the persist
+    # timer (RTO 1 s, backing off) and gives up after Config.retries unanswered probes.
+    p = Pair(Config(retries=2))
+    p.call("A", "connect")
+    p.flight.clear()
+    p.inject("A", Segment.make("SYN,ACK", 300, 101, window=0))
+    assert p.A.state is S.ESTABLISHED and p.A.snd_wnd == 0
+    p.flight.clear()
+    assert p.call("A", "send", b"data").sent == () and p.A.timers == {"persist": 1.0}
+    fired = [p.fire("A", "persist") for _ in range(3)]
+    assert [(s.time, rfc(s)) for s in fired] == [
+        (1.0, ["<SEQ=100><ACK=301><CTL=ACK>"]), (3.0, ["<SEQ=100><ACK=301><CTL=ACK>"]),
+        (7.0, [])]
+    assert fired[-1].error == "connection timed out" and p.A.state is S.CLOSED
+
+
+def test_endpoints_are_reproducible_and_check_their_iss():
+    # Without a seed an endpoint still draws the same ISS (random.Random(0)), so a lesson
+    # run twice shows the same numbers; ISS 0 is a valid sequence number (§3.4.1).
+    assert Endpoint("A").connect().sent[0].seq == Endpoint("B").connect().sent[0].seq
+    assert Endpoint("A", iss=0).connect().sent[0].seq == 0
+    with pytest.raises(ValueError, match="iss"):
+        Endpoint("A", iss=2 ** 32)

@@ -110,3 +110,128 @@ def test_every_retransmission_is_marked_on_its_packet():
     assert not any(p.retransmission for p, _ in net.delivered
                    if p.segment.syn and p.segment.has_ack)
     assert bytes(net["server"].received) == b"hello"
+
+
+# ============================================== the wire's controls, value by value =====
+
+def handshake(**kw) -> Network:
+    net = Network(isn={"client": 100, "server": 300}, **kw)
+    net.listen("server")
+    net.connect("client")
+    return net
+
+
+def test_find_picks_the_earliest_matching_packet_and_matches_flags_exactly():
+    net = handshake()
+    net.run()
+    net.send("client", b"one")
+    net.clock.now += 0.05
+    net.send("client", b"two")
+    net.close("server")
+    first, second, fin = net.in_flight
+    assert net.find("client", "DATA") == first
+    assert net.find("client", "DATA", packets=[second]) == second
+    assert net.find(flags="FIN,ACK") == fin and net.find("server") == fin
+    assert net.find("client", "ACK,DATA") == first         # PSH is ignored, DATA needs data
+    with pytest.raises(KeyError, match="no packet in flight from client matching ACK"):
+        net.find("client", "ACK")                           # a data segment is not "ACK"
+    with pytest.raises(TypeError, match="find"):
+        net.find(flags=1)
+    with pytest.raises(TypeError, match="Packets"):
+        net.find(packets=[1])
+
+
+def test_timers_are_listed_earliest_first_and_quiet_means_nothing_left():
+    net = handshake()
+    assert net.timers() == [("client", "retransmission", 1.0)] and not net.quiet()
+    net.run(until=0.15)                                     # SYN arrived: SYN,ACK sent
+    assert net.timers() == [("client", "retransmission", 1.0),
+                            ("server", "retransmission", 1.1)]
+    net.run()
+    assert net.timers() == [] and net.in_flight == [] and net.quiet()
+
+
+def test_next_timer_fires_the_earliest_and_leaves_packets_on_the_wire():
+    net = handshake()
+    syn = net.in_flight[0]
+    step = net.next_timer()
+    assert (step.actor, step.timer, step.time, net.now) == ("client", "retransmission", 1.0, 1.0)
+    assert net.in_flight[0] == syn and len(net.in_flight) == 2   # the SYN waits, late
+
+
+def test_fire_timer_fires_earlier_timers_of_others_first():
+    net = handshake(latency=0.05)
+    net.run(until=0.06)                   # server in SYN-RECEIVED, timer at 1.05
+    net.drop(net.find("server", "SYN,ACK").id)
+    step = net.fire_timer("server")
+    fired = [(s.actor, s.time) for s in net.history if s.timer]
+    assert fired == [("client", 1.0), ("server", 1.05)] and step.actor == "server"
+
+
+def test_run_until_stops_the_clock_there_and_wait_moves_it_exactly():
+    net = handshake()
+    steps = net.run(until=0.25)
+    assert [s.time for s in steps] == [0.1, 0.2] and net.now == 0.25
+    assert [p.arrive_at for p in net.in_flight] == [pytest.approx(0.3)]
+    net.run()
+    before = net.now
+    net.wait(2.5)
+    assert net.now == pytest.approx(before + 2.5)
+    assert net.run(stop=lambda n: True) == []
+
+
+def test_run_reports_when_max_steps_is_not_enough():
+    net = handshake()
+    with pytest.raises(RuntimeError, match=r"max_steps=1 steps.*max_steps=10"):
+        net.run(max_steps=1)
+    assert len(net.history) == 3          # listen, connect, and the one step taken
+
+
+def test_delay_moves_the_arrival_and_reorders():
+    net = handshake()
+    net.run()
+    first = net.packet(net.send("client", b"a").packets[0])
+    second = net.packet(net.send("client", b"b").packets[0])
+    net.delay(first.id, 0.5)
+    assert net.packet(first.id).arrive_at == pytest.approx(first.arrive_at + 0.5)
+    assert net.step().packet == second.id          # "b" first: held, duplicate ACK
+    net.run()
+    assert [p.id for p, _ in net.delivered if p.dst == "server"][-2:] == [second.id, first.id]
+    assert bytes(net["server"].received) == b"ab"
+
+
+def test_history_limit_keeps_the_last_steps_only():
+    net = handshake(history_limit=4)
+    net.run()
+    for i in range(6):
+        net.send("client", b"x")
+        net.run()
+    kept = [s.index for s in net.history]
+    assert 4 <= len(kept) <= 8 and kept == list(range(kept[0], kept[0] + len(kept)))
+    assert kept[-1] == net._count - 1
+    with pytest.raises(ValueError, match="history_limit=4"):
+        net.replay()
+
+
+def test_replay_bounds_and_rewind():
+    net = handshake()
+    net.run()
+    total = len(net.history)
+    assert net.replay(0).history == [] and net.replay(0).now == 0.0
+    assert net.replay(total).states() == net.states()
+    for bad in (-1, total + 1, True):
+        with pytest.raises(ValueError, match=f"0..{total}"):
+            net.replay(bad)
+    net.rewind(2)                              # after listen and connect
+    assert net.states() == {"client": S.SYN_SENT, "server": S.LISTEN}
+    assert len(net.in_flight) == 1 and net.now == 0.0
+    net.run()
+    assert net.states() == {"client": S.ESTABLISHED, "server": S.ESTABLISHED}
+
+
+def test_peer_and_endpoint_lookup():
+    net = Network(("a", "b"))
+    assert (net.peer("a"), net.peer("b")) == ("b", "a")
+    with pytest.raises(KeyError, match="no endpoint 'c'; the endpoints are a, b"):
+        net.peer("c")
+    assert net["a"] is net.endpoints["a"] and net.state("b") is S.CLOSED
