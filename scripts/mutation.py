@@ -190,10 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="mutants run in parallel")
     ap.add_argument("--schedules", type=int, default=200,
                     help="TCPLAB_SCHEDULES for the property tests")
+    ap.add_argument("--modules", default=",".join(MODULES),
+                    help="comma-separated modules to score (default: all three)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/tcplab-mutation"))
     ap.add_argument("--fail-under", type=float, default=0.0,
                     help="exit 1 if a module catches fewer than this percentage")
     args = ap.parse_args(argv)
+    modules = tuple(m.strip() for m in args.modules.split(","))
+    if not set(modules) <= set(MODULES):
+        ap.error(f"--modules takes some of {', '.join(MODULES)}, got {args.modules}")
     if not 0 < args.sample <= 1:
         ap.error(f"--sample takes a fraction 0 < F <= 1, got {args.sample}")
     config = tomllib.loads((ROOT / "scripts" / "mutation.toml").read_text("utf-8"))
@@ -206,13 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     mutmut(args.workdir, env, "--max-children", str(args.jobs), "tcplab.segment.x_seq_add__mutmut_1")
 
     mutants: list[Mutant] = []
-    for module in MODULES:
+    for module in modules:
         mutants += mutants_of(args.workdir / "mutants" / module, module, behaviour)
     mark(mutants, config.get("text_only", []), "text")
     mark(mutants, config.get("equivalent", []), "equivalent")
     rng = random.Random(args.seed)
     chosen: list[Mutant] = []
-    for module in MODULES:
+    for module in modules:
         pool = sorted((m for m in mutants if m.module == module and m.kind == "behaviour"),
                       key=lambda m: m.key)
         chosen += rng.sample(pool, max(1, round(len(pool) * args.sample))) if pool else []
@@ -226,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     worst = 100.0
     print(f"\n{'module':<20}{'mutants':>8}{'text':>6}{'equiv':>6}{'run':>6}{'caught':>8}"
           f"{'score':>8}")
-    for module in MODULES:
+    for module in modules:
         mine = [m for m in mutants if m.module == module]
         ran = [m for m in chosen if m.module == module]
         for m in ran:
@@ -240,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     survivors = [m for m in chosen if m.status == "survived"]
     print(f"\n{len(survivors)} survivors (see one with: cd {args.workdir} && mutmut show NAME):")
     for m in survivors:
-        print(f"  {m.key}\n      {m.function}: {m.before}\n      -> {m.after}")
+        print(f"  {m.key}\n      {m.function}: {m.before[:150]}\n      -> {m.after[:150]}")
     if args.fail_under and worst < args.fail_under:
         print(f"\nFAIL: a module catches {worst:.1f} % < {args.fail_under:g} %")
         return 1
