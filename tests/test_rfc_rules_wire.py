@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tcplab.endpoint import Config
-from tcplab.network import Network
+from tcplab.network import WIRE, Network
 from tcplab.states import TcpState as S
 
 
@@ -235,3 +235,23 @@ def test_peer_and_endpoint_lookup():
     with pytest.raises(KeyError, match="no endpoint 'c'; the endpoints are a, b"):
         net.peer("c")
     assert net["a"] is net.endpoints["a"] and net.state("b") is S.CLOSED
+
+
+def test_abort_inject_and_next_timer_through_the_network():
+    net = handshake()
+    net.run()
+    step = net.abort("client")                  # §3.10.5: RST <SEQ=SND.NXT>
+    assert step.call == "abort" and [s.rfc() for s in step.sent] == ["<SEQ=101><CTL=RST>"]
+    pkt = net.packet(step.packets[0])
+    assert (pkt.src, pkt.dst) == ("client", "server")
+    net.run()
+    assert net.states() == {"client": S.CLOSED, "server": S.CLOSED}
+    injected = net.packet(net.inject("server", pkt.segment).packets[0])
+    assert (injected.src, injected.dst, injected.arrive_at) == ("client", "server",
+                                                                 pytest.approx(net.now + 0.1))
+    from tcplab.steps import TcpError
+    net.run()
+    with pytest.raises(TcpError) as err:
+        net.next_timer()
+    assert (err.value.call, err.value.rfc, err.value.endpoint) == ("next_timer", "§3.8", WIRE)
+    assert err.value.message == "no timer is running"
