@@ -396,8 +396,10 @@ def test_control_segments_carry_the_rfc_fields_and_zero_elsewhere(case):
     if case == "connect":
         sent, want = p.call("A", "connect").sent, Segment.make("SYN", 100, 0, window=65535)
     elif case == "listen-send":
+        p = Pair(Config(window=1000))
         p.call("B", "listen")
-        sent, want = p.call("B", "send", b"x").sent, Segment.make("SYN", 300, 0, window=65535)
+        sent, want = p.call("B", "send", "é").sent, Segment.make("SYN", 300, 0, window=1000)
+        assert p.B.send_buffer == "é".encode()          # text is sent as UTF-8
     elif case == "abort":
         p = established()
         sent, want = p.call("A", "abort").sent, Segment.make("RST", 101, 0, window=0)
@@ -448,6 +450,15 @@ def test_reading_sends_a_window_update_only_past_the_sws_threshold():
     assert rfc(step) == ["<SEQ=301><ACK=701><CTL=ACK>"] and step.sent[0].window == 300
 
 
+def test_text_and_fin_that_exactly_fill_the_window_are_both_taken():
+    # §3.10.7.4: a segment whose text fits RCV.WND exactly is not trimmed, so the FIN
+    # right behind it is processed too (the FIN takes sequence space, not buffer space).
+    p = established(b_config=Config(rcvbuf=5))
+    step = p.inject("B", Segment.make("FIN,PSH,ACK", 101, 301, data=b"hello"))
+    assert step.delivered == b"hello" and p.B.state is S.CLOSE_WAIT and p.B.rcv_nxt == 107
+    assert rfc(step) == ["<SEQ=301><ACK=107><CTL=ACK>"] and step.sent[0].window == 0
+
+
 def test_next_deadline_is_the_earliest_timer():
     ep = Endpoint("A", iss=100)
     assert ep.next_deadline() is None
@@ -460,6 +471,7 @@ def test_firing_a_timer_that_is_not_running_names_the_endpoint():
     with pytest.raises(TcpError) as err:
         Endpoint("A").fire_timer()
     assert err.value.endpoint == "A" and err.value.message == "no timer is running"
+    assert (err.value.call, err.value.state, err.value.rfc) == ("fire_timer", S.CLOSED, "§3.8")
 
 
 def test_simultaneous_open_runs_the_queued_send_and_close():

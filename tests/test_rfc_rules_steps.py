@@ -185,7 +185,8 @@ def test_config_linux_has_linux_values():
     # tcp(7)/ip-sysctl: tcp_syn_retries=6, tcp_retries2=15, TCP_TIMEWAIT_LEN=60 s,
     # tcp_fin_timeout=60 s, TCP_RTO_MAX=120 s, initial RTO 1 s (RFC 6298 §2.1)
     c = Config.linux()
-    assert (c.rto, c.rto_max, c.syn_retries, c.retries, c.time_wait, c.fin_wait_2_timeout,
-            c.time_wait_duration) == (1.0, 120.0, 6, 15, 60.0, 60.0, 60.0)
+    assert (c.rto, c.rto_max, c.syn_retries, c.retries, c.msl, c.time_wait,
+            c.fin_wait_2_timeout, c.time_wait_duration) == (1.0, 120.0, 6, 15, 30.0, 60.0,
+                                                            60.0, 60.0)
     assert Config.linux(retries=3).retries == 3
     assert Config().time_wait_duration == 240.0 and Config(msl=1.0).time_wait_duration == 2.0

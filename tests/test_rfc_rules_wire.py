@@ -255,3 +255,28 @@ def test_abort_inject_and_next_timer_through_the_network():
         net.next_timer()
     assert (err.value.call, err.value.rfc, err.value.endpoint) == ("next_timer", "§3.8", WIRE)
     assert err.value.message == "no timer is running"
+
+
+def test_timers_at_the_same_deadline_are_ordered_by_endpoint_name():
+    net = Network(("zed", "amy"), isn={"zed": 1, "amy": 2})
+    net.connect("zed")
+    net.connect("amy")                            # both SYNs at t=0: both timers at 1.0
+    assert net.timers() == [("amy", "retransmission", 1.0), ("zed", "retransmission", 1.0)]
+
+
+def test_recv_on_an_endpoint_of_a_network_reads_n_and_is_recorded():
+    net = handshake()
+    net.run()
+    net.send("server", b"abcdef")
+    net.run()
+    assert net["client"].recv(2) == b"ab" and net.history[-1].call == "recv"
+    assert net.history[-1].read == b"ab" and net["client"].recv() == b"cdef"
+
+
+def test_deliver_with_nothing_in_flight_is_a_wire_error():
+    from tcplab.steps import TcpError
+    net = Network()
+    with pytest.raises(TcpError) as err:
+        net.deliver()
+    assert (err.value.endpoint, err.value.allowed, err.value.message) == (
+        WIRE, (), "nothing is in flight")
