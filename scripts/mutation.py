@@ -8,6 +8,8 @@ survivors with the line each one changes.  Usage (from the repository root)::
     bash scripts/mutation.sh                   # every behaviour mutant (slow: see README)
     bash scripts/mutation.sh --sample 0.3      # a seeded 30 % sample of each module
     bash scripts/mutation.sh --fail-under 90   # exit 1 if a module scores below 90 %
+    bash scripts/mutation.sh --report-only     # score the last run again (after editing
+                                               # scripts/mutation.toml), without running
 
 mutmut does the mutating and the running; this script adds what it cannot do:
 
@@ -193,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modules", default=",".join(MODULES),
                     help="comma-separated modules to score (default: all three)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/tcplab-mutation"))
+    ap.add_argument("--report-only", action="store_true",
+                    help="score the mutants already run in --workdir again with the current "
+                         "scripts/mutation.toml, without running mutmut")
     ap.add_argument("--fail-under", type=float, default=0.0,
                     help="exit 1 if a module catches fewer than this percentage")
     args = ap.parse_args(argv)
@@ -204,29 +209,36 @@ def main(argv: list[str] | None = None) -> int:
     config = tomllib.loads((ROOT / "scripts" / "mutation.toml").read_text("utf-8"))
     behaviour = {s.lower() for s in config["text"]["behaviour_strings"]}
 
-    copy_tree(args.workdir)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["TCPLAB_SCHEDULES"] = str(args.schedules)
-    print(f"mutmut in {args.workdir}: generating mutants and mapping tests (a few minutes)")
-    mutmut(args.workdir, env, "--max-children", str(args.jobs), "tcplab.segment.x_seq_add__mutmut_1")
+    if not args.report_only:
+        copy_tree(args.workdir)
+        print(f"mutmut in {args.workdir}: generating mutants and mapping tests (minutes)")
+        mutmut(args.workdir, env, "--max-children", str(args.jobs),
+               "tcplab.segment.x_seq_add__mutmut_1")
 
     mutants: list[Mutant] = []
     for module in modules:
         mutants += mutants_of(args.workdir / "mutants" / module, module, behaviour)
     mark(mutants, config.get("text_only", []), "text")
     mark(mutants, config.get("equivalent", []), "equivalent")
-    rng = random.Random(args.seed)
-    chosen: list[Mutant] = []
-    for module in modules:
-        pool = sorted((m for m in mutants if m.module == module and m.kind == "behaviour"),
-                      key=lambda m: m.key)
-        chosen += rng.sample(pool, max(1, round(len(pool) * args.sample))) if pool else []
-    print(f"running {len(chosen)} behaviour mutants with {args.jobs} jobs"
-          + (f" (a {args.sample:.0%} sample, seed {args.seed})" if args.sample < 1 else ""))
-    for i in range(0, len(chosen), 400):
-        mutmut(args.workdir, env, "--max-children", str(args.jobs),
-               *(m.key for m in chosen[i:i + 400]))
     codes = results(args.workdir)
+    if args.report_only:       # what was run, less what the configuration now leaves out
+        chosen = [m for m in mutants if m.kind == "behaviour" and codes.get(m.key) is not None]
+        print(f"scoring the {len(chosen)} behaviour mutants already run in {args.workdir}")
+    else:
+        rng = random.Random(args.seed)
+        chosen = []
+        for module in modules:
+            pool = sorted((m for m in mutants if m.module == module and m.kind == "behaviour"),
+                          key=lambda m: m.key)
+            chosen += rng.sample(pool, max(1, round(len(pool) * args.sample))) if pool else []
+        print(f"running {len(chosen)} behaviour mutants with {args.jobs} jobs"
+              + (f" (a {args.sample:.0%} sample, seed {args.seed})" if args.sample < 1 else ""))
+        for i in range(0, len(chosen), 400):
+            mutmut(args.workdir, env, "--max-children", str(args.jobs),
+                   *(m.key for m in chosen[i:i + 400]))
+        codes = results(args.workdir)
 
     worst = 100.0
     print(f"\n{'module':<20}{'mutants':>8}{'text':>6}{'equiv':>6}{'run':>6}{'caught':>8}"

@@ -448,6 +448,7 @@ def test_reading_sends_a_window_update_only_past_the_sws_threshold():
     assert p.B.read(299).sent == ()                   # the window could open by 299 < 300
     step = p.B.read(1)                                # now by 300: tell the peer
     assert rfc(step) == ["<SEQ=301><ACK=701><CTL=ACK>"] and step.sent[0].window == 300
+    assert p.B.read(1).sent == ()                     # 1 byte beyond the edge just sent
 
 
 def test_text_and_fin_that_exactly_fill_the_window_are_both_taken():
@@ -517,3 +518,71 @@ def test_endpoints_are_reproducible_and_check_their_iss():
     assert Endpoint("A", iss=0).connect().sent[0].seq == 0
     with pytest.raises(ValueError, match="iss"):
         Endpoint("A", iss=2 ** 32)
+
+
+
+def test_a_window_of_one_byte_takes_one_byte():
+    # §3.10.7.4: RCV.WND = 1, SEG.LEN = 1 at RCV.NXT is acceptable; the sender, facing a
+    # 1-byte window, sends 1 byte (no sender SWS avoidance in this model, §3.8.6.2.1).
+    p = established(b_config=Config(rcvbuf=10))
+    p.call("A", "send", b"123456789")
+    p.settle()
+    assert p.B.rcv_wnd == 1 and p.A.snd_wnd == 1
+    step = p.call("A", "send", b"ab")
+    assert rfc(step) == ["<SEQ=110><ACK=301><CTL=ACK><DATA=1>"]
+    step = p.deliver("A")
+    assert step.delivered == b"a" and p.B.rcv_nxt == 111 and p.B.rcv_wnd == 0
+
+
+def test_no_persist_timer_when_nothing_waits_for_the_window():
+    # §3.8.6.1: zero-window probes are for data (or a FIN) waiting to be sent.
+    p = established()
+    p.inject("A", Segment.make("ACK", 301, 101, window=0))
+    assert p.A.snd_wnd == 0 and p.A.timers == {}
+
+
+def test_a_fin_queued_behind_data_follows_it_when_the_window_opens():
+    # §3.10.4: CLOSE queues the FIN behind the data; a window of 10 takes the 3 bytes and
+    # the FIN (which takes no window), both carrying RCV.WND = 1000 (Config.window).
+    p = established(Config(window=1000))
+    p.inject("A", Segment.make("ACK", 301, 101, window=0))
+    p.call("A", "send", b"abc")
+    p.call("A", "close")
+    assert p.A.state is S.FIN_WAIT_1 and p.A.timers == {"persist": 1.0}
+    step = p.inject("A", Segment.make("ACK", 301, 101, window=10))
+    assert rfc(step) == ["<SEQ=101><ACK=301><CTL=PSH,ACK><DATA=3>",
+                         "<SEQ=104><ACK=301><CTL=FIN,ACK>"]
+    assert [s.window for s in step.sent] == [1000, 1000] and p.A.timers == {"retransmission": 1.0}
+
+
+def test_zero_window_probes_back_off_even_when_answered():
+    # §3.8.6.1: the interval between successive probes SHOULD increase exponentially:
+    # answered or not, the probes go out at 1, 3 and 7 s (RTO 1 s doubling).
+    p = zero_window_pair()
+    probe = p.fire("A", "persist")
+    assert probe.time == 1.0
+    p.deliver("A")
+    p.clock.now = 1.4
+    p.deliver("B")                                   # the answer: still a zero window
+    assert p.A.timers == {"persist": 3.0}
+    assert p.fire("A", "persist").time == 3.0 and p.A.timers == {"persist": 7.0}
+
+
+def test_challenge_acks_are_limited_to_one_per_half_second():
+    # RFC 5961 §7 (Linux tcp_invalid_ratelimit = 500 ms): at most one ACK per 0.5 s
+    # for unacceptable segments; at exactly 0.5 s the next one may go.
+    p = established()
+    old = Segment.make("PSH,ACK", 250, 101, data=b"old")       # below RCV.NXT=301
+    assert rfc(p.inject("A", old)) == ["<SEQ=101><ACK=301><CTL=ACK>"]
+    p.clock.now = 0.25
+    assert p.inject("A", old).sent == ()
+    p.clock.now = 0.5
+    assert rfc(p.inject("A", old)) == ["<SEQ=101><ACK=301><CTL=ACK>"]
+
+
+def test_fire_timer_without_a_name_fires_the_running_one():
+    ep = Endpoint("A", iss=100)
+    ep.connect()
+    step = ep.fire_timer()
+    assert step.timer == "retransmission" and [s.rfc() for s in step.sent] == [
+        "<SEQ=100><CTL=SYN>"]

@@ -75,6 +75,18 @@ def timer_runs() -> list[Network]:
     net.close("server")
     net.run()
     runs.append(net)
+    # the wire's own actions: drop, duplicate, delay, inject
+    net = Network()
+    net.listen("server")
+    net.drop(net.connect("client").packets[0])
+    net.next_timer()
+    pid = net.in_flight[0].id
+    net.duplicate(pid)
+    net.delay(pid, 0.5)
+    net.run()
+    net.inject("server", net.history[-1].received)
+    net.run()
+    runs.append(net)
     return runs
 
 
@@ -114,10 +126,12 @@ def test_every_step_says_what_caused_it_and_cites_its_section():
     calls = {what for kind, what in seen if kind == "call"}
     assert timers == {"retransmission", "persist", "fin-wait-2", "time-wait"}
     assert calls == {*CALLS, "recv"}
+    assert {what for kind, what in seen if kind == "wire"} == {"drop", "duplicate", "delay",
+                                                               "inject"}
 
 
 def test_giving_up_is_told_to_the_application():
-    syn_give_up, persist_give_up, fin_wait_2, _ = timer_runs()
+    syn_give_up, persist_give_up, fin_wait_2, *_ = timer_runs()
     last = syn_give_up.history[-1]
     assert (last.timer, last.error, last.after) == ("retransmission", "connection timed out",
                                                    S.CLOSED)

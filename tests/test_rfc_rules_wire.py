@@ -280,3 +280,67 @@ def test_deliver_with_nothing_in_flight_is_a_wire_error():
         net.deliver()
     assert (err.value.endpoint, err.value.allowed, err.value.message) == (
         WIRE, (), "nothing is in flight")
+
+
+def test_network_arguments_at_their_limits():
+    assert Network(isn={"client": 0}).connect("client").sent[0].seq == 0
+    with pytest.raises(ValueError, match="history_limit"):
+        Network(history_limit=0)
+    net = handshake()
+    net.run()
+    with pytest.raises(TypeError, match="close"):
+        net.call("client", "close", "yes")
+    assert net.state("client") is S.ESTABLISHED
+
+
+def test_wire_errors_name_the_call_and_a_bad_timer_is_refused():
+    from tcplab.steps import TcpError
+    net = Network()
+    with pytest.raises(TcpError) as err:
+        net.deliver()
+    assert (err.value.call, err.value.rfc) == ("deliver", "§3.10.7")
+    with pytest.raises(TcpError) as err:
+        net.fire_timer("client")
+    assert (err.value.call, err.value.state, err.value.rfc, err.value.endpoint) == (
+        "fire_timer", S.CLOSED, "§3.8", "client")
+    net.connect("client")
+    with pytest.raises(ValueError, match="no 'nope' timer"):
+        net.fire_timer("client", "nope")
+    with pytest.raises(TypeError, match="close"):
+        net.call("client", "close", True, False)
+    with pytest.raises(ValueError, match=r"Network\(isn=\.\.\.\)"):
+        Network(isn={"client": "7"})
+    assert repr(Network()) == "<Network t=0s client=CLOSED, server=CLOSED, 0 in flight, 0 steps>"
+
+
+def test_send_takes_bytes_like_data_and_replay_keeps_names_and_reads():
+    net = Network(("a", "b"), isn={"a": 1, "b": 2})
+    net.listen("b")
+    net.connect("a")
+    net.run()
+    net.send("a", bytearray(b"xyz"))
+    net.run()
+    assert net.recv("b", 2) == b"xy"
+    again = net.replay()
+    assert again.names == ("a", "b") and bytes(again["b"].received) == b"z"
+
+
+# ================================================= segments: what they accept ============
+
+def test_segment_flags_and_data_are_normalised_or_refused():
+    from tcplab.segment import Flags, Segment
+    seg = Segment(0x12, 1)
+    assert type(seg.flags) is Flags and seg.flags == Flags.SYN | Flags.ACK and seg.syn
+    with pytest.raises(TypeError, match="Segment flags"):
+        Segment(0x20, 1)
+    with pytest.raises(TypeError, match="Segment flags"):
+        Segment(True, 1)
+    for data in (bytearray(b"ab"), memoryview(b"ab"), "ab"):
+        assert type(Segment(Flags.ACK, 1, data=data).data) is bytes
+        assert Segment(Flags.ACK, 1, data=data).data == b"ab"
+    with pytest.raises(TypeError, match=r"Segment.make\(seq=\.\.\.\)"):
+        Segment.make("SYN", "5")
+    with pytest.raises(TypeError, match=r"Segment.make\(seq=\.\.\.\)"):
+        Segment.make("SYN", True)
+    with pytest.raises(TypeError, match=r"Segment.make\(window=\.\.\.\)"):
+        Segment.make("SYN", 1, window=1.0)
