@@ -325,7 +325,7 @@ def test_send_takes_bytes_like_data_and_replay_keeps_names_and_reads():
     assert again.names == ("a", "b") and bytes(again["b"].received) == b"z"
 
 
-# ================================================= segments: what they accept ============
+# ======================================= segments put on the wire: what they accept ======
 
 def test_segment_flags_and_data_are_normalised_or_refused():
     from tcplab.segment import Flags, Segment
