@@ -9,8 +9,6 @@ timeout), must say what caused it and cite the section that governs it.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tcplab import scenarios
