@@ -344,3 +344,61 @@ def test_segment_flags_and_data_are_normalised_or_refused():
         Segment.make("SYN", True)
     with pytest.raises(TypeError, match=r"Segment.make\(window=\.\.\.\)"):
         Segment.make("SYN", 1, window=1.0)
+
+
+def test_network_refuses_bad_names_seeds_and_limits():
+    for names in ({"a", "b"}, (1, 2), ("a", " ")):
+        with pytest.raises(ValueError, match="two endpoints"):
+            Network(names)
+    for seed in (1.5, "x", True):
+        with pytest.raises(TypeError, match="seed"):
+            Network(seed=seed)
+    assert Network(history_limit=1).history_limit == 1
+    from tcplab.segment import Flags, Segment
+    assert Segment(0, 1).flags == Flags.NONE
+
+
+def test_timer_errors_and_busy_runs_with_until_or_settle():
+    from tcplab.steps import TcpError
+    net = Network()
+    net.listen("server")
+    with pytest.raises(TcpError) as err:
+        net.next_timer()
+    assert err.value.state is S.CLOSED               # the first endpoint's state
+    with pytest.raises(TcpError, match="no timer is running") as err:
+        net.fire_timer("client")
+    assert err.value.message == "no timer is running"
+    net.connect("client")
+    with pytest.raises(RuntimeError, match="max_steps=1 "):
+        net.run(max_steps=1, until=10.0)
+    with pytest.raises(RuntimeError, match="max_steps=1 "):
+        net.settle(max_steps=1)
+
+
+def test_replaying_a_replay_gives_the_same_run():
+    net = handshake()
+    net.run()
+    net.send("client", b"hi")
+    net.wait(0.05)
+    again = net.replay().replay()
+    assert again.now == net.now and again.states() == net.states()
+    assert [p.segment for p in again.in_flight] == [p.segment for p in net.in_flight]
+
+
+def test_packet_ids_count_up_by_one_and_inject_records_when_it_was_sent():
+    net = handshake()
+    syn = net.in_flight[0]
+    copy = net.packet(net.duplicate(syn.id).packets[0])
+    assert copy.id == syn.id + 1
+    net.clock.now = 0.05
+    injected = net.packet(net.inject("server", syn.segment).packets[0])
+    assert injected.id == copy.id + 1 and injected.sent_at == 0.05
+
+
+def test_a_history_limit_trims_back_to_the_limit():
+    net = handshake(history_limit=2)
+    lengths = []
+    for _ in range(6):
+        net.step()
+        lengths.append(len(net.history))
+    assert max(lengths) == 4 and lengths[lengths.index(4) + 1] == 2
