@@ -178,3 +178,23 @@ def test_fire_timer_without_a_name_fires_the_running_one():
     step = ep.fire_timer()
     assert step.timer == "retransmission" and [s.rfc() for s in step.sent] == [
         "<SEQ=100><CTL=SYN>"]
+
+
+def test_a_fin_waits_for_a_window_too():
+    # The FIN occupies one sequence number: with a zero send window it waits, and the
+    # persist timer probes the window (§3.8.6.1), as for data.
+    p = established()
+    p.inject("A", Segment.make("ACK", 301, 101, window=0))
+    step = p.call("A", "close")
+    assert step.sent == () and p.A.state is S.FIN_WAIT_1 and p.A.timers == {"persist": 1.0}
+
+
+def test_a_syn_sent_by_send_on_a_listener_is_retransmitted():
+    # §3.10.2: SEND in LISTEN turns the connection active; its SYN is retransmitted like
+    # connect()'s (RFC 6298 §5.4).
+    p = Pair()
+    p.call("B", "listen")
+    syn = p.call("B", "send", b"x").sent[0]
+    p.flight.clear()
+    step = p.fire("B")
+    assert step.sent == (syn,) and step.retransmission and p.B.timers == {"retransmission": 3.0}

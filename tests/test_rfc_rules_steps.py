@@ -115,6 +115,8 @@ def check_step(step) -> None:
 
 
 def test_every_step_says_what_caused_it_and_cites_its_section():
+    from tcplab import endpoint
+    endpoint._RFC_REF.clear()      # a cache filled by earlier tests: build the texts here
     seen = set()
     for net in all_runs():
         for step in net.history:
@@ -142,6 +144,18 @@ def test_giving_up_is_told_to_the_application():
     assert [s.sent[0].seq for s in probes[:2]] == [first.seq + 600 - 1] * 2
     assert probes[-1].sent == () and probes[-1].after is S.CLOSED
     assert fin_wait_2["client"].reason == "FIN-WAIT-2 timed out"
+
+
+def test_close_and_shutdown_are_told_apart():
+    # RFC 9293 has one CLOSE; the sockets API has close() (the socket given up) and
+    # shutdown(SHUT_WR) (kept to read): Step.socket_call says which.
+    for shutdown, call in ((False, "close()"), (True, "shutdown(SHUT_WR)")):
+        net = Network()
+        net.listen("server")
+        net.connect("client")
+        net.run()
+        step = net.shutdown("client") if shutdown else net.close("client")
+        assert (step.call, step.socket_call, step.rfc_call) == ("close", call, "CLOSE")
 
 
 def test_a_new_connection_forgets_why_the_last_one_ended():
