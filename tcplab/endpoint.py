@@ -1011,18 +1011,16 @@ class Endpoint:
                 self._enter_time_wait()
                 return (f"ACK={ack} acknowledges our FIN after the simultaneous close: enter "
                         f"TIME-WAIT for 2*MSL ({self.config.time_wait_duration:g} s).")
-            self._push(out)      # data (and our FIN behind it) may still be queued
-            return text
+            return text          # queued data (and our FIN) go out after the text step
         if st is S.LAST_ACK:
             if self.fin_acked:
                 self._go(out, K.LAST_ACK_RCV_ACK)
                 return (f"The last ACK (ACK={ack}) acknowledges our FIN: the passive closer is "
                         "done and deletes its TCB. It does not need TIME-WAIT.")
-            self._push(out)      # data (and our FIN behind it) may still be queued
-            return text
-        if st is S.TIME_WAIT:
-            return text
-        self._push(out)          # the window may have opened
+            return text          # queued data (and our FIN) go out after the text step
+        # If the window opened, queued data goes out in _flush_ack, *after* the text of this
+        # segment: it then carries the ACK of that text too (§3.10.7.4 seventh step: the
+        # acknowledgment "should be piggybacked"; MUST-58), not a stale one plus a bare ACK.
         return text
 
     def _text_and_fin(self, seg: Segment, out: _Out) -> None:
@@ -1232,7 +1230,7 @@ class Endpoint:
         return self._rto
 
     def _after_established(self, out: _Out) -> None:
-        """On entering ESTABLISHED: deliver held text, send queued data, a pending CLOSE."""
+        """On entering ESTABLISHED: a pending CLOSE, then held text (data: see below)."""
         if self._close_requested and self._fin_seq is None and self.state is S.ESTABLISHED:
             self._close_requested = False
             self._push(out)
@@ -1241,7 +1239,8 @@ class Endpoint:
         if self._held:
             first = min(self._held, key=lambda s: seq_sub(s, self.rcv_nxt))
             self._text_and_fin(self._held.pop(first), out)
-        self._push(out)
+        # Queued data is sent by the caller's _flush_ack, after the arriving segment's own
+        # text: one segment then carries data and the ACK of that text.
 
     def _enter_time_wait(self) -> None:
         self.timers.pop("retransmission", None)
