@@ -5,20 +5,15 @@ export cell saves before it zips, so the zip holds what the student sees, and a 
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from test_browser import (TOKEN, UI_TIMEOUT, browser,  # noqa: F401 (fixtures)
-                          _free_port, page, playwright_api, shot)
+                          page, playwright_api, serve_lab, shot)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,47 +27,8 @@ def student_lab(tmp_path):
     root = tmp_path / "work"
     root.mkdir()
     shutil.copy2(ROOT / "assignments" / "student" / f"{NAME}.ipynb", root)
-    home = tmp_path / "jupyter-home"
-    (home / "config" / "labconfig").mkdir(parents=True)
-    (home / "config" / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
-               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
-               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"))
-    port = _free_port()
-    cmd = [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser",
-           "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-           "--LabApp.news_url=None", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(home / "lab.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (home / "lab.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "jupyter lab did not start within 120 s"
-            time.sleep(0.2)
+    with serve_lab(root, tmp_path / "jupyter-home") as base:
         yield base, root
-    finally:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-        log.close()
 
 
 def test_export_saves_first_and_a_failing_check_is_one_line(student_lab, page):
