@@ -162,6 +162,14 @@ def _compare_actor(run: "LiveRun", actor: str) -> list[Difference]:
                     actor, "fin-timeout-orphans-only", "the kernel stays in FIN-WAIT-2 (no "
                     "timer: the application still holds the socket after "
                     "shutdown(SHUT_WR)); the model timed it out.", (), (state,)))
+            elif state is S.CLOSED and prev_k is S.TIME_WAIT and next_k is S.SYN_RECEIVED:
+                path_diffs.append(Difference(
+                    actor, "time-wait-reuse",
+                    "TIME-WAIT -> (gone) -> SYN-RECEIVED: the new SYN ended the TIME-WAIT "
+                    "socket and the listener made a new request sock for it, so the "
+                    "four-tuple was briefly absent; the model reopens its TCB in place "
+                    "(RFC 9293 §3.6.1 MAY-2).", (S.TIME_WAIT, S.SYN_RECEIVED),
+                    (S.TIME_WAIT, S.CLOSED, S.SYN_RECEIVED)))
             else:
                 path_diffs.append(Difference(
                     actor, "unexplained", f"the kernel was seen in {state}, the model never "

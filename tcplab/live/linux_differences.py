@@ -84,6 +84,12 @@ LINUX_DIFFERENCES = {
         "grows with the timeout, up to 1/8 of it, and the request sock's timer is re-armed "
         "from the moment the last one fired, so the delays add up. The model's timers fire "
         "on the dot: 0, 1, 3, 7, 15, 31 s, given up at 63 s."),
+    "time-wait-reuse": (
+        "A SYN that reopens a connection in TIME-WAIT: Linux deletes the TIME-WAIT mini-socket "
+        "(tcp_timewait_state_process answers TCP_TW_SYN) and hands the SYN to the listening "
+        "socket, which makes a new request sock; between the two the four-tuple has no "
+        "socket, which the sampler may see as CLOSED. RFC 9293 §3.6.1 (MAY-2) describes it as "
+        "the same connection reopened, and so does the model: TIME-WAIT -> SYN-RECEIVED."),
     "timer-pending": (
         "The model let a timer run out in virtual time; the kernel's timer is still running "
         "in real time (see the time left)."),
