@@ -11,6 +11,7 @@ virtual clock.  Read it in this order:
 ``endpoint``     one TCB, RFC 9293 §3.10 event processing in RFC order
 ``wire``         packets in flight and their event queue
 ``network``      two endpoints, the wire and the clock; history and replay
+``sockets``      hosts that hold sockets: listen(backlog), accept(), errno results, ``ss``
 ``script``       the scenario script language; ``scenarios`` the named stories
 ``procnet``      the one parser of /proc/net/tcp and ``ss`` output
 
@@ -31,6 +32,7 @@ from .network import Network, Packet
 from .scenarios import SCENARIOS, Scenario
 from .script import parse_script, run_script
 from .segment import Flags, Segment
+from .sockets import Socket, SocketNetwork
 from .states import MIB_DELETE_TCB, TcpState, crosswalk, crosswalk_html, crosswalk_text
 from .steps import Step, TcpError
 from .transitions import TRANSITIONS, Transition
@@ -49,6 +51,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'tcplab' has no attribute {name!r}")
 
 __all__ = ["CALLS", "SOCKET_CALLS", "Clock", "Config", "Endpoint", "Network", "Packet",
-           "SCENARIOS", "Scenario", "parse_script", "run_script", "Flags", "Segment", "MIB_DELETE_TCB", "TcpState",
+           "SCENARIOS", "Scenario", "Socket", "SocketNetwork", "parse_script", "run_script", "Flags", "Segment", "MIB_DELETE_TCB", "TcpState",
            "crosswalk", "crosswalk_html", "crosswalk_text", "Step", "TcpError",
            "TRANSITIONS", "Transition"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .segment import Segment
 
 __all__ = ["Action", "Call", "Recv", "Deliver", "FireTimer", "Drop", "Duplicate", "Delay",
-           "Inject"]
+           "Inject", "SocketCall"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,21 @@ class Inject:
     src: str
     dst: str
     segment: Segment
+    sport: int | None = None          # ports, on a network of hosts (tcplab.sockets)
+    dport: int | None = None
 
 
-Action = Call | Recv | Deliver | FireTimer | Drop | Duplicate | Delay | Inject
+@dataclass(frozen=True, slots=True)
+class SocketCall:
+    """A sockets-API call on host ``host``'s file descriptor ``fd`` (``None`` for
+    ``socket()``, which makes one): ``call`` is ``"bind"``, ``"listen"``, ``"accept"``,
+    ``"connect"``, ``"send"``, ``"recv"``, ``"shutdown"``, ``"close"``, ``"setsockopt"`` or
+    ``"getsockopt"``, with its arguments (see :class:`tcplab.sockets.Socket`)."""
+
+    host: str
+    fd: int | None
+    call: str
+    args: tuple = ()
+
+
+Action = Call | Recv | Deliver | FireTimer | Drop | Duplicate | Delay | Inject | SocketCall

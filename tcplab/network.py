@@ -430,13 +430,17 @@ class Network:
             raise TypeError(f"replay() takes a whole number of steps 0..{total}, got {n!r}")
         elif not 0 <= n <= total:
             raise ValueError(f"replay() takes 0..{total} steps, got {n!r}")
-        net = Network(self.names, latency=self.latency, seed=self.seed, config=self.config,
-                      configs=self.configs, isn=self.isn)
+        net = self._blank()
         for action, start in zip(self.actions[:n], self._starts[:n]):
             net.clock.now = start
             net._apply(action, start)
         net.clock.now = self._starts[n] if n < total else self.now
         return net
+
+    def _blank(self) -> "Network":
+        """A new network made as this one was, before any action."""
+        return Network(self.names, latency=self.latency, seed=self.seed, config=self.config,
+                       configs=self.configs, isn=self.isn)
 
     def rewind(self, n: int) -> None:
         """Go back in place to the state after the first ``n`` steps (Undo)."""
@@ -489,8 +493,9 @@ class Network:
             case FireTimer(actor, timer, at):
                 self.clock.now = at
                 return self._record(action, self.endpoints[actor].fire_timer(timer), start)
-            case Inject(src, dst, seg):
-                pkt = Packet(self._next_id, src, dst, seg, self.now, self.now + self.latency)
+            case Inject(src, dst, seg, sport, dport):
+                pkt = Packet(self._next_id, src, dst, seg, self.now, self.now + self.latency,
+                             sport=sport, dport=dport)
                 self._next_id += 1
                 self._wire.put(pkt)
                 return self._record(action, self._wire_step(
@@ -538,17 +543,8 @@ class Network:
 
     def _record(self, action: Action, step: Step, start: float) -> Step:
         if step.actor != WIRE and step.sent:
-            dst = self.peer(step.actor)
-            retrans = step.retransmission
-            now, arrive = self.now, self.now + self.latency
-            ids = []
-            for seg in step.sent:
-                pkt = Packet(self._next_id, step.actor, dst, seg, now, arrive,
-                             retransmission=retrans)
-                self._next_id += 1
-                self._wire.put(pkt)
-                ids.append(pkt.id)
-            step.packets = step.packets + tuple(ids)
+            self._put_sent(step)
+        self._after(step)
         step.index = self._count
         self._count += 1
         step.timers = tuple(self.timers())
@@ -561,6 +557,23 @@ class Network:
         else:
             self._keep(self.history, step)
         return step
+
+    def _put_sent(self, step: Step) -> None:
+        """Put the segments ``step`` sent on the wire, towards the sender's peer."""
+        dst = self.peer(step.actor)
+        retrans = step.retransmission
+        now, arrive = self.now, self.now + self.latency
+        ids = []
+        for seg in step.sent:
+            pkt = Packet(self._next_id, step.actor, dst, seg, now, arrive,
+                         retransmission=retrans)
+            self._next_id += 1
+            self._wire.put(pkt)
+            ids.append(pkt.id)
+        step.packets = step.packets + tuple(ids)
+
+    def _after(self, step: Step) -> None:
+        """Bookkeeping after each step, before it is recorded (hosts with sockets use it)."""
 
     def __repr__(self) -> str:
         states = ", ".join(f"{n}={e.state}" for n, e in self.endpoints.items())

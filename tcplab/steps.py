@@ -60,6 +60,8 @@ class Step:
     wire: str | None = None           # "drop", "duplicate", "delay", "inject"
     retransmission: bool = False      # a segment was sent again after a timeout
     read: bytes = b""                 # what the application read, for a "recv" call
+    socket: str | None = None         # on a network of hosts: the socket ("server:80")
+    result: str | None = None         # a socket call's result: "fd 4", "ECONNRESET", ...
 
     @property
     def transition(self) -> Transition | None:

@@ -42,6 +42,8 @@ class Packet:
     arrive_at: float
     copy_of: int | None = None       # set on a duplicate made by the wire
     retransmission: bool = False     # the sender retransmitted it after a timeout
+    sport: int | None = None         # TCP ports, on a network of hosts with sockets
+    dport: int | None = None         # (tcplab.sockets); None between two bare TCBs
 
     def __str__(self) -> str:
         return f"#{self.id} {self.src}->{self.dst} {self.segment.rfc()}"
