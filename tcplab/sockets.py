@@ -1110,14 +1110,15 @@ class SocketNetwork(Network):
                 return self._drop_step(listener, pkt, f"the SYN queue is full ({len(requests)} "
                                        f"request socks, backlog {backlog}) and syncookies are "
                                        "off: the SYN is dropped (TcpExtListenDrops). The "
-                                       "client will send it again after its RTO.")
+                                       "client will send it again after its RTO.", "SYN queue full")
             cookie = True
         if self._acceptq_full(listener):
             return self._drop_step(listener, pkt, f"the accept queue is full "
                                    f"({len(listener.accept_queue)} connections waiting for "
                                    f"accept(), backlog {backlog}): the SYN is dropped "
                                    "(TcpExtListenOverflows, TcpExtListenDrops). The client "
-                                   "will send it again after its RTO; accept() makes room.")
+                                   "will send it again after its RTO; accept() makes room.",
+                                   "accept queue full")
         child = _Sock(host, None)
         child.port, child.peer, child.parent = listener.port, (pkt.src, pkt.sport), listener
         child.reuseaddr, child.bound_any = listener.reuseaddr, False
@@ -1139,12 +1140,13 @@ class SocketNetwork(Network):
                                  f"shows it as SYN-RECV).")
         return step
 
-    def _drop_step(self, sock: _Sock, pkt: Packet, why: str) -> Step:
+    def _drop_step(self, sock: _Sock, pkt: Packet, why: str, discard: str) -> Step:
         state = sock.state
         step = Step(self.now, sock.name, "segment", f"rcv {pkt.segment.label()} (dropped)",
                     state, state, f"{pkt.segment.label()} from {self.address(pkt.src)}:"
                     f"{pkt.sport} arrives at {sock.name}: {why}", "Linux tcp_conn_request",
                     received=pkt.segment)
+        step.discard = discard
         return step
 
     def _overflow_ack(self, conn: _Sock, pkt: Packet) -> Step:
@@ -1157,7 +1159,8 @@ class SocketNetwork(Network):
                                "Linux drops this ACK and keeps the request sock: it sends "
                                "its SYN,ACK again later, and the client answers with the ACK "
                                "again; once accept() has made room, that ACK completes the "
-                               "connection. The client already believes it is ESTABLISHED.")
+                               "connection. The client already believes it is ESTABLISHED.",
+                               "accept queue full")
 
     def _time_wait_syn(self, conn: _Sock, pkt: Packet) -> Step:
         parent = conn.parent

@@ -62,6 +62,8 @@ class Step:
     read: bytes = b""                 # what the application read, for a "recv" call
     socket: str | None = None         # on a network of hosts: the socket ("server:80")
     result: str | None = None         # a socket call's result: "fd 4", "ECONNRESET", ...
+    discard: str | None = None        # why the host dropped the arriving segment unprocessed:
+    #                                   "accept queue full", "SYN queue full" (Linux)
 
     @property
     def transition(self) -> Transition | None:
