@@ -254,6 +254,7 @@ class Endpoint:
         self._close_requested = False     # CLOSE issued, FIN not yet sent
         self._passive = False             # reached SYN-RECEIVED from LISTEN
         self._orphan = False              # close()d: the application has given the socket up
+        self._shut_rd = False             # shutdown(SHUT_RD): the application reads no more
         self._shut_wr = False             # shutdown(SHUT_WR): FIN sent, the socket still held
         self._last_invalid_ack = float("-inf")
         self._peer_fin = False            # the peer's FIN has been received
@@ -885,14 +886,15 @@ class Endpoint:
         text = self._process_ack(seg, out)
         if text is None:          # processing stopped
             return out.notes.pop(0) if out.notes else "Dropped.", rfc
-        if self._orphan and seg.data and self.state in (S.FIN_WAIT_1, S.FIN_WAIT_2) and \
+        if (self._orphan or self._shut_rd) and seg.data and \
+                self.state in (S.FIN_WAIT_1, S.FIN_WAIT_2) and \
                 seq_gt(seq_add(seg.seq, len(seg.data)), self.rcv_nxt):
             # Nobody will ever read it: RFC 9293 §3.6.1 (SHLD-2), Linux's TCPAbortOnData.
             st = self.state
             self._send_now(out, Segment(Flags.RST, seg.ack, 0, 0))
             self._go(out, ABORT[st])
             return (f"{len(seg.data)} bytes of data arrive after our application called "
-                    "close(): nobody will ever read them, so answer with RST "
+                    f"{'close()' if self._orphan else 'shutdown(SHUT_RDWR)'}: nobody will ever read them, so answer with RST "
                     f"<SEQ=SEG.ACK={seg.ack}> and delete the TCB (RFC 9293 §3.6.1 SHLD-2; "
                     "Linux counts it as TCPAbortOnData). The peer gets ECONNRESET.", rfc)
         # Seventh and eighth: text and FIN (held if out of order).

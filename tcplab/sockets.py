@@ -138,7 +138,8 @@ class _Sock:
 
     __slots__ = ("host", "fd", "port", "peer", "reuseaddr", "linger", "backlog", "ep",
                  "parent", "syn_queue", "accept_queue", "cookie", "acked", "error",
-                 "shut_rd", "shut_wr", "connecting", "gone", "bound_any")
+                 "shut_rd", "shut_wr", "connecting", "connected", "gone", "bound_any",
+                 "eof_read")
 
     def __init__(self, host: str, fd: int | None) -> None:
         self.host = host
@@ -158,7 +159,9 @@ class _Sock:
         self.error: int | None = None       # pending error (Linux sk_err), reported once
         self.shut_rd = False
         self.shut_wr = False
-        self.connecting = False             # connect() called and not yet reported back
+        self.connecting = False             # SS_CONNECTING: connect() not yet reported back
+        self.connected = False              # SS_CONNECTED: reported, or accept()ed
+        self.eof_read = False               # recv() has returned the peer's FIN as b""
         self.gone = False                   # nothing of it is left in the kernel
 
     @property
@@ -477,6 +480,9 @@ class SocketNetwork(Network):
             rx, tx = len(sock.accept_queue), sock.backlog
         else:
             rx = len(ep.received)
+            if ep._peer_fin and not sock.eof_read and state in (S.CLOSE_WAIT, S.LAST_ACK,
+                                                                 S.CLOSING):
+                rx += 1            # Linux: RCV.NXT - copied_seq counts the FIN until read
             tx = 0 if state in (S.SYN_SENT, S.SYN_RECEIVED) else \
                 (ep.snd_nxt - ep.snd_una) % 2 ** 32 + len(ep.send_buffer)
             if ep._fin_seq is not None and not ep.fin_acked:
@@ -724,6 +730,7 @@ class SocketNetwork(Network):
         while fd in self._socks[host]:
             fd += 1
         child.fd = fd
+        child.connected = True
         self._socks[host][fd] = child
         state = child.state
         peer = f"{self.address(child.peer[0])}:{child.peer[1]}"  # type: ignore[index]
@@ -750,26 +757,36 @@ class SocketNetwork(Network):
         if sock.listening:
             return self._refuse(errno.EISCONN, "connect", sock, "a listening socket cannot "
                                 "connect")
-        if sock.connecting and sock.state is S.SYN_SENT:
-            return self._refuse(errno.EALREADY, "connect", sock, "a connect() is already in "
-                                "progress; run the network and look at sock.state")
-        if sock.state is not S.CLOSED:
+        call = f"connect(('{address[0]}', {address[1]}))"
+        if sock.connected:                              # SS_CONNECTED
             return self._refuse(errno.EISCONN, "connect", sock, "already connected")
-        if sock.ep is not None and sock.state is S.CLOSED:
-            # A connect that failed: Linux reports the error to this second connect() and
-            # leaves the socket unconnected, so that a third connect() tries again.
+        if sock.connecting:                             # SS_CONNECTING (af_inet.c)
+            if sock.state in (S.SYN_SENT, S.SYN_RECEIVED):
+                return self._refuse(errno.EALREADY, "connect", sock, "a connect() is already "
+                                    "in progress; run the network and look at sock.state")
+            sock.connecting = False
+            if sock.state is not S.CLOSED:
+                # The handshake has completed: this connect() reports it (returns 0).
+                sock.connected = True
+                return self._call_step(host, sock, call, "connect() again after the "
+                                       "handshake: it reports success (0); the socket is "
+                                       "connected (a further connect() gets EISCONN).",
+                                       "connect(2)", "0", call="connect"), None
+            # A connect that failed: Linux reports the error to this connect() and leaves
+            # the socket unconnected, so that a further connect() tries again.
             code = sock.error or errno.ECONNABORTED
             sock.error = None
-            old = sock.ep.name
-            self.endpoints.pop(old, None)
-            sock.ep, sock.peer, sock.connecting = None, None, False
-            step = self._call_step(host, sock, f"connect(('{address[0]}', {address[1]}))",
-                                   f"connect() on a socket whose connection failed: it "
-                                   f"reports {errno.errorcode[code]} and leaves the socket "
-                                   f"unconnected; another connect() tries again.",
+            assert sock.ep is not None
+            self.endpoints.pop(sock.ep.name, None)
+            sock.ep, sock.peer = None, None
+            step = self._call_step(host, sock, call, f"connect() on a socket whose connection "
+                                   f"failed: it reports {errno.errorcode[code]} and leaves the "
+                                   f"socket unconnected; another connect() tries again.",
                                    "connect(2)", errno.errorcode[code], call="connect")
             return step, _oserror(code, f"connect(): the earlier attempt ended with "
                                   f"{errno.errorcode[code]}")
+        if sock.state is not S.CLOSED or sock.ep is not None:
+            return self._refuse(errno.EISCONN, "connect", sock, "already connected")
         if sock.port is None:
             sock.port = self._ephemeral(host)
         sock.peer = (dst, address[1])
@@ -782,7 +799,7 @@ class SocketNetwork(Network):
         ep = self._new_ep(sock, name)
         step = ep.connect()
         sock.connecting = True
-        step.socket_call = f"connect(('{address[0]}', {address[1]}))"
+        step.socket_call = call
         step.result = "EINPROGRESS"
         step.explanation += (f" The socket is {self.address(host)}:{sock.port}; connect() "
                              "returns at once and the outcome comes with the answer.")
@@ -851,6 +868,7 @@ class SocketNetwork(Network):
         if pend:
             return pend
         if ep._peer_fin or sock.shut_rd or ep.state is S.CLOSED:
+            sock.eof_read = sock.eof_read or ep._peer_fin
             step = ep.read(n)
             step.socket_call = f"recv({n})"
             step.result = "b''"
@@ -880,6 +898,7 @@ class SocketNetwork(Network):
             return self._refuse(errno.ENOTCONN, "shutdown", sock, "the socket is not connected")
         if how in (SHUT_RD, SHUT_RDWR):
             sock.shut_rd = True
+            sock.ep._shut_rd = True     # data arriving in FIN-WAIT-1/2 now gets RST (Linux)
         if how in (SHUT_WR, SHUT_RDWR) and not sock.shut_wr and \
                 state in (S.ESTABLISHED, S.SYN_SENT, S.SYN_RECEIVED, S.CLOSE_WAIT):
             sock.shut_wr = True
@@ -1105,7 +1124,7 @@ class SocketNetwork(Network):
         backlog = listener.backlog or 0
         requests = [s for s in listener.syn_queue if not s.gone and not s.cookie]
         cookie = False
-        if len(requests) >= max(backlog, 1):         # inet_csk_reqsk_queue_is_full
+        if len(requests) > backlog:                  # inet_csk_reqsk_queue_is_full
             if not self.syncookies:
                 return self._drop_step(listener, pkt, f"the SYN queue is full ({len(requests)} "
                                        f"request socks, backlog {backlog}) and syncookies are "
@@ -1237,12 +1256,15 @@ class SocketNetwork(Network):
         if state is S.CLOSED:
             if ep.reason in _ERRNO_OF_REASON and not sock.gone and \
                     step.before is not S.CLOSED:
-                sock.error = _ERRNO_OF_REASON[ep.reason]
+                # Linux tcp_reset: a RST in CLOSE-WAIT is reported as EPIPE
+                sock.error = errno.EPIPE if step.before is S.CLOSE_WAIT and \
+                    ep.reason == "connection reset" else _ERRNO_OF_REASON[ep.reason]
+            if sock.shut_rd and step.before in (S.FIN_WAIT_1, S.FIN_WAIT_2) and \
+                    any(seg.rst for seg in step.sent):
+                sock.error = errno.ECONNRESET   # Linux: tcp_reset() on itself (AbortOnData)
             self.endpoints.pop(name, None)
             if sock.fd is None and (parent is None or sock not in parent.accept_queue):
                 sock.gone = True
-        if sock.connecting and state is not S.SYN_SENT:
-            sock.connecting = False
 
     def __repr__(self) -> str:
         socks = [f"{s.name}={s.state}" for s in self._all if not s.gone and s.ep is not None
