@@ -1113,7 +1113,12 @@ class SocketNetwork(Network):
         if listener is not None:
             if seg.syn and not seg.has_ack and not seg.rst:
                 return self._syn_to_listener(listener, pkt)
-            return listener.ep.receive(seg)  # type: ignore[union-attr]
+            step = listener.ep.receive(seg)  # type: ignore[union-attr]
+            if step.sent:                    # its answer (RST) goes back to the sender
+                stub = _Sock(host, None)
+                stub.port, stub.peer = pkt.dport, (pkt.src, pkt.sport)
+                self._routes = [stub] * len(step.sent)
+            return step
         return self._no_socket(pkt)
 
     def _acceptq_full(self, listener: _Sock) -> bool:

@@ -438,3 +438,20 @@ def test_data_after_shutdown_rdwr_is_answered_with_rst():
     raises(errno.ECONNRESET, c.recv, 5)       # Linux resets its own side too
     assert c.recv(5) == b""
     raises(errno.EPIPE, conn.send, b"x")      # the RST reached it in CLOSE-WAIT
+
+
+def test_two_connections_from_one_host_are_kept_apart_by_their_ports():
+    net, ls = server()
+    a, b = net.socket("client"), net.socket("client")
+    a.connect(("server", 80))
+    b.connect(("server", 80))
+    net.settle()
+    a.send(b"from a")
+    b.send(b"from b, longer")
+    net.settle()
+    first, second = ls.accept(), ls.accept()
+    assert (first.recv(100), second.recv(100)) == (b"from a", b"from b, longer")
+    second.send(b"to b")
+    net.settle()
+    raises(errno.EAGAIN, a.recv, 10)
+    assert b.recv(10) == b"to b"
