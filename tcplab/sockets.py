@@ -483,10 +483,10 @@ class SocketNetwork(Network):
             if ep._peer_fin and not sock.eof_read and state in (S.CLOSE_WAIT, S.LAST_ACK,
                                                                  S.CLOSING):
                 rx += 1            # Linux: RCV.NXT - copied_seq counts the FIN until read
-            tx = 0 if state in (S.SYN_SENT, S.SYN_RECEIVED) else \
+            # Linux: write_seq - snd_una, so an unacknowledged SYN or FIN counts 1 (as
+            # "SYN-SENT 0 1" shows); a request sock shows 0
+            tx = 0 if state is S.SYN_RECEIVED and sock.parent is not None else \
                 (ep.snd_nxt - ep.snd_una) % 2 ** 32 + len(ep.send_buffer)
-            if ep._fin_seq is not None and not ep.fin_acked:
-                tx = max(0, tx - 1)            # the FIN's sequence number is no byte
         timer = expires = retransmits = None
         if ep.timers:
             which, deadline = min(ep.timers.items(), key=lambda kv: kv[1])
