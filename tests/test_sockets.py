@@ -455,3 +455,25 @@ def test_two_connections_from_one_host_are_kept_apart_by_their_ports():
     net.settle()
     raises(errno.EAGAIN, a.recv, 10)
     assert b.recv(10) == b"to b"
+
+
+@pytest.mark.parametrize("call, args, error, words", [
+    ("bind", ("80",), TypeError, "port number"),
+    ("bind", (70000,), ValueError, "0..65535"),
+    ("listen", ("5",), TypeError, "backlog"),
+    ("connect", ("server:80",), TypeError, r"\(host, port\)"),
+    ("connect", (("server", 0),), ValueError, "1..65535"),
+    ("send", (123,), TypeError, "bytes or str"),
+    ("recv", (-1,), ValueError, ">= 0"),
+    ("shutdown", ("SHUT_WR",), ValueError, "SHUT_RD"),
+    ("setsockopt", (SOL_SOCKET, SO_LINGER, "on"), TypeError, "onoff"),
+    ("setsockopt", (12345, 1), ValueError, "SO_REUSEADDR or SO_LINGER"),
+    ("getsockopt", (SO_LINGER,), ValueError, "SO_ERROR"),
+])
+def test_bad_arguments_get_a_clear_error_and_change_nothing(call, args, error, words):
+    net, ls = server()
+    s = net.socket("client")
+    before = (len(net.history), net.ss("client"), net.ss("server"), s.state)
+    with pytest.raises(error, match=words):
+        getattr(s, call)(*args)
+    assert (len(net.history), net.ss("client"), net.ss("server"), s.state) == before
