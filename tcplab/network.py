@@ -598,7 +598,8 @@ class Network:
             if not all(isinstance(p, Packet) for p in cands):
                 raise TypeError(f"find(packets=...) takes Packets, got {packets!r:.80}")
         if src is not None:
-            self[src]
+            if src not in self.names:      # a host of a SocketNetwork is no endpoint
+                self[src]                  # a KeyError names the endpoints
             cands = [p for p in cands if p.src == src]
         if flags is not None:
             cands = [p for p in cands if matches(p.segment, flags)]
