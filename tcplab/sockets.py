@@ -1177,6 +1177,17 @@ class SocketNetwork(Network):
         conn.acked = True
         parent = conn.parent
         assert parent is not None
+        if conn.cookie:
+            return self._drop_step(conn, pkt, f"the ACK carries a valid SYN cookie, but the "
+                                   f"listener's accept queue is full ({len(parent.accept_queue)} "
+                                   f"waiting, backlog {parent.backlog}). With "
+                                   "tcp_abort_on_overflow = 0 Linux drops it, and as a SYN "
+                                   "cookie keeps no request sock, nothing is kept and no SYN,ACK "
+                                   "is sent again: the server has no socket for this connection "
+                                   "while the client believes it is ESTABLISHED. The client's "
+                                   "next segment (its data, say) carries the cookie again and "
+                                   "makes the connection once accept() has made room.",
+                                   "accept queue full")
         return self._drop_step(conn, pkt, f"the handshake is complete, but the listener's "
                                f"accept queue is full ({len(parent.accept_queue)} waiting, "
                                f"backlog {parent.backlog}). With tcp_abort_on_overflow = 0 "
