@@ -30,7 +30,7 @@ Each folder is one layer built on the model, imported only when used: ``tcplab.r
 from .endpoint import CALLS, SOCKET_CALLS, Clock, Config, Endpoint
 from .network import Network, Packet
 from .scenarios import SCENARIOS, Scenario
-from .script import parse_script, run_script
+from .script import parse_script, play_script, run_script
 from .segment import Flags, Segment
 from .sockets import Socket, SocketNetwork
 from .states import MIB_DELETE_TCB, TcpState, crosswalk, crosswalk_html, crosswalk_text
@@ -51,6 +51,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'tcplab' has no attribute {name!r}")
 
 __all__ = ["CALLS", "SOCKET_CALLS", "Clock", "Config", "Endpoint", "Network", "Packet",
-           "SCENARIOS", "Scenario", "Socket", "SocketNetwork", "parse_script", "run_script", "Flags", "Segment", "MIB_DELETE_TCB", "TcpState",
+           "SCENARIOS", "Scenario", "Socket", "SocketNetwork", "parse_script", "play_script", "run_script", "Flags", "Segment", "MIB_DELETE_TCB", "TcpState",
            "crosswalk", "crosswalk_html", "crosswalk_text", "Step", "TcpError",
            "TRANSITIONS", "Transition"]

@@ -89,7 +89,10 @@ def timer_runs() -> list[Network]:
 
 
 def all_runs() -> list[Network]:
-    return [scenarios.get(name).run() for name in scenarios.names()] + timer_runs()
+    # RFC-level stories: a socket-level one also records socket(), bind(), accept() and
+    # Linux's drops, which are no RFC events (tests/test_sockets_script.py checks those)
+    return [scenarios.get(name).run() for name in scenarios.names()
+            if not scenarios.get(name).sockets] + timer_runs()
 
 
 def check_step(step) -> None:
