@@ -173,7 +173,8 @@ def test_diagram_marks_the_edge_just_taken():
         assert {f"edge-{t.key}" for t in step.transitions} <= taken
 
 
-@pytest.mark.parametrize("name", list(scenarios.SCENARIOS))
+# The socket-level stories (hosts with many TCBs) are not drawn by the two-lane stepper yet.
+@pytest.mark.parametrize("name", [n for n, sc in scenarios.SCENARIOS.items() if not sc.sockets])
 def test_every_scenario_renders_start_middle_end(name):
     s = stepper(name)
     n = len(s.history)
@@ -269,8 +270,10 @@ def test_stepper_tree_is_built_once():
 # ------------------------------------------------------------------------- predict first --
 
 def test_check_prediction_reads_the_step_records():
-    for name in scenarios.SCENARIOS:
-        net = scenarios.get(name).run()
+    for name, sc in scenarios.SCENARIOS.items():
+        if sc.sockets:                # predictions name two TCBs; a host holds many
+            continue
+        net = sc.run()
         for step in net.history:
             truth = expected_states(step)
             assert check_prediction(step, truth)[0]

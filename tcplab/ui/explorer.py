@@ -76,8 +76,9 @@ class Explorer(Guarded, widgets.VBox):
         self._script: Network | None = net.replay() if sc is not None else None
 
         # scenario loader
+        # the explorer's buttons are the RFC calls of two TCBs: RFC-level stories only
         options = [("(empty: both CLOSED)", _EMPTY)] + [
-            (f"{s.name}: {s.title}", s.name) for s in SCENARIOS.values()]
+            (f"{s.name}: {s.title}", s.name) for s in SCENARIOS.values() if not s.sockets]
         if self._given is not None:
             options.insert(0, ("(the run you passed in)", _GIVEN))
         first = sc.name if sc else _GIVEN if self._given is not None else _EMPTY
