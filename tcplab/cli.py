@@ -1,8 +1,9 @@
 """Every command line of tcplab: ``python -m tcplab`` (or ``tcplab``) with a subcommand.
 
-``scenarios`` and ``run NAME`` (text, from the model), ``explain [FILE]`` (a socket table
-from ``ss -tano`` or ``/proc/net/tcp`` explained, :mod:`tcplab.explain`), ``diagram`` and
-``ladder NAME``
+``scenarios`` and ``run NAME`` (text, from the model), ``ss NAME`` (the model's ``ss -tan``
+of a socket-level scenario's hosts at any step, :mod:`tcplab.sockets`), ``explain [FILE]``
+(a socket table from ``ss -tano`` or ``/proc/net/tcp`` explained, :mod:`tcplab.explain`),
+``diagram`` and ``ladder NAME``
 (pictures, :mod:`tcplab.render`), ``generate`` and ``grade`` (the instructor's kit,
 :mod:`tcplab.exercises.grading`), ``notebooks`` and ``lab`` (the lessons in a folder of
 your own, :mod:`tcplab.course`), ``capture FILE`` (a pcap's conversations and states,
@@ -71,9 +72,85 @@ def _output(parser: argparse.ArgumentParser, path: str) -> Path:
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     width = max(len(n) for n in scenarios.names())
-    for sc in scenarios.SCENARIOS.values():
+    rfc = [sc for sc in scenarios.SCENARIOS.values() if not sc.sockets]
+    socket_level = [sc for sc in scenarios.SCENARIOS.values() if sc.sockets]
+    for sc in rfc:
+        print(f"{sc.name:<{width}}  {sc.title}")
+    print("\nWith sockets (hosts that hold sockets, Linux's values; see them with 'ss NAME'):")
+    for sc in socket_level:
         print(f"{sc.name:<{width}}  {sc.title}")
     print("\nRun one with: python -m tcplab run NAME")
+    return 0
+
+
+def _socket_level(name: str) -> scenarios.Scenario:
+    """The scenario called ``name``, which must be written at the socket level."""
+    sc = scenarios.get(name)
+    if not sc.sockets:
+        raise ValueError(f"{name} is told by two bare TCBs, which have no sockets to list; "
+                         "ss shows the socket-level scenarios: " + ", ".join(
+                             s.name for s in scenarios.SCENARIOS.values() if s.sockets))
+    return sc
+
+
+def _ss_prompt(net: object, host: str, timers: bool, note: str = "") -> str:
+    """``server$ ss -tano`` and the table: a shell session, which ``tcplab explain`` reads."""
+    table = net.ss(host, timers=timers)  # type: ignore[attr-defined]
+    return f"{host}$ ss -tan{'o' if timers else ''}{note}\n{table}"
+
+
+def _cmd_ss(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    sc = _socket_level(args.name)
+    kw: dict[str, object] = {"seed": args.seed}
+    if args.rfc_isn:
+        kw["isn"] = {"client": 100, "server": 300}
+    net = sc.run(**kw)
+    last = len(net.history)
+    at = last if args.at is None else args.at
+    if not 0 <= at <= last:
+        parser.error(f"--at {args.at}: {sc.name} has steps 0..{last} (0: before the first, "
+                     f"{last}: after the last)")
+    if args.host is not None and args.host not in net.names:
+        parser.error(f"--host {args.host}: the hosts are {', '.join(net.names)}")
+    view = net if at == last else net.replay(at)
+    step = (f"after step {at} of {last}: " + " ".join(net.history[at - 1].summary().split())
+            if at else f"before the first of {last} steps")
+    for host in [args.host] if args.host else net.names:
+        print(_ss_prompt(view, host, args.timers, f"    # {step}"))
+    return 0
+
+
+def _cmd_run_sockets(args: argparse.Namespace, sc: scenarios.Scenario, kw: dict) -> int:
+    from .render.text import trace
+
+    net, outcomes = sc.play(**kw)
+    print(f"{sc.title}\n")
+    print(textwrap.fill(sc.summary, 90))
+    code_width = max(len(o.command.code() or "") for o in outcomes)
+    print(f"\n{'time':>8}  {'host':<6}  {'call':<{code_width}}  result")
+    for o in outcomes:
+        cmd = o.command
+        if cmd.kind == "socket":
+            print(f"{o.time:8.3f}  {cmd.actor:<6}  {cmd.code():<{code_width}}  {o.result}")
+        elif cmd.kind == "ss":
+            print(f"{o.time:8.3f}  {cmd.text}")
+            print(textwrap.indent(o.ss or "", " " * 10))
+        else:
+            print(f"{o.time:8.3f}  ({cmd.text})")
+    if args.trace:
+        print()
+        print(trace(net, style=args.style, times=not args.no_times))
+    if args.explain:
+        print()
+        for i, st in enumerate(net.history, 1):     # i: the step number of 'ss --at'
+            print(textwrap.fill(f"{i:>3}. {st.summary().strip()} [{st.socket}] -- "
+                                f"{st.explanation}", 100, subsequent_indent="       "))
+    print(f"\nAt the end (t={net.now:.3f} s):")
+    for host in net.names:
+        print(_ss_prompt(net, host, True))
+    if sc.notes:
+        print("\n" + textwrap.fill(sc.notes, 90))
+    print(f"\nSee {sc.rfc}.")
     return 0
 
 
@@ -82,6 +159,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     sc = scenarios.get(args.name)
     isn = {"client": 100, "server": 300} if args.rfc_isn else None
+    if sc.sockets:
+        return _cmd_run_sockets(args, sc, {"seed": args.seed, **({"isn": isn} if isn else {})})
     net = sc.run(isn=isn, seed=args.seed) if isn else sc.run(seed=args.seed)
     print(f"{sc.title}\n")
     print(textwrap.fill(sc.summary, 90))
@@ -217,15 +296,43 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         description="TCP connection states, RFC 9293, as text and pictures.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("scenarios", help="list the named scenarios").set_defaults(func=_cmd_scenarios)
-    run = sub.add_parser("run", help="print a scenario's trace, RFC-figure style")
+    run = sub.add_parser(
+        "run", help="print a scenario's trace, RFC-figure style; a socket-level scenario's "
+                    "calls, their results and the final ss",
+        description="Run a named scenario in the model and print it: an RFC-level story as "
+                    "the RFC's figures draw it; a socket-level story as its socket calls with "
+                    "their results (fd 3, 0, EINPROGRESS, b'...', ECONNRESET ...), the ss "
+                    "views it asks for, and every host's ss -tano at the end.")
     run.add_argument("name", help="scenario name (see 'scenarios')")
     run.add_argument("--style", choices=("rfc", "tcpdump"), default="rfc")
     run.add_argument("--no-times", action="store_true", help="leave out the time column")
     run.add_argument("--explain", action="store_true", help="explain every step")
+    run.add_argument("--trace", action="store_true",
+                     help="a socket-level scenario: print the segments' trace too")
     run.add_argument("--seed", type=int, default=0, help="seed for the random ISNs")
     run.add_argument("--rfc-isn", action="store_true",
-                     help="use ISNs 100 and 300 as in the RFC's figures")
+                     help="use ISNs 100 and 300 as in the RFC's figures (for a socket-level "
+                          "scenario: each host's first connection)")
     run.set_defaults(func=_cmd_run)
+    ss = sub.add_parser(
+        "ss", help="the model's ss -tan(o) of a socket-level scenario's hosts, at any step",
+        description="Print what ss -tan (with -o: ss -tano) would show on the hosts of a "
+                    "socket-level scenario (see 'scenarios'), after any step of its run: "
+                    "listeners with their accept queue (Recv-Q) and backlog (Send-Q), "
+                    "SYN-RECV request socks, connections, TIME-WAIT. The output is a shell "
+                    "session that 'tcplab explain' reads: python -m tcplab ss backlog-overflow "
+                    "--host server --at 20 | python -m tcplab explain")
+    ss.add_argument("name", help="a socket-level scenario (see 'scenarios')")
+    ss.add_argument("--host", help="one host (client or server); default: every host")
+    ss.add_argument("--at", type=int, metavar="STEP",
+                    help="after this many steps (0: before the first; the numbers of 'run "
+                         "NAME --explain'); default: the end")
+    ss.add_argument("-o", "--timers", action="store_true",
+                    help="show the timer column, as ss -o does")
+    ss.add_argument("--seed", type=int, default=0, help="seed for the random ISNs")
+    ss.add_argument("--rfc-isn", action="store_true",
+                    help="each host's first connection uses ISN 100 (client) or 300 (server)")
+    ss.set_defaults(func=_cmd_ss)
     exp = sub.add_parser("explain", help="explain each socket of ss -tan(o) output or "
                          "/proc/net/tcp lines: state, who waits, bugs, where to read",
                          description="Explain a socket table: give it the output of "
@@ -297,7 +404,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     cap.add_argument("--absolute", action="store_true",
                      help="absolute sequence numbers (default: relative to each ISN)")
     cap.set_defaults(func=_cmd_capture)
-    return parser, {"diagram": dia, "ladder": lad, "capture": cap}
+    return parser, {"diagram": dia, "ladder": lad, "capture": cap, "ss": ss}
 
 
 def main(argv: list[str] | None = None) -> int:
