@@ -494,9 +494,10 @@ def _sockopt(call: str, args: list[str]) -> tuple:
 # ------------------------------------------------------------------------ running ----------
 class _Names:
     """The sockets a script named on one network: (host, name) -> file descriptor, or
-    ``None`` once the script closed it (as a Python socket object, it then gives ``EBADF``,
-    even when the descriptor number is used again); and the TCB each was last seen with (a
-    closed socket's connection lives on: until and timer still find it)."""
+    ``None`` once the script closed it (as a Python socket object, its calls then give
+    ``EBADF``, even when the descriptor number is used again, and ``close()`` does nothing);
+    and the TCB each was last seen with (a closed socket's connection lives on: until and
+    timer still find it)."""
 
     def __init__(self) -> None:
         self.sockets: dict[tuple[str, str], int | None] = {}
@@ -634,6 +635,8 @@ def _socket_call(net: SocketNetwork, cmd: Command, names: _Names
     try:
         if call == "socket":
             value = net.socket(host)
+        elif call == "close" and names.sockets.get((host, cmd.sock), 0) is None:
+            value = None                   # Python: closing a closed socket does nothing
         else:
             sock = _socket(net, host, cmd.sock, names)
             value = getattr(sock, call)(*cmd.args)

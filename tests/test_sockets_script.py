@@ -207,15 +207,19 @@ def test_a_wrong_result_is_an_error_naming_both():
 
 
 def test_a_closed_socket_gives_ebadf_even_when_its_number_is_used_again():
+    # Python's socket object: EBADF for every call but close(), which does nothing
     net, out = play("""
         client c = socket
         client close c
         client d = socket
-        client close c -> EBADF
         client connect c server:80 -> EBADF
+        client close c                     # as in Python: nothing happens
     """)
-    assert results(out)[2] == ("client", "d = socket(AF_INET, SOCK_STREAM)", "fd 3")
+    assert results(out)[2:] == [("client", "d = socket(AF_INET, SOCK_STREAM)", "fd 3"),
+                                ("client", "c.connect(('server', 80))", "EBADF"),
+                                ("client", "c.close()", "0")]
     assert out[3].error == "[Errno 9] [EBADF] client's socket c is closed"
+    assert out[4].steps == ()
     assert [s.fd for s in net.sockets("client")] == [3]       # d's descriptor is untouched
 
 
