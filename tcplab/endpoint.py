@@ -804,7 +804,11 @@ class Endpoint:
             return seg.seq == self.rcv_nxt if wnd == 0 else \
                 seq_in_window(seg.seq, self.rcv_nxt, wnd)
         if wnd == 0:
-            return False
+            # Not acceptable as data, but "special allowance should be made to accept valid
+            # ACKs, URGs, and RSTs" (§3.10.7.4): at RCV.NXT it is processed for its control
+            # fields and its text is dropped (trimmed to the zero window) -- Linux's
+            # tcp_sequence() accepts it and counts the dropped text as TCPZeroWindowDrop.
+            return seg.seq == self.rcv_nxt
         return (seq_in_window(seg.seq, self.rcv_nxt, wnd)
                 or seq_in_window(seg.last_seq, self.rcv_nxt, wnd))
 
@@ -1058,9 +1062,15 @@ class Endpoint:
         if new and self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
             room = self.rcv_wnd
             trimmed = len(new) > room
-            if trimmed:          # beyond the window: keep what fits, the peer resends the rest
+            if trimmed and not room:
+                out.notes.append(f"The receive window is zero: its {len(new)} bytes are "
+                                 "dropped (the peer sends them again), but its ACK was "
+                                 "processed (RFC 9293 §3.10.7.4: special allowance for "
+                                 "ACKs, URGs and RSTs; Linux TCPZeroWindowDrop).")
+            elif trimmed:        # beyond the window: keep what fits, the peer resends the rest
                 out.notes.append(f"Only {room} of its {len(new)} new bytes fit the receive "
                                  "window; the rest is trimmed (RFC 9293 §3.10.7.4).")
+            if trimmed:
                 new = new[:room]
             if new:
                 self.received += new

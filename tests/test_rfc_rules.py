@@ -96,6 +96,20 @@ def test_at_a_zero_window_an_empty_segment_off_rcv_nxt_is_answered_with_an_ack()
     assert p.B.rcv_nxt == 1101 and step.delivered == b""
 
 
+def test_at_a_zero_window_a_segment_with_data_is_dropped_but_its_ack_is_processed():
+    # SEG.LEN > 0, RCV.WND = 0: not acceptable as data, but "special allowance should be
+    # made to accept valid ACKs, URGs, and RSTs" (§3.10.7.4); Linux's tcp_sequence() takes
+    # it at RCV.NXT, processes the ACK and drops the text (TCPZeroWindowDrop).
+    p = zero_window_pair()
+    p.call("B", "send", b"reply")            # B's 5 bytes: SND.NXT=306
+    p.flight.clear()                          # its segment is lost
+    step = p.inject("B", Segment.make("PSH,ACK", 1101, 306, data=b"more"))
+    assert p.B.snd_una == 306                 # the ACK field was processed
+    assert step.delivered == b"" and p.B.rcv_nxt == 1101
+    assert rfc(step)[-1] == ack_now(p.B) and step.sent[-1].window == 0
+    assert "special allowance" in step.explanation
+
+
 def test_at_a_zero_window_a_segment_with_data_is_not_acceptable():
     # SEG.LEN > 0, RCV.WND = 0: "not acceptable" -- ACK with the current numbers, drop it.
     p = zero_window_pair()
