@@ -1,7 +1,9 @@
 """The run as the ladder sees it: packets with their send, arrival and loss, from the history.
 
 Builds on the model only (:class:`~tcplab.network.Network`, :class:`~tcplab.steps.Step`
-and its typed fields ``wire`` and ``retransmission``; never ``Step.event``).  Pure.
+and its typed fields ``wire``, ``retransmission`` and ``discard``; never ``Step.event``)
+and :mod:`..socket_names` (which host holds which TCB, on a network of hosts with
+sockets).  Pure.
 
 >>> from tcplab import scenarios
 >>> run = collect(scenarios.get("lost-final-ack").run(), None, None, None)
@@ -17,6 +19,7 @@ from typing import Any, Iterable, Sequence
 from ...network import WIRE, Network, Packet
 from ...segment import Segment
 from ...steps import Step
+from ..socket_names import SocketNames, socket_names
 
 __all__ = ["Pkt", "Run", "collect"]
 
@@ -38,6 +41,7 @@ class Pkt:
     delivered_step: int | None = None
     lost_step: int | None = None
     delayed: bool = False
+    discard: str | None = None           # the receiving host dropped it: why (Step.discard)
 
     @property
     def planned(self) -> float:
@@ -46,9 +50,10 @@ class Pkt:
         return self.arrive_at if self.arrive_at is not None else self.sent_at
 
     def status(self, k: int) -> str:
-        """``delivered``, ``lost`` or ``in-flight`` after step ``k``."""
+        """``delivered``, ``discarded`` (it arrived and the host dropped it unprocessed:
+        a full accept or SYN queue), ``lost`` or ``in-flight`` after step ``k``."""
         if self.delivered_step is not None and self.delivered_step <= k:
-            return "delivered"
+            return "discarded" if self.discard else "delivered"
         if self.lost_step is not None and self.lost_step <= k:
             return "lost"
         return "in-flight"
@@ -65,6 +70,7 @@ class Run:
     now: float                           # the clock at the end of the whole run
     real: dict[float, float] | None = None  # zero latency: row time -> the real time
     source: list[Step] = field(default_factory=list)   # the steps as given (memo keys)
+    sockets: SocketNames = field(default_factory=SocketNames)  # hosts with sockets: TCBs
 
 
 def _rows_for_zero_latency(run: Run) -> Run:
@@ -83,7 +89,7 @@ def _rows_for_zero_latency(run: Run) -> Run:
             p.delivered_at = p.delivered_step * unit
         p.arrive_at = p.sent_at + unit
     now = (len(hist) - 1) * unit if hist else 0.0
-    return Run(hist, run.names, unit, run.packets, now, real, run.source)
+    return Run(hist, run.names, unit, run.packets, now, real, run.source, run.sockets)
 
 
 def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] | None,
@@ -137,6 +143,7 @@ def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] 
             if s.kind == "segment" and s.packet in pk:
                 pk[s.packet].delivered_at = s.time
                 pk[s.packet].delivered_step = i
+                pk[s.packet].discard = s.discard
         else:
             orig = pk.get(s.packet) if s.packet is not None else None
             if s.wire == "drop" and orig:
@@ -163,5 +170,5 @@ def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] 
     if net is not None:
         now = max(now, net.now)
     run = Run(history, names, float(latency), pk, now,  # type: ignore[arg-type]
-              source=history)
+              source=history, sockets=socket_names(history))
     return _rows_for_zero_latency(run) if latency <= 0 and history else run

@@ -1,0 +1,267 @@
+"""The pictures, the trace and the widgets of a network of hosts with sockets show the
+listener and its connections (issue 11, point 1): checked on what they record (the
+ladder's marks, the diagram's plan, the trace's lines, the widgets' HTML), with the
+values the run must give.
+
+The runs: a listener with backlog 1 and four clients that connect at once (Linux keeps
+two request socks, answers the other two SYNs with cookies, and drops their ACKs when the
+accept queue is full); a SYN to a port where nothing listens (RST, ``ECONNREFUSED``); a
+server that closes with unread data (RST, ``ECONNRESET``); a request sock whose SYN,ACKs go
+unanswered; a connection that ends in TIME-WAIT.
+"""
+
+from __future__ import annotations
+
+import doctest
+import errno
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tcplab import Config, Network, Segment, scenarios
+from tcplab.render.ladder_diagram import ladder, ladder_svg
+from tcplab.render.ladder_diagram.geometry import (SIDE_COL_IN, SIDE_PT, STATE_COL_IN,
+                                                   STATE_PT, mono_w)
+from tcplab.render.socket_names import socket_names, split_name
+from tcplab.sockets import SocketNetwork
+from tcplab.states import TcpState as S
+
+ISN = {"client": 100, "server": 300}
+
+
+# ------------------------------------------------------------------------- runs -----------
+def overflow() -> SocketNetwork:
+    """listen(1), four connect()s at once, accept() at 0.5 s, then 5 s of quiet."""
+    net = SocketNetwork(isn=ISN, config=Config.linux())
+    ls = net.socket("server"); ls.bind(80); ls.listen(1)
+    clients = [net.socket("client") for _ in range(4)]
+    for c in clients:
+        c.connect(("server", 80))
+    net.wait(0.5)
+    ls.accept()
+    net.wait(5)
+    return net
+
+
+def refused() -> SocketNetwork:
+    """connect() to port 8080 where nothing listens, then send()."""
+    net = SocketNetwork(isn=ISN)
+    c = net.socket("client"); c.connect(("server", 8080)); net.run()
+    with pytest.raises(ConnectionRefusedError):
+        c.send(b"x")
+    return net
+
+
+def reset() -> SocketNetwork:
+    """The server close()s with 5 unread bytes: RST, and the client's recv() is reset."""
+    net = SocketNetwork(isn=ISN, config=Config.linux())
+    ls = net.socket("server"); ls.bind(80); ls.listen(5)
+    c = net.socket("client"); c.connect(("server", 80)); net.settle()
+    conn = ls.accept()
+    c.send("GET /"); net.settle()
+    conn.close(); net.settle()
+    with pytest.raises(ConnectionResetError):
+        c.recv()
+    return net
+
+
+def synack_unanswered() -> SocketNetwork:
+    """A SYN injected at a listener; every SYN,ACK is lost: the request sock gives up."""
+    net = SocketNetwork(config=Config.linux())
+    ls = net.socket("server"); ls.bind(80); ls.listen(5)
+    net.inject("server", Segment.make("SYN", 90))
+    while (ev := net.next_event()) is not None:
+        if ev[1] == "packet" and ev[2].src == "server":
+            net.drop(ev[2].id)
+        else:
+            net.step()
+    return net
+
+
+def time_wait() -> SocketNetwork:
+    """The client closes first and waits in TIME-WAIT (2*MSL = 60 s with Linux's config)."""
+    net = SocketNetwork(isn=ISN, config=Config.linux())
+    ls = net.socket("server"); ls.bind(80); ls.listen(5)
+    c = net.socket("client"); c.connect(("server", 80)); net.settle()
+    conn = ls.accept()
+    c.close(); net.settle()
+    conn.close(); net.run()
+    return net
+
+
+def texts(drawn, kind: str, actor: str | None = None) -> list[str]:
+    return [m.text for m in drawn.of(kind) if actor is None or m.actor == actor]
+
+
+# ------------------------------------------------------------------------- names ----------
+def test_socket_names_tag_the_tcbs_of_busy_hosts_by_the_clients_port():
+    names = socket_names(overflow().history)
+    assert names.tagged == ("server", "client")
+    assert names.listeners == {"server:80"}
+    assert {n: names.tag(n) for n in names.host} == {
+        "server:80": ":80",
+        **{f"server:80-client:{p}": f":{p}" for p in range(40000, 40004)},
+        **{f"client:{p}-server:80": f":{p}" for p in range(40000, 40004)}}
+    # a host with one TCB is not tagged; nor is a run without sockets
+    assert socket_names(reset().history).tagged == ("server",)
+    assert socket_names(refused().history).tagged == ()
+    assert not socket_names(scenarios.get("handshake").run().history)
+
+
+def test_split_name_and_its_errors():
+    assert split_name("client:*") == ("client", None, None, None)
+    assert split_name("web server:80-client:40000") == ("web server", 80, "client", 40000)
+    for bad in ("client", "server:http", "server:80-client"):
+        with pytest.raises(ValueError, match="not a socket name"):
+            split_name(bad)
+
+
+# ------------------------------------------------------------------------- ladder ---------
+def test_ladder_names_the_socket_of_every_state_on_a_busy_host():
+    net = overflow()
+    drawn = ladder(net, style="short").drawn
+    assert texts(drawn, "state", "server")[1:] == [        # after the initial CLOSED
+        "LISTEN :80", "SYN-RECEIVED :40000", "SYN-RECEIVED :40001",
+        "ESTABLISHED :40000", "ESTABLISHED :40001",
+        # the reminder at "now", after 5 s of quiet: the listener and both connections
+        "LISTEN :80", "ESTABLISHED :40000", "ESTABLISHED :40001"]
+    assert texts(drawn, "state", "client")[1:] == (
+        [f"SYN-SENT :{p}" for p in range(40000, 40004)]
+        + [f"ESTABLISHED :{p}" for p in range(40000, 40004)] * 2)
+    # each state box records its TCB; the "now" ones are faded
+    box = next(m for m in drawn.of("state") if m.text == "SYN-RECEIVED :40001")
+    assert box.socket == "server:80-client:40001" and box.step == 12
+    now = [m for m in drawn.of("state") if m.status == "now" and m.actor == "server"]
+    assert [m.socket for m in now] == ["server:80", "server:80-client:40000",
+                                       "server:80-client:40001"]
+    assert now[-1].xy0[1] == pytest.approx(drawn.layout.tm.y(net.now))  # the last at "now"
+    # the two SYNs answered with cookies keep no socket: a note, not a state
+    assert texts(drawn, "note") == ["SYN cookie :40002", "SYN cookie :40003"]
+
+
+def test_ladder_draws_the_acks_dropped_on_a_full_accept_queue_as_lost_on_arrival():
+    net = overflow()
+    drawn = ladder(net, style="short").drawn
+    dropped = [s for s in net.history if s.discard]
+    assert [(s.socket, s.discard, s.received.label()) for s in dropped] == [
+        ("server:80-client:40002", "accept queue full", "ACK"),
+        ("server:80-client:40003", "accept queue full", "ACK")]
+    x_server = drawn.layout.x_line[1]
+    for step in dropped:
+        seg = drawn.segment(step.packet)
+        assert seg.status == "discarded" and seg.line == "solid"
+        assert seg.xy1[0] == pytest.approx(x_server)           # it reached the server
+        assert seg.t1 == pytest.approx(step.time)
+        (cross,) = [m for m in drawn.of("lost") if m.packet == step.packet]
+        assert (cross.status, cross.text) == ("discarded", "accept queue full")
+        assert cross.xy0 == pytest.approx(seg.xy1) and cross.step == step.index
+    assert texts(drawn, "discard", "server") == ["\u2715 accept queue full :40002",
+                                                 "\u2715 accept queue full :40003"]
+    assert [m.status for m in drawn.segments].count("delivered") == 10
+
+
+def test_ladder_writes_the_socket_calls_with_their_results():
+    drawn = ladder(overflow(), style="short").drawn
+    assert texts(drawn, "call", "server") == ["socket() \u2192 fd 3", "bind(80)", "listen(1)",
+                                              "accept() \u2192 fd 4 :40000"]
+    assert texts(drawn, "call", "client") == (
+        [f"socket() \u2192 fd {fd}" for fd in (3, 4, 5, 6)] + ["connect(server:80)"] * 4)
+    drawn = ladder(reset(), style="short").drawn
+    assert texts(drawn, "call", "client") == ["socket() \u2192 fd 3", "connect(server:80)",
+                                              "send(5 B)", "recv() \u2192 ECONNRESET"]
+    assert texts(drawn, "call", "server")[-2:] == ["accept() \u2192 fd 4 :40000", "close()"]
+    assert texts(drawn, "error", "client") == ["\u26a0 connection reset"]
+
+
+def test_ladder_keeps_the_listener_in_listen_as_a_band_along_its_line():
+    net = overflow()
+    drawn = ladder(net, style="short").drawn
+    (band,) = drawn.of("listen")
+    assert (band.gid, band.text, band.socket, band.status) == (
+        "listen-server-80", "LISTEN :80", "server:80", "running")
+    assert (band.t0, band.t1) == (0.0, pytest.approx(net.now))
+    assert band.xy0[0] == pytest.approx(drawn.layout.x_line[1])
+    # drawn step by step: it grows with "now" and is not there before listen()
+    assert ladder(net, upto=1, style="short").drawn.of("listen") == []
+    k = next(s.index for s in net.history if s.discard)
+    (band,) = ladder(net, upto=k, style="short").drawn.of("listen")
+    assert band.t1 == pytest.approx(net.history[k].time)
+
+
+def test_ladder_of_a_refused_connection():
+    net = refused()
+    drawn = ladder(net, style="short").drawn
+    assert texts(drawn, "state", "client")[1:] == ["SYN-SENT", "CLOSED"]   # one TCB: no tag
+    assert texts(drawn, "note", "server") == ["no socket on :8080"]
+    assert texts(drawn, "call", "client") == ["socket() \u2192 fd 3", "connect(server:8080)",
+                                              "send() \u2192 ECONNREFUSED"]
+    assert texts(drawn, "error", "client") == ["\u26a0 connection refused"]
+    assert [(m.actor, m.text) for m in drawn.segments] == [("client", "SYN"),
+                                                           ("server", "RST,ACK")]
+    assert drawn.of("listen") == [] and drawn.of("lost") == []
+
+
+def test_ladder_a_request_sock_that_gives_up_is_gone_and_the_listener_stays():
+    net = synack_unanswered()
+    drawn = ladder(net, style="short").drawn
+    assert texts(drawn, "state", "server")[1:] == ["LISTEN :80", "SYN-RECEIVED :40000",
+                                                   "(gone) :40000"]
+    assert [m.text for m in drawn.segments if m.actor == "server"] == (
+        ["SYN,ACK"] + ["retx \u00b7 SYN,ACK"] * 5)                   # tcp_synack_retries=5
+    assert len(drawn.of("lost")) == 6
+    assert drawn.of("listen")[0].status == "running"
+
+
+def test_ladder_time_wait_of_a_socket_counts_its_own_timer():
+    net = time_wait()
+    drawn = ladder(net, style="short").drawn
+    (tw,) = drawn.of("time-wait")
+    assert (tw.gid, tw.actor, tw.socket, tw.status) == (
+        "time-wait-client", "client", "client:40000-server:80", "done")
+    assert tw.t1 - tw.t0 == pytest.approx(60.0)                # Config.linux(): 2*MSL 60 s
+    assert "2\u00b7MSL = 60 s" in tw.text
+
+
+def test_ladder_svg_carries_the_sockets_for_style_sheets_and_tests():
+    net = overflow()
+    svg = ladder_svg(net, style="short")
+    root = ET.fromstring(svg)
+    by_id = {e.get("id"): e for e in root.iter() if e.get("id")}
+    box = by_id["state-server-12"]
+    assert box.text == "SYN-RECEIVED :40001"
+    assert box.get("data-socket") == "server:80-client:40001"
+    assert by_id["discard-server-21"].text == "\u2715 accept queue full :40002"
+    assert by_id["call-server-23"].text == "accept() \u2192 fd 4 :40000"
+
+
+def test_ladder_of_a_busy_host_keeps_its_width_and_its_labels_apart():
+    for make in (overflow, reset, refused, synack_unanswered, time_wait):
+        for style in ("rfc", "short"):
+            lay = ladder(make(), style=style).drawn.layout
+            # the columns widened to fit the tags, taking the room from the middle: at
+            # most 5 % wider than a two-endpoint ladder (its text stays >= 11 px on screen)
+            assert lay.width <= 1.05 * (2 * (STATE_COL_IN + SIDE_COL_IN) + 4.5), make.__name__
+            assert lay.gap >= 3.4
+            for it in lay.state_items:
+                i = 0 if it.actor == lay.names[0] else 1
+                assert mono_w(it.text, STATE_PT) + 0.2 < lay.col_in[0][i]
+            for it in lay.side_items:
+                if it.kind == "call":
+                    i = 0 if it.actor == lay.names[0] else 1
+                    assert mono_w(it.text, SIDE_PT) < lay.col_in[1][i]
+
+
+def test_ladder_of_a_two_endpoint_network_is_as_it_was():
+    for name in ("handshake", "simultaneous-close", "lost-final-ack"):
+        lay = ladder(scenarios.get(name).run()).drawn.layout
+        assert lay.col_in == ((STATE_COL_IN,) * 2, (SIDE_COL_IN,) * 2)
+        assert lay.gap == 4.5 and lay.listen_spans == []
+        assert all(" :" not in it.text for it in lay.state_items)
+
+
+def test_doctests_of_the_socket_names_and_words():
+    import tcplab.render.socket_names
+    import tcplab.render.words
+    for module in (tcplab.render.socket_names, tcplab.render.words):
+        res = doctest.testmod(module)
+        assert res.failed == 0 and res.attempted >= 3, module.__name__
