@@ -265,3 +265,70 @@ def test_doctests_of_the_socket_names_and_words():
     for module in (tcplab.render.socket_names, tcplab.render.words):
         res = doctest.testmod(module)
         assert res.failed == 0 and res.attempted >= 3, module.__name__
+
+
+# ------------------------------------------------------------------------- diagram --------
+def _diagram(net, k):
+    from tcplab.render import StateDiagram
+    return StateDiagram.for_network(net, k, coverage=True)
+
+
+def _svg_classes(svg: str) -> dict[str, str]:
+    root = ET.fromstring(svg)
+    return {e.get("id"): e.get("class", "") for e in root.iter() if e.get("id")}
+
+
+def test_diagram_highlights_every_tcb_of_a_host_in_its_colour():
+    net = overflow()
+    k = next(s.index for s in net.history if s.socket == "server:80-client:40001")
+    view = _diagram(net, k)                 # the second SYN has made a request sock
+    assert view.current_nodes == {
+        "server:80": "node-LISTEN",
+        "server:80-client:40000": "node-SYN_RECEIVED",
+        "server:80-client:40001": "node-SYN_RECEIVED",
+        **{f"client:{p}-server:80": "node-SYN_SENT" for p in range(40000, 40004)}}
+    looks = view._plan.looks
+    blue, vermillion = "#0072B2", "#D55E00"
+    assert looks["node-LISTEN"].tags == (("server :80", vermillion),)
+    assert looks["node-SYN_RECEIVED"].tags == (("server :40000 :40001", vermillion),)
+    assert looks["node-SYN_SENT"].tags == (("client \u00d74", blue),)
+    # one legend entry and one CSS name per host, however many TCBs it holds
+    assert view._plan.endpoints == ("client", "server")
+    classes = _svg_classes(view.svg)
+    assert classes["node-LISTEN"].split()[-2:] == ["current", "current-server"]
+    assert "taken-server" in classes["edge-listen-rcv-syn"]
+    assert "path-client" in classes["edge-active-open"]
+    assert "path-server" in classes["edge-passive-open"]
+    assert view.caption.startswith(
+        "server :40001: LISTEN \u2192 SYN-RECEIVED (rcv SYN / snd SYN,ACK)")
+    assert "server: LISTEN :80, SYN-RECEIVED :40000 :40001" in view.caption
+
+
+def test_diagram_of_a_host_sharing_a_box_counts_its_sockets():
+    net = overflow()
+    view = _diagram(net, len(net.history) - 1)
+    est = view._plan.looks["node-ESTABLISHED"]
+    assert est.tags == (("client \u00d74", "#0072B2"), ("server \u00d72", "#D55E00"))
+    assert est.classes == ("current", "current-client", "current-server")
+    assert view._plan.looks["node-LISTEN"].tags == (("server :80", "#D55E00"),)
+    # the coverage overlay: every edge some TCB took
+    classes = _svg_classes(view.svg)
+    covered = {i for i, c in classes.items() if "covered" in c.split()}
+    assert {"edge-passive-open", "edge-active-open", "edge-listen-rcv-syn",
+            "edge-syn-sent-rcv-syn-ack", "edge-syn-received-rcv-ack"} <= covered
+    assert "edge-established-close" not in covered
+
+
+def test_diagram_keeps_a_closed_tcb_at_the_closed_it_reached():
+    net = reset()
+    k = next(s.index for s in net.history if s.socket == "server:80-client:40000" and
+             s.after is S.CLOSED)
+    view = _diagram(net, k)                 # the server's close() with unread data: RST
+    assert view.current_nodes["server:80"] == "node-LISTEN"
+    assert view.current_nodes["server:80-client:40000"].startswith("node-CLOSED-sink")
+    last = _diagram(net, len(net.history) - 1)   # the client's recv() after the reset
+    assert last.current_nodes == {"server:80": "node-LISTEN",
+                                  "client:40000-server:80": "node-CLOSED-sink-ESTABLISHED"}
+    assert last.caption.endswith("client: CLOSED\u00a0\u00a0\u00b7\u00a0\u00a0server: LISTEN :80")
+    start = _diagram(net, -1)
+    assert start.current_nodes == {"client": "node-CLOSED", "server": "node-CLOSED"}
