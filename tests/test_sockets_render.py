@@ -332,3 +332,40 @@ def test_diagram_keeps_a_closed_tcb_at_the_closed_it_reached():
     assert last.caption.endswith("client: CLOSED\u00a0\u00a0\u00b7\u00a0\u00a0server: LISTEN :80")
     start = _diagram(net, -1)
     assert start.current_nodes == {"client": "node-CLOSED", "server": "node-CLOSED"}
+
+
+# ------------------------------------------------------------------------- trace ----------
+def test_trace_marks_the_socket_of_every_line_on_a_busy_host():
+    from tcplab.render import trace_lines
+    lines = trace_lines(overflow(), times=False)
+    by_no = {int(line[:3].strip(" .")): line for line in lines[1:]}
+    assert by_no[4].split() == ["4.", "(passive", "OPEN:", "listen(1))", "LISTEN", ":80"]
+    assert by_no[9].split() == ["9.", "SYN-SENT", ":40000", "-->", "<SEQ=100><CTL=SYN>", "..."]
+    assert by_no[12].split()[1:3] == ["SYN-SENT", ":40003"]
+    # two request socks in the SYN queue (backlog 1), then two SYN cookies: no TCB kept
+    assert [by_no[n].split("-->")[-1].strip() for n in (13, 15, 17, 19)] == [
+        "SYN-RECEIVED :40000", "SYN-RECEIVED :40001", "(SYN cookie) :40002",
+        "(SYN cookie) :40003"]
+    assert by_no[31].split()[1:] == ["...", "<SEQ=1252418181><ACK=231970774><CTL=ACK>",
+                                     "(dropped:", "accept", "queue", "full)", "--x", "(SYN",
+                                     "cookie)", ":40002"]
+    assert by_no[32].split()[-3:] == ["(SYN", "cookie)", ":40003"] and "--x" in by_no[32]
+    assert by_no[33].split() == ["33.", "(accept()", "\u2192", "fd", "4)", "ESTABLISHED",
+                                 ":40000"]
+    assert len(lines) == 34
+
+
+def test_trace_of_hosts_with_one_tcb_has_no_tags_and_says_where_no_socket_is():
+    from tcplab.render import trace
+    assert trace(refused(), times=False).splitlines() == [
+        "    TCP client                                         TCP server",
+        " 1. CLOSED                                             CLOSED",
+        " 2. CLOSED           (socket() \u2192 fd 3)",
+        " 3. SYN-SENT     --> <SEQ=100><CTL=SYN>            --> CLOSED (no socket :8080)",
+        " 4. CLOSED       <-- <SEQ=0><ACK=101><CTL=RST,ACK> <-- CLOSED (no socket :8080)",
+        " 5. CLOSED           (SEND: send() \u2192 ECONNREFUSED)"]
+    lines = trace(reset(), times=False).splitlines()
+    assert lines[-2].split() == ["12.", "CLOSED", "<--", "<SEQ=301><ACK=106><CTL=RST,ACK>",
+                                 "<--", "CLOSED", ":40000"]       # one TCB on the client
+    assert lines[-1].split() == ["13.", "CLOSED", "(RECEIVE:", "recv()", "\u2192",
+                                 "ECONNRESET)"]

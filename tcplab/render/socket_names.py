@@ -12,8 +12,8 @@ the server's ``SYN-RECEIVED :40001`` and the client's ``SYN-SENT :40001`` are on
 connection, the one ``ss`` shows as ``10.0.0.1:40001``.  (The server's own port is the
 listener's, ``:80``, and the same for all of them, so it tells nothing apart.)
 
-Pure: builds on :mod:`tcplab.steps` only (the typed fields ``actor``, ``socket``,
-``states``); a plain :class:`~tcplab.network.Network`'s run has no sockets and gets no tags.
+Pure: builds on :mod:`tcplab.steps` and :mod:`tcplab.states` only (the typed fields
+``actor``, ``socket``, ``before``/``after``, ``states``); a plain :class:`~tcplab.network.Network`'s run has no sockets and gets no tags.
 
 >>> from tcplab.sockets import SocketNetwork
 >>> net = SocketNetwork()
@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from ..states import TcpState
 from ..steps import Step
 
 __all__ = ["SocketNames", "socket_names", "split_name", "NO_SOCKET"]
@@ -82,6 +83,25 @@ class SocketNames:
         """``text`` with the tag of ``name`` after it: ``"SYN-RECEIVED :40001"``."""
         tag = self.tag(name)
         return f"{text} {tag}" if tag else text
+
+    def state_label(self, step: Step) -> str:
+        """The state ``step`` left its TCB in, as the pictures write it: ``"ESTABLISHED"``,
+        on a host with several TCBs ``"ESTABLISHED :40001"``.  A request sock that gave up
+        (the RFC's SYN-RECEIVED -> LISTEN; on a host with sockets only the listener is
+        left) is ``"(gone) :40001"``; a SYN answered with a SYN cookie, which leaves no TCB,
+        ``"(SYN cookie) :40002"``; the answer of a host with no socket on the port
+        ``"CLOSED (no socket :8080)"``."""
+        text = str(step.after)
+        sock = step.socket
+        if sock is not None and sock.endswith(NO_SOCKET):
+            return f"{text} (no socket :{split_name(sock)[1]})"
+        if sock in self.host and sock not in self.listeners:
+            if step.after is TcpState.LISTEN:
+                text = "(gone)"
+            elif step.after is TcpState.SYN_RECEIVED and \
+                    all(n != sock for n, _ in step.states):
+                text = "(SYN cookie)"
+        return self.label(text, sock)
 
     def of_host(self, host: str, states: Iterable[tuple[str, object]]) -> list[tuple[str, object]]:
         """The ``(TCB name, state)`` pairs of ``states`` (a ``Step.states``) that belong to

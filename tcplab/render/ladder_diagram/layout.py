@@ -197,24 +197,14 @@ class LadderLayout:
     # -- side columns: states, calls, timers ---------------------------------------------
     def state_text(self, step: Step) -> str:
         """The state a step entered, as its box says it: ``"ESTABLISHED"``, or on a host
-        with several TCBs ``"ESTABLISHED :40001"``; a request sock that gives up (the RFC's
-        SYN-RECEIVED -> LISTEN, which on a host with sockets leaves only the listener) is
-        ``"(gone) :40001"``."""
-        names = self.run.sockets
-        text = str(step.after)
-        sock = step.socket
-        if step.after is TcpState.LISTEN and sock in names.host and \
-                sock not in names.listeners:
-            text = "(gone)"
-        return names.label(text, sock)
+        with several TCBs ``"ESTABLISHED :40001"`` (see
+        :meth:`~..socket_names.SocketNames.state_label`)."""
+        return self.run.sockets.state_label(step)
 
     def _cookie(self, step: Step) -> bool:
         """A SYN answered with a SYN cookie: its connection entered SYN-RECEIVED, but no
         TCB of it is left afterwards (Linux frees the request sock)."""
-        sock = step.socket
-        return (step.after is TcpState.SYN_RECEIVED and sock in self.run.sockets.host and
-                sock not in self.run.sockets.listeners and
-                all(n != sock for n, _ in step.states))
+        return self.run.sockets.state_label(step).startswith("(SYN cookie)")
 
     def _columns(self) -> None:
         run, tm = self.run, self.tm
