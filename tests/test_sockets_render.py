@@ -369,3 +369,108 @@ def test_trace_of_hosts_with_one_tcb_has_no_tags_and_says_where_no_socket_is():
                                  "<--", "CLOSED", ":40000"]       # one TCB on the client
     assert lines[-1].split() == ["13.", "CLOSED", "(RECEIVE:", "recv()", "\u2192",
                                  "ECONNRESET)"]
+
+
+# ------------------------------------------------------------------------- widgets --------
+def _visible(value: str) -> str:
+    import html
+    import re
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", value)).split())
+
+
+def _ss_rows(badge_value: str) -> list[list[str]]:
+    """The socket lines of the ``ss -tano`` block in a badge, each split into its columns."""
+    import html
+    import re
+    pre = re.search(r"<pre>(.*?)</pre>", badge_value, re.S)
+    assert pre is not None, "no ss block in the badge"
+    lines = html.unescape(re.sub(r"<[^>]+>", "", pre.group(1))).splitlines()
+    assert lines[0].split()[:3] == ["State", "Recv-Q", "Send-Q"]
+    return [line.split() for line in lines[1:]]
+
+
+def test_stepper_shows_each_hosts_tcbs_and_its_ss_at_every_step():
+    pytest.importorskip("ipywidgets")
+    from tcplab.ui import stepper
+    s = stepper(overflow())
+    badges = s.view.badges
+    assert "tl-sockets" in s._dom_classes and s.view.clock.layout.display == "none"
+    s.goto(13)                             # the second SYN made the second request sock
+    assert _visible(badges["server"].value).startswith(
+        "server LISTEN :80 SYN-RECEIVED :40000 :40001 :40001 was LISTEN")
+    assert _ss_rows(badges["server"].value) == [
+        ["LISTEN", "0", "1", "0.0.0.0:80", "0.0.0.0:*"],
+        ["SYN-RECV", "0", "0", "10.0.0.2:80", "10.0.0.1:40000", "timer:(on,1sec,0)"],
+        ["SYN-RECV", "0", "0", "10.0.0.2:80", "10.0.0.1:40001", "timer:(on,1sec,0)"]]
+    # the SYNs left at 0 s with Linux's 1 s RTO; this is 0.1 s later
+    assert _ss_rows(badges["client"].value) == [
+        ["SYN-SENT", "0", "0", f"10.0.0.1:{p}", "10.0.0.2:80", "timer:(on,900ms,0)"]
+        for p in range(40000, 40004)]
+    s.goto(22)                             # the cookie's ACK dropped: accept queue full
+    assert _ss_rows(badges["server"].value) == [
+        ["LISTEN", "2", "1", "0.0.0.0:80", "0.0.0.0:*"],
+        ["ESTAB", "0", "0", "10.0.0.2:80", "10.0.0.1:40000"],
+        ["ESTAB", "0", "0", "10.0.0.2:80", "10.0.0.1:40001"]]
+    assert "server :40002" in _visible(s.view.explain.value)
+    s.goto(24)                             # accept(): one fewer in the accept queue
+    assert _ss_rows(badges["server"].value)[0] == ["LISTEN", "1", "1", "0.0.0.0:80",
+                                                   "0.0.0.0:*"]
+    assert "the call returned fd 4" in _visible(s.view.explain.value)
+    s.goto(0)                              # before anything: no socket, no TCB
+    assert _visible(badges["server"].value) == (
+        "server CLOSED State Recv-Q Send-Q Local Address:Port Peer Address:Port $ ss -tano "
+        "(no socket)")
+
+
+def test_stepper_ss_is_memoised_and_drawn_ahead():
+    pytest.importorskip("ipywidgets")
+    from tcplab.ui import stepper
+    s = stepper(overflow(), prefetch=False)
+    s.goto(13)
+    first = s.view.badges["server"].value
+    assert s.view.has_ss(13) and not s.view.has_ss(14)
+    s.goto(14); s.goto(13)
+    assert s.view.badges["server"].value == first
+    s._prefetch_one()                      # what the idle kernel does after a click
+    assert s.view.has_ss(14) and s.view.has_ladder(14)
+
+
+def test_stepper_predict_question_names_the_socket():
+    pytest.importorskip("ipywidgets")
+    from tcplab.ui import stepper
+    s = stepper(overflow(), predict=True)
+    s.goto(12)                             # next: the second SYN reaches the listener
+    assert "Which state will the server's socket :40001 be in?" in _visible(s.question.value)
+
+
+def test_explorer_drives_the_wire_of_hosts_with_sockets():
+    pytest.importorskip("ipywidgets")
+    from tcplab.ui import explorer
+    net = SocketNetwork(isn=ISN)
+    ls = net.socket("server"); ls.bind(80); ls.listen(1)
+    net.socket("client").connect(("server", 80))
+    e = explorer(net)
+    assert e.call_buttons == {"client": {}, "server": {}}
+    assert [v for _, v in e.load.options] == ["(given)", ""]
+    assert _ss_rows(e.view.badges["client"].value) == [
+        ["SYN-SENT", "0", "0", "10.0.0.1:40000", "10.0.0.2:80", "timer:(on,1sec,0)"]]
+    (syn,) = net.in_flight
+    e.deliver(syn.id)
+    assert _visible(e.view.badges["server"].value).startswith(
+        "server LISTEN :80 SYN-RECEIVED :40000 :40000 was LISTEN")
+    assert [r[0] for r in _ss_rows(e.view.badges["server"].value)] == ["LISTEN", "SYN-RECV"]
+    assert "server :40000 retransmission" in _visible(e.view.clock.value)
+    e.next_event(); e.next_event()         # SYN,ACK to the client, its ACK to the server
+    assert _ss_rows(e.view.badges["server"].value)[0][:3] == ["LISTEN", "1", "1"]
+    ls.accept()                            # a socket call made in code ...
+    e.refresh()                            # ... and shown
+    assert _ss_rows(e.view.badges["server"].value)[0][:3] == ["LISTEN", "0", "1"]
+    e.undo()                               # takes back the accept()
+    assert _ss_rows(e.view.badges["server"].value)[0][:3] == ["LISTEN", "1", "1"]
+    with pytest.raises(ValueError, match="make the call in code"):
+        e.call("client", "close")
+    with pytest.raises(ValueError, match="is a run of two bare TCBs"):
+        e.load_scenario("handshake")
+    e.load_scenario("")                    # the same hosts, no socket yet
+    assert len(e.net.history) == 0 and _visible(e.view.badges["client"].value).startswith(
+        "client CLOSED")
