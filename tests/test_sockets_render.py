@@ -474,3 +474,13 @@ def test_explorer_drives_the_wire_of_hosts_with_sockets():
     e.load_scenario("")                    # the same hosts, no socket yet
     assert len(e.net.history) == 0 and _visible(e.view.badges["client"].value).startswith(
         "client CLOSED")
+
+
+def test_ladder_of_a_socket_runs_history_alone_keeps_client_left():
+    net = overflow()                       # the server's socket() is the first step
+    assert net.history[0].actor == "server" and net.history[0].states == ()
+    drawn = ladder(net.history, style="short").drawn
+    assert drawn.layout.names == ("client", "server")
+    assert [m.text for m in drawn.of("state")] == [m.text for m in
+                                                   ladder(net, style="short").drawn.of("state")
+                                                   if m.status != "now"]

@@ -124,6 +124,8 @@ def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] 
             for s in history:
                 if s.actor != WIRE and s.actor not in actors:
                     actors.append(s.actor)
+            if set(actors) == {"client", "server"}:
+                actors = ["client", "server"]    # the default order, whoever acted first
             names = tuple((actors + ["client", "server"])[:2]) if len(actors) < 2 \
                 else tuple(actors[:2])
     names = tuple(names)
