@@ -402,9 +402,10 @@ def test_stepper_shows_each_hosts_tcbs_and_its_ss_at_every_step():
         ["LISTEN", "0", "1", "0.0.0.0:80", "0.0.0.0:*"],
         ["SYN-RECV", "0", "0", "10.0.0.2:80", "10.0.0.1:40000", "timer:(on,1sec,0)"],
         ["SYN-RECV", "0", "0", "10.0.0.2:80", "10.0.0.1:40001", "timer:(on,1sec,0)"]]
-    # the SYNs left at 0 s with Linux's 1 s RTO; this is 0.1 s later
+    # the SYNs left at 0 s with Linux's 1 s RTO; this is 0.1 s later (Send-Q counts the
+    # unacknowledged SYN, as Linux's does)
     assert _ss_rows(badges["client"].value) == [
-        ["SYN-SENT", "0", "0", f"10.0.0.1:{p}", "10.0.0.2:80", "timer:(on,900ms,0)"]
+        ["SYN-SENT", "0", "1", f"10.0.0.1:{p}", "10.0.0.2:80", "timer:(on,900ms,0)"]
         for p in range(40000, 40004)]
     s.goto(22)                             # the cookie's ACK dropped: accept queue full
     assert _ss_rows(badges["server"].value) == [
@@ -453,7 +454,7 @@ def test_explorer_drives_the_wire_of_hosts_with_sockets():
     assert e.call_buttons == {"client": {}, "server": {}}
     assert [v for _, v in e.load.options] == ["(given)", ""]
     assert _ss_rows(e.view.badges["client"].value) == [
-        ["SYN-SENT", "0", "0", "10.0.0.1:40000", "10.0.0.2:80", "timer:(on,1sec,0)"]]
+        ["SYN-SENT", "0", "1", "10.0.0.1:40000", "10.0.0.2:80", "timer:(on,1sec,0)"]]
     (syn,) = net.in_flight
     e.deliver(syn.id)
     assert _visible(e.view.badges["server"].value).startswith(
