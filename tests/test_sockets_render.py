@@ -485,3 +485,20 @@ def test_ladder_of_a_socket_runs_history_alone_keeps_client_left():
     assert [m.text for m in drawn.of("state")] == [m.text for m in
                                                    ladder(net, style="short").drawn.of("state")
                                                    if m.status != "now"]
+
+
+def test_ladder_draws_an_injected_segment_from_the_host_it_claims_to_come_from():
+    net = synack_unanswered()
+    drawn = ladder(net, style="short").drawn
+    (syn,) = [m for m in drawn.segments if m.actor == "client"]
+    assert (syn.text, syn.tags, syn.status, syn.peer) == ("injected \u00b7 SYN", ("injected",),
+                                                          "delivered", "server")
+    assert (syn.t0, syn.t1) == (0.0, pytest.approx(0.1))
+    # a Network's injected segment too (the half-open connection of lesson 02)
+    half_open = Network(isn=ISN, config=Config.linux())
+    half_open.listen("server")
+    half_open.inject("server", Segment.make("SYN", 90))
+    half_open.deliver()
+    segs = ladder(half_open, style="short").drawn.segments
+    assert [(m.actor, m.text) for m in segs] == [("client", "injected \u00b7 SYN"),
+                                                 ("server", "SYN,ACK")]

@@ -42,6 +42,7 @@ class Pkt:
     lost_step: int | None = None
     delayed: bool = False
     discard: str | None = None           # the receiving host dropped it: why (Step.discard)
+    injected: bool = False               # hand-made, put on the wire by Network.inject()
 
     @property
     def planned(self) -> float:
@@ -152,6 +153,12 @@ def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] 
                 orig.lost_step = i
             elif s.wire == "delay" and orig:
                 orig.delayed = True
+            elif s.wire == "inject":             # drawn when the packet itself is known
+                for pid in s.packets:
+                    p = known.get(pid)
+                    if p is not None:
+                        pk[pid] = Pkt(pid, p.src, p.dst, p.segment, s.time, i,
+                                      arrive_at=p.arrive_at, injected=True)
             elif s.wire == "duplicate" and orig:
                 for cid in s.packets:
                     p = known.get(cid)

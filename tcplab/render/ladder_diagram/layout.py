@@ -175,6 +175,8 @@ class LadderLayout:
                 tags.append(f"dup #{p.copy_of}")
             if p.delayed:
                 tags.append("delayed")
+            if p.injected:
+                tags.append("injected")
             label = seg_label(p.segment, self.style)
             if tags:
                 label = " ".join(tags) + " \u00b7 " + label

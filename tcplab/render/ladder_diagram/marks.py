@@ -44,7 +44,8 @@ class Mark:
     ``kind`` is ``segment`` (one per packet: ``packet``, ``actor`` = sender, ``peer``,
     ``t0``/``t1`` = send time and the time its line ends -- arrival, loss or now --,
     ``xy0``/``xy1`` its ends in data coordinates, ``status`` ``delivered``/``lost``/
-    ``in-flight``, ``tags`` such as ``retx``, ``dup #3``, ``delayed``, ``line`` solid /
+    ``in-flight``, ``tags`` such as ``retx``, ``dup #3``, ``delayed``, ``injected`` (a
+    hand-made segment put on the wire by ``Network.inject()``), ``line`` solid /
     dashed (retransmission) / dashdot (duplicate) / dotted (in flight)), ``lost`` (the cross),
     ``state`` (``text`` = the state entered), ``call``, ``timer``, ``error``,
     ``time-wait`` (``t0``..``t1``, ``status`` ``done`` or ``running``), ``break``
