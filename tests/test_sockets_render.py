@@ -386,6 +386,8 @@ def _ss_rows(badge_value: str) -> list[list[str]]:
     assert pre is not None, "no ss block in the badge"
     lines = html.unescape(re.sub(r"<[^>]+>", "", pre.group(1))).splitlines()
     assert lines[0].split()[:3] == ["State", "Recv-Q", "Send-Q"]
+    if lines[1:] == ["(no socket)"]:
+        return []
     return [line.split() for line in lines[1:]]
 
 
@@ -452,7 +454,9 @@ def test_explorer_drives_the_wire_of_hosts_with_sockets():
     net.socket("client").connect(("server", 80))
     e = explorer(net)
     assert e.call_buttons == {"client": {}, "server": {}}
-    assert [v for _, v in e.load.options] == ["(given)", ""]
+    # to start from: the run, no socket yet, or a socket-level story (not a two-TCB one)
+    assert [v for _, v in e.load.options] == ["(given)", ""] + [
+        n for n, sc in scenarios.SCENARIOS.items() if sc.sockets]
     assert _ss_rows(e.view.badges["client"].value) == [
         ["SYN-SENT", "0", "1", "10.0.0.1:40000", "10.0.0.2:80", "timer:(on,1sec,0)"]]
     (syn,) = net.in_flight
@@ -502,3 +506,51 @@ def test_ladder_draws_an_injected_segment_from_the_host_it_claims_to_come_from()
     segs = ladder(half_open, style="short").drawn.segments
     assert [(m.actor, m.text) for m in segs] == [("client", "injected \u00b7 SYN"),
                                                  ("server", "SYN,ACK")]
+
+
+SOCKET_STORIES = [n for n, sc in scenarios.SCENARIOS.items() if sc.sockets]
+
+
+@pytest.mark.parametrize("name", SOCKET_STORIES)
+def test_every_socket_story_shows_each_hosts_tcbs_in_the_stepper(name):
+    """The stepper of a socket-level scenario: at its start, middle and end every host's
+    badge lists the states of the TCBs the step records for it, its ss block is the
+    model's ss at that step, and the diagram highlights exactly those states."""
+    pytest.importorskip("ipywidgets")
+    from tcplab.ui import stepper
+    s = stepper(name)
+    socks = socket_names(s.history)
+    for k in sorted({0, s.n // 2, s.n}):
+        s.goto(k)
+        states = s.history[k - 1].states if k else ()
+        at = s.net.replay(k)
+        if k:
+            at.clock.now = s.history[k - 1].time
+        for host in s.net.names:
+            badge = s.view.badges[host].value
+            mine = socks.of_host(host, states)
+            chips: dict[S, list[str]] = {}
+            for tcb, state in mine:
+                chips.setdefault(state, []).append(socks.tag(tcb))
+            want = " ".join(" ".join([st.rfc, *filter(None, tags)])
+                            for st, tags in chips.items()) or "CLOSED"
+            assert _visible(badge).startswith(f"{host} {want}"), (k, host, _visible(badge))
+            assert _ss_rows(badge) == [line.split() for line in
+                                       at.ss(host, timers=True).splitlines()[1:]], (k, host)
+            lit = {g.get("data-state") for g in ET.fromstring(s.view.diagram.value).iter()
+                   if f"current-{host}" in (g.get("class") or "").split()}
+            assert lit == ({st.name for _, st in mine} or {"CLOSED"}), (k, host)
+        assert s.error.layout.display == "none"
+
+
+def test_ladder_of_the_backlog_overflow_story_names_the_connections_a_full_queue_refused():
+    drawn = ladder(scenarios.get("backlog-overflow").run(), style="short").drawn
+    # the last ACK of :40002's handshake, then :40003's SYN twice (its first try and the
+    # retransmission): the listener had no room; accept() made room, and both got in
+    assert texts(drawn, "discard", "server") == ["\u2715 accept queue full :40002",
+                                                 "\u2715 accept queue full :40003",
+                                                 "\u2715 accept queue full :40003"]
+    assert texts(drawn, "state", "server")[-2:] == ["SYN-RECEIVED :40003", "ESTABLISHED :40003"]
+    assert texts(drawn, "call", "server")[-3:] == ["accept() \u2192 fd 5 :40001",
+                                                   "accept() \u2192 fd 6 :40002",
+                                                   "accept() \u2192 fd 7 :40003"]

@@ -43,6 +43,7 @@ class Pkt:
     delayed: bool = False
     discard: str | None = None           # the receiving host dropped it: why (Step.discard)
     injected: bool = False               # hand-made, put on the wire by Network.inject()
+    sport: int | None = None             # its source port (hosts with sockets), if known
 
     @property
     def planned(self) -> float:
@@ -142,7 +143,8 @@ def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] 
                 p = known.get(pid)
                 pk[pid] = Pkt(pid, s.actor, peer, seg, s.time, i,
                                retransmission=p.retransmission if p else retx,
-                               arrive_at=p.arrive_at if p else None)
+                               arrive_at=p.arrive_at if p else None,
+                               sport=getattr(p, "sport", None))
             if s.kind == "segment" and s.packet in pk:
                 pk[s.packet].delivered_at = s.time
                 pk[s.packet].delivered_step = i
@@ -158,7 +160,8 @@ def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] 
                     p = known.get(pid)
                     if p is not None:
                         pk[pid] = Pkt(pid, p.src, p.dst, p.segment, s.time, i,
-                                      arrive_at=p.arrive_at, injected=True)
+                                      arrive_at=p.arrive_at, injected=True,
+                                      sport=getattr(p, "sport", None))
             elif s.wire == "duplicate" and orig:
                 for cid in s.packets:
                     p = known.get(cid)

@@ -233,8 +233,13 @@ class LadderLayout:
                                                 f"\u26a0 {s.error}", y,
                                                 gid=f"error-{s.actor}-{i}", socket=sock))
             if s.discard:
-                self.side_items.append(ColItem("discard", s.actor, i, s.time,
-                                                names.label(f"\u2715 {s.discard}", sock), y,
+                text = names.label(f"\u2715 {s.discard}", sock)
+                pkt = run.packets.get(s.packet) if s.packet is not None else None
+                if sock in names.listeners and s.actor in names.tagged and pkt is not None \
+                        and pkt.sport:
+                    # a SYN the listener dropped: the connection it would have made
+                    text = f"\u2715 {s.discard} :{pkt.sport}"
+                self.side_items.append(ColItem("discard", s.actor, i, s.time, text, y,
                                                 gid=f"discard-{s.actor}-{i}", socket=sock))
             if sock is not None and sock.endswith(NO_SOCKET) and s.kind == "segment":
                 port = split_name(sock)[1]
