@@ -421,7 +421,7 @@ def test_stepper_shows_each_hosts_tcbs_and_its_ss_at_every_step():
     assert "the call returned fd 4" in _visible(s.view.explain.value)
     s.goto(0)                              # before anything: no socket, no TCB
     assert _visible(badges["server"].value) == (
-        "server CLOSED State Recv-Q Send-Q Local Address:Port Peer Address:Port $ ss -tano "
+        "server CLOSED $ ss -tano State Recv-Q Send-Q Local Address:Port Peer Address:Port "
         "(no socket)")
 
 

@@ -144,19 +144,25 @@ def host_badge_html(host: str, tcbs: Sequence[tuple[str, TcpState]], socks: Sock
             was = f'<span class="tl-was">{esc(now)}was {esc(step.before.rfc)}</span>'
     return (f'<div class="tl-badge tl-host{" tl-changed" if changed else ""}" '
             f'style="--c:{color}"><div class="tl-host-head"><span class="tl-who">{esc(host)}'
-            f'</span><span class="tl-tcbs">{" ".join(chips)}</span>{was}</div>'
-            f'{ss_html(host, ss) if ss else ""}</div>')
+            f'</span><span class="tl-tcbs">{" ".join(chips)}</span>{was}'
+            + ('<span class="tl-ss-cmd">$ ss -tano</span>' if ss else "")
+            + f'</div>{ss_html(host, ss) if ss else ""}</div>')
 
 
 def ss_html(host: str, text: str) -> str:
     """``ss -tano`` text of a host as a small block (class ``t-ss`` and ``t-ss-<host>``):
-    the command as a label, the header line (muted) and one line per socket."""
+    the header line (muted) and one line per socket."""
     head, _, rows = text.partition("\n")
-    body = esc(rows) if rows else '<span class="tl-muted">(no socket)</span>'
+    lines = []
+    for line in rows.splitlines():
+        cut = line.find(" timer:(")          # a line too long may wrap before its timer,
+        lines.append(esc(line) if cut < 0 else  # never inside it
+                     f'{esc(line[:cut + 1])}<span class="tl-ss-timer">{esc(line[cut + 1:])}'
+                     '</span>')
+    body = "\n".join(lines) if lines else '<span class="tl-muted">(no socket)</span>'
     return (f'<div class="tl-ss t-ss t-ss-{css_name(host)}" title="ss -tano on the '
             f'{esc(host)}: every TCP socket, its queues, addresses and timer">'
-            f'<pre><span class="tl-ss-head">{esc(head)}</span>'
-            f'<span class="tl-ss-cmd">  $ ss -tano</span>\n{body}</pre></div>')
+            f'<pre><span class="tl-ss-head">{esc(head)}</span>\n{body}</pre></div>')
 
 
 def clock_html(net: Network, now: float, timers: Sequence[tuple[str, str, float]],
