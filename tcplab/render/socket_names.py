@@ -13,7 +13,8 @@ connection, the one ``ss`` shows as ``10.0.0.1:40001``.  (The server's own port 
 listener's, ``:80``, and the same for all of them, so it tells nothing apart.)
 
 Pure: builds on :mod:`tcplab.steps` and :mod:`tcplab.states` only (the typed fields
-``actor``, ``socket``, ``before``/``after``, ``states``); a plain :class:`~tcplab.network.Network`'s run has no sockets and gets no tags.
+``actor``, ``socket``, ``before``/``after``, ``states``); the run of a plain
+:class:`~tcplab.network.Network` has no sockets and gets no tags.
 
 >>> from tcplab.sockets import SocketNetwork
 >>> net = SocketNetwork()

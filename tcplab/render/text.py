@@ -13,7 +13,7 @@ holds several TCBs tags each state with its socket (``SYN-RECEIVED :40001``, see
 (``(passive OPEN: listen(1))``, ``(accept() → fd 4)``), and a segment the host dropped
 unprocessed arrives as ``--x`` with the reason::
 
-    20. 0.300s              ... <SEQ=...><CTL=ACK> (dropped: accept queue full) --x (SYN cookie) :40002
+    31.  ... <SEQ=...><CTL=ACK> (dropped: accept queue full) --x (SYN cookie) :40002
 
 Builds on the model (:class:`~tcplab.network.Network`, its history of typed
 :class:`~tcplab.steps.Step` records), :mod:`.words` and :mod:`.socket_names`; no picture

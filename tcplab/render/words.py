@@ -21,8 +21,15 @@ written as the code with what it returned, when that tells something:
 >>> net = SocketNetwork()
 >>> ls = net.socket("server"); ls.bind(80); ls.listen(1)
 >>> c = net.socket("client"); c.connect(("server", 80)); _ = net.run(); _ = ls.accept()
->>> [call_text(s) for s in net.history if s.kind == "call"]
-['socket() → fd 3', 'bind(80)', 'listen(1)', 'socket() → fd 3', 'connect(server:80)', 'accept() → fd 4']
+>>> for s in net.history:
+...     if s.kind == "call":
+...         print(call_text(s))
+socket() → fd 3
+bind(80)
+listen(1)
+socket() → fd 3
+connect(server:80)
+accept() → fd 4
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ import re
 
 from ..steps import Step
 
-__all__ = ["call_text", "socket_call_text", "timer_text", "rfc_words", "gave_up", "sent_bytes", "WIRE_VERBS"]
+__all__ = ["call_text", "socket_call_text", "timer_text", "rfc_words", "gave_up", "sent_bytes",
+           "WIRE_VERBS"]
 
 #: The wire's actions as the RFC-figure trace says them.
 WIRE_VERBS = {"drop": "lost", "duplicate": "duplicated", "delay": "delayed",
