@@ -16,6 +16,9 @@ Cases:
   stepper draws the next steps' ladders while the kernel is idle, so a click finds its
   picture ready.
 * ``stepper revisit``: Back/Step over steps already shown (the per-step cache).
+* ``stepper cold, hosts with sockets``: a listener with backlog 1 and four clients (the
+  run of ``tests/test_sockets_render.py``), no cache: each click also replays the run up
+  to its step for the hosts' ``ss -tano`` (in ``text``).
 * ``explorer, new states``: a simultaneous close made by hand (close, close, deliver FINs
   crosswise, deliver ACKs, fire the TIME-WAIT timers, then a lost SYN...), every click on a
   new network state, the ladder drawn inside the click.
@@ -79,6 +82,32 @@ def bench_stepper_cold(repeat: int) -> Timings:
             for _ in range(s.n):
                 s.view._ladder_cache.clear()
                 tm.click(s.buttons["step"], s.view)
+    return tm
+
+
+def overflow_run():
+    """listen(1), four connect()s at once, accept() at 0.5 s, then 5 s of quiet."""
+    from tcplab import Config
+    from tcplab.sockets import SocketNetwork
+    net = SocketNetwork(isn={"client": 100, "server": 300}, config=Config.linux())
+    ls = net.socket("server"); ls.bind(80); ls.listen(1)
+    for c in [net.socket("client") for _ in range(4)]:
+        c.connect(("server", 80))
+    net.wait(0.5)
+    ls.accept()
+    net.wait(5)
+    return net
+
+
+def bench_stepper_sockets(repeat: int) -> Timings:
+    tm = Timings("stepper cold, hosts with sockets")
+    net = overflow_run()
+    for _ in range(repeat):
+        s = stepper(net, prefetch=False)
+        for _ in range(s.n):
+            s.view._ladder_cache.clear()
+            s.view._ss_cache.clear()
+            tm.click(s.buttons["step"], s.view)
     return tm
 
 
@@ -159,7 +188,8 @@ def main() -> None:
     print(f"tcplab widget clicks, server side; python {sys.version.split()[0]}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     print(f"ladder as SVG; scenarios: {', '.join(SCENARIOS)}\n")
-    rows = [bench_stepper_cold(args.repeat), bench_stepper_as_used(1),
+    rows = [bench_stepper_cold(args.repeat), bench_stepper_sockets(args.repeat),
+            bench_stepper_as_used(1),
             bench_stepper_revisit(args.repeat), *bench_explorer(args.repeat)]
     for r in rows:
         print(r.row())

@@ -1157,6 +1157,9 @@ class SocketNetwork(Network):
         step = ep.receive(seg)
         if cookie:
             ep.timers.pop("retransmission", None)
+            # Linux frees the request sock (tcp_conn_request): no TCB is kept, so none is
+            # listed in the steps' states; the returning ACK brings it back (see _after)
+            self.endpoints.pop(ep.name, None)
             step.explanation += (" SYN cookie: the SYN queue is full, so Linux keeps no "
                                  "request sock; the SYN,ACK carries a cookie and is never "
                                  "sent again (tcp_syncookies = 1). ss shows nothing until "
@@ -1259,6 +1262,7 @@ class SocketNetwork(Network):
         elif parent is not None and sock.cookie and state is S.ESTABLISHED and \
                 sock.fd is None and sock not in parent.accept_queue:
             sock.cookie = False
+            self.endpoints[name] = ep
             parent.accept_queue.append(sock)
             step.explanation += (" The ACK carries a valid SYN cookie: the connection is "
                                  "made now and waits in the accept queue.")

@@ -173,7 +173,7 @@ def test_diagram_marks_the_edge_just_taken():
         assert {f"edge-{t.key}" for t in step.transitions} <= taken
 
 
-# The socket-level stories (hosts with many TCBs) are not drawn by the two-lane stepper yet.
+# The socket-level stories (a host with many TCBs: badges with ss): tests/test_sockets_render.py.
 @pytest.mark.parametrize("name", [n for n, sc in scenarios.SCENARIOS.items() if not sc.sockets])
 def test_every_scenario_renders_start_middle_end(name):
     s = stepper(name)

@@ -8,7 +8,9 @@ imports no widget code.  What it holds:
 * :mod:`.ladder_diagram` -- the sequence (ladder) diagram: a pure layout, drawn with
   matplotlib (files) or as SVG with real text (:func:`ladder_svg`, no matplotlib: widgets);
 * :mod:`.text` -- RFC-figure text traces; :mod:`.words` -- what a step did, in words,
-  from the typed :class:`~tcplab.steps.Step` fields;
+  from the typed :class:`~tcplab.steps.Step` fields; :mod:`.socket_names` -- on a network
+  of hosts with sockets, which host holds which TCB and the short tag (``:40001``) each
+  picture gives the sockets of a busy host;
 * :mod:`.theme` -- the one home of colours and fonts.
 
 graphviz and matplotlib are imported only when a picture is drawn, so

@@ -63,6 +63,7 @@ COLORS = {
     "lost": "#d32f2f",
     "now": "#2e7d32",
     "time-wait-text": "#8a4b00",
+    "listen": "#9cc3e6",              # a listening socket's band along its host's line
     "call": "#222222",
     "timer": "#6a3d9a",
     "leader": "#9a9a9a",              # dotted line from a call/timer text to its line

@@ -13,13 +13,33 @@ Builds on :mod:`tcplab.steps` (``call``, ``rfc_call``, ``timer``, ``wire``,
 ['timeout = 2*MSL']
 >>> [timer_text(s) for s in net.history if s.kind == "timer"]
 ['2MSL expired']
+
+A socket call of a :class:`~tcplab.sockets.SocketNetwork` (a step with ``result``) is
+written as the code with what it returned, when that tells something:
+
+>>> from tcplab.sockets import SocketNetwork
+>>> net = SocketNetwork()
+>>> ls = net.socket("server"); ls.bind(80); ls.listen(1)
+>>> c = net.socket("client"); c.connect(("server", 80)); _ = net.run(); _ = ls.accept()
+>>> for s in net.history:
+...     if s.kind == "call":
+...         print(call_text(s))
+socket() → fd 3
+bind(80)
+listen(1)
+socket() → fd 3
+connect(server:80)
+accept() → fd 4
 """
 
 from __future__ import annotations
 
+import re
+
 from ..steps import Step
 
-__all__ = ["call_text", "timer_text", "rfc_words", "gave_up", "sent_bytes", "WIRE_VERBS"]
+__all__ = ["call_text", "socket_call_text", "timer_text", "rfc_words", "gave_up", "sent_bytes",
+           "WIRE_VERBS"]
 
 #: The wire's actions as the RFC-figure trace says them.
 WIRE_VERBS = {"drop": "lost", "duplicate": "duplicated", "delay": "delayed",
@@ -46,7 +66,10 @@ def gave_up(step: Step) -> bool:
 
 
 def call_text(step: Step) -> str:
-    """The user call as a sockets programmer writes it: ``listen()``, ``send(5 B)``."""
+    """The user call as a sockets programmer writes it: ``listen()``, ``send(5 B)``; a
+    socket call (a step with ``result``) as :func:`socket_call_text` writes it."""
+    if step.result is not None and step.socket_call:
+        return socket_call_text(step)
     if step.call == "send":
         n = sent_bytes(step)
         return f"send({n} B)" if n else "send()"
@@ -55,6 +78,30 @@ def call_text(step: Step) -> str:
     if step.call:
         return f"{step.call}()"
     return step.socket_call or "call()"      # e.g. a call inferred from a capture
+
+
+_ADDRESS = re.compile(r"\(\('([^']*)', (\d+)\)\)")
+_BYTES = re.compile(r"(\d+) bytes?")
+
+
+def socket_call_text(step: Step) -> str:
+    """A socket call as code, short, with its result when the result tells something:
+    ``socket() → fd 3``, ``bind(80)``, ``listen(1)``, ``connect(server:80)``,
+    ``accept() → fd 4``, ``send(5 B)``, ``recv() → 5 B``, ``recv() → b''``,
+    ``recv() → ECONNRESET``, ``close() linger 0``.  (``0`` and ``connect()``'s
+    ``EINPROGRESS`` are left out: every such call returns them.)"""
+    code = step.socket_call or f"{step.call}()"
+    code = _ADDRESS.sub(lambda m: f"({m.group(1)}:{m.group(2)})", code)
+    if code.startswith("recv("):
+        code = "recv()"
+    elif code.startswith("send(") and code != "send()":
+        code = _BYTES.sub(lambda m: f"{m.group(1)} B", code)
+    elif code.startswith("close() with SO_LINGER"):
+        code = "close() linger 0"
+    result = step.result or ""
+    if result in ("0", "EINPROGRESS") or (code.startswith("send(") and result.isdigit()):
+        return code
+    return f"{code} \u2192 {_BYTES.sub(lambda m: f'{m.group(1)} B', result)}"
 
 
 def timer_text(step: Step) -> str:

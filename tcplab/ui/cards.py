@@ -16,6 +16,10 @@ RFC 9293 <a href="https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4" targe
 rel="noopener">§3.10.7.4</a>
 >>> css_name("web server:1")
 'web_server_1'
+
+A host of a :class:`~tcplab.sockets.SocketNetwork` gets :func:`host_badge_html`: the
+states of all its TCBs (each socket by its tag, see :mod:`tcplab.render.socket_names`)
+above its ``ss -tano`` lines.
 """
 
 from __future__ import annotations
@@ -25,14 +29,16 @@ import re
 from typing import Mapping, Sequence
 
 from ..network import Network, Packet
+from ..render.socket_names import SocketNames
 from ..scenarios import Scenario
 from ..segment import Segment
 from ..states import TcpState
 from ..steps import Step
 from .style import WIRE_COLOR
 
-__all__ = ["css_name", "esc", "rfc_link", "error_text", "badge_html", "clock_html",
-           "explain_html", "segments_html", "packet_html", "head_html", "TIMER_NAMES"]
+__all__ = ["css_name", "esc", "rfc_link", "error_text", "badge_html", "host_badge_html",
+           "ss_html", "clock_html", "explain_html", "segments_html", "packet_html",
+           "head_html", "TIMER_NAMES"]
 
 #: How each timer is called for a learner.
 TIMER_NAMES = {"time-wait": "TIME-WAIT (2·MSL)",
@@ -95,22 +101,90 @@ def badge_html(name: str, state: TcpState, before: TcpState | None, color: str) 
             f'<span>SNMP <b>{esc(state.mib_name)}({state.mib})</b></span></div></div>')
 
 
+def host_badge_html(host: str, tcbs: Sequence[tuple[str, TcpState]], socks: SocketNames,
+                    color: str, *, step: Step | None = None, ss: str = "") -> str:
+    """A host's badge on a network of hosts with sockets: its name, every TCB's state
+    (those in one state together, each socket by its tag: ``LISTEN :80 · ESTABLISHED
+    :40000 :40001``; none: ``CLOSED``), what the shown ``step`` (if it is this host's)
+    changed -- ``:40001 was SYN-RECEIVED``, or for a TCB it ended ``CLOSED :40000, was
+    ESTABLISHED`` (then the badge is marked ``tl-changed``) -- and the host's ``ss -tano``
+    text ``ss`` below (:func:`ss_html`).
+
+    ``tcbs``: ``(TCB name, state)`` of the host, as :meth:`SocketNames.of_host` lists
+    them.
+    """
+    moved = step.socket if step is not None and step.actor == host else None
+    groups: dict[TcpState, list[str]] = {}
+    for name, state in tcbs:
+        groups.setdefault(state, []).append(name)
+    chips = []
+    for state, names in groups.items():
+        tags = " ".join(socks.tag(n) for n in names if socks.tag(n))
+        mine = " tl-tcb-moved" if moved in names else ""
+        chips.append(f'<span class="tl-tcb{mine}" title="{esc(state.description)}">'
+                     f'<span class="tl-state">{esc(state.rfc)}</span>'
+                     + (f' <code class="tl-tags">{esc(tags)}</code>' if tags else "")
+                     + "</span>")
+    if not chips:
+        chips.append('<span class="tl-tcb" title="no TCB: no socket is listening or '
+                     f'connected"><span class="tl-state">{TcpState.CLOSED.rfc}</span></span>')
+    changed = moved is not None and step is not None and step.changed_state
+    was = ""
+    if changed:
+        assert step is not None and step.before is not None
+        if moved in dict(tcbs):
+            tag = socks.tag(moved)
+            now = f"{tag} " if tag else ""
+        else:                                   # the TCB is no more: say where it went
+            now = socks.state_label(step) + ", "
+        if now.startswith("(SYN cookie)"):
+            was = (f'<span class="tl-was">SYN cookie {esc(socks.tag(moved))}: no socket '
+                   'kept</span>')
+        else:
+            was = f'<span class="tl-was">{esc(now)}was {esc(step.before.rfc)}</span>'
+    return (f'<div class="tl-badge tl-host{" tl-changed" if changed else ""}" '
+            f'style="--c:{color}"><div class="tl-host-head"><span class="tl-who">{esc(host)}'
+            f'</span><span class="tl-tcbs">{" ".join(chips)}</span>{was}'
+            + ('<span class="tl-ss-cmd">$ ss -tano</span>' if ss else "")
+            + f'</div>{ss_html(host, ss) if ss else ""}</div>')
+
+
+def ss_html(host: str, text: str) -> str:
+    """``ss -tano`` text of a host as a small block (class ``t-ss`` and ``t-ss-<host>``):
+    the header line (muted) and one line per socket."""
+    head, _, rows = text.partition("\n")
+    lines = []
+    for line in rows.splitlines():
+        cut = line.find(" timer:(")          # a line too long may wrap before its timer,
+        lines.append(esc(line) if cut < 0 else  # never inside it
+                     f'{esc(line[:cut + 1])}<span class="tl-ss-timer">{esc(line[cut + 1:])}'
+                     '</span>')
+    body = "\n".join(lines) if lines else '<span class="tl-muted">(no socket)</span>'
+    return (f'<div class="tl-ss t-ss t-ss-{css_name(host)}" title="ss -tano on the '
+            f'{esc(host)}: every TCP socket, its queues, addresses and timer">'
+            f'<pre><span class="tl-ss-head">{esc(head)}</span>\n{body}</pre></div>')
+
+
 def clock_html(net: Network, now: float, timers: Sequence[tuple[str, str, float]],
-               colors: Mapping[str, str]) -> str:
+               colors: Mapping[str, str], socks: SocketNames | None = None) -> str:
     """The virtual clock and the running timers, each with the seconds left; TIME-WAIT
-    also with a bar of what is left of its 2·MSL (the endpoint's :class:`Config`)."""
+    also with a bar of what is left of its 2·MSL (the endpoint's :class:`Config`).  On a
+    network of hosts with sockets (``socks``) a timer is the host's, with its socket's
+    tag: ``server :40001``."""
     rows = []
     for name, timer, deadline in timers:
         left = max(0.0, deadline - now)
         bar = ""
+        owner = socks.host.get(name, name) if socks else name
+        shown = socks.label(owner, name) if socks else name
         if timer == "time-wait":
-            cfg = net.configs.get(name, net.config)
+            cfg = net.configs.get(owner, net.config)
             total = cfg.time_wait_duration or 1.0
             pct = max(0.0, min(100.0, 100.0 * left / total))
             bar = (f'<span class="tl-track" title="{pct:.0f}% of {total:g} s left">'
                    f'<span class="tl-fill" style="width:{pct:.1f}%"></span></span>')
         rows.append(f'<div class="tl-timer" title="fires at t = {deadline:g} s">'
-                    f'<b style="color:{colors.get(name, WIRE_COLOR)}">{esc(name)}</b> '
+                    f'<b style="color:{colors.get(owner, WIRE_COLOR)}">{esc(shown)}</b> '
                     f'{esc(timer_name(timer))}{bar} '
                     f'<span class="tl-left">{_fmt_left(left)}</span> left</div>')
     if not rows:
@@ -156,11 +230,13 @@ def segments_html(net: Network, step: Step, colors: Mapping[str, str],
 
 def explain_html(net: Network, k: int, total: int | None, colors: Mapping[str, str], *,
                  style: str = "rfc", earlier: Sequence[Step] = (),
-                 names: Sequence[str] = ()) -> str:
+                 names: Sequence[str] = (), socks: SocketNames | None = None) -> str:
     """What history step ``k`` did and why, with its RFC section as a link, its segments
     and what it delivered; ``k = -1`` is the start (``names`` are the endpoints, all
     CLOSED).  ``total`` adds "of N" to the step number; ``earlier`` lists steps that
-    happened on the way (an explorer action that took several steps)."""
+    happened on the way (an explorer action that took several steps).  On a network of
+    hosts with sockets (``socks``) the actor is named with its socket's tag
+    (``server :40001``) and a socket call's result is shown."""
     if k < 0:
         head = (f'<span class="tl-stepno">Step 0{f" of {total}" if total else ""}</span>'
                 f" · t = {_fmt_t(0.0)} s")
@@ -176,10 +252,14 @@ def explain_html(net: Network, k: int, total: int | None, colors: Mapping[str, s
     else:
         move = f"stays {esc(step.after.rfc)}" if step.after else ""
     of = f" of {total}" if total else ""
+    who = socks.label(step.actor, step.socket) if socks else step.actor
     head = (f'<span class="tl-stepno">Step {k + 1}{of}</span> · t = {_fmt_t(step.time)} s · '
-            f'<span class="tl-who">{esc(step.actor)}</span>: '
+            f'<span class="tl-who">{esc(who)}</span>: '
             + (f"<code>{esc(step.event)}</code> · " if step.kind != "wire" else "") + move)
     extra = ""
+    if step.result is not None and step.socket_call:
+        extra += (f'<div class="tl-ex-more">the call returned '
+                  f'<code>{esc(step.result)}</code></div>')
     if step.delivered:
         extra += (f'<div class="tl-ex-more">delivered to the application: '
                   f'<code>{esc(step.delivered.decode("utf-8", "replace"))}</code></div>')

@@ -13,6 +13,12 @@ missing ones (:mod:`tcplab.ui.challenge`).  Every button is also a method
 it; the model decides what happens.  Built on ipywidgets, :mod:`tcplab.ui.view` and
 :mod:`tcplab.ui.cards`.
 
+Given a :class:`~tcplab.sockets.SocketNetwork` (hosts that hold sockets), the explorer
+shows each host's TCBs and its ``ss -tano`` (:class:`tcplab.ui.view.View`) and drives the
+wire and the timers as for any run; the socket calls themselves are made in code, on the
+run's :class:`~tcplab.sockets.Socket` objects (``e.net.sockets("server")``), and
+:meth:`Explorer.refresh` shows what they did.
+
 Stable CSS classes: ``t-explorer``, ``t-call-<endpoint>-<call>``, ``t-send-data-<endpoint>``,
 ``t-endpoint-<endpoint>``, ``t-wire``, ``t-wire-row`` (and ``t-pid-<id>``) with
 ``t-deliver``, ``t-drop``, ``t-dup``; ``t-next-timer``, ``t-next-event``, ``t-undo``,
@@ -34,7 +40,9 @@ import ipywidgets as widgets
 
 from ..endpoint import CALLS, SOCKET_CALLS
 from ..network import Network, Packet
-from ..scenarios import SCENARIOS, Scenario
+from ..render.socket_names import socket_names
+from ..scenarios import SCENARIOS, Scenario, get as get_scenario
+from ..sockets import SocketNetwork
 from ..steps import Step
 from .cards import css_name, esc, packet_html, timer_name
 from .challenge import panel_html, progress
@@ -67,6 +75,7 @@ class Explorer(Guarded, widgets.VBox):
             net, sc = scenario_of(start)
         self.net = net
         self.names = net.names
+        self.sockets = isinstance(net, SocketNetwork)   # hosts with sockets: no call buttons
         self._given = net.replay() if start is not None and sc is None else None
         self.view = View(net.names, style=style, layers=layers)
         self.colors = self.view.colors
@@ -79,6 +88,9 @@ class Explorer(Guarded, widgets.VBox):
         # the explorer's buttons are the RFC calls of two TCBs: RFC-level stories only
         options = [("(empty: both CLOSED)", _EMPTY)] + [
             (f"{s.name}: {s.title}", s.name) for s in SCENARIOS.values() if not s.sockets]
+        if self.sockets:                 # hosts with sockets: the socket-level stories
+            options = [("(empty: no socket yet)", _EMPTY)] + [
+                (f"{s.name}: {s.title}", s.name) for s in SCENARIOS.values() if s.sockets]
         if self._given is not None:
             options.insert(0, ("(the run you passed in)", _GIVEN))
         first = sc.name if sc else _GIVEN if self._given is not None else _EMPTY
@@ -126,7 +138,7 @@ class Explorer(Guarded, widgets.VBox):
             rows = []
             self.call_buttons[name] = {}
             self.call_notes[name] = {}
-            for call in CALLS:
+            for call in CALLS if not self.sockets else ():
                 btn = button(f"{call}()", f"t-call-{css_name(name)}-{call}")
                 btn.on_click(lambda _, n=name, c=call: self._safe(self.call, n, c))
                 note = html_widget("tl-sock")
@@ -143,6 +155,10 @@ class Explorer(Guarded, widgets.VBox):
                 group = widgets.HBox(parts)
                 group.add_class("tl-call")
                 rows.append(group)
+            if self.sockets:
+                rows.append(html_widget("tl-sock", '<span class="tl-why">socket calls: in '
+                                        f'code, on <code>net.sockets("{esc(name)}")</code>'
+                                        '</span>'))
             # one row of calls per endpoint (the socket API and why a call is off: on hover,
             # and in the notes below, shown when the screen is tall enough)
             calls = widgets.HBox(rows)
@@ -152,7 +168,8 @@ class Explorer(Guarded, widgets.VBox):
             rows = [calls, notes]
             self.view.badges[name].layout = widgets.Layout(flex="0 0 auto", width="100%")
             card = widgets.VBox([self.view.badges[name], *rows],
-                                layout=widgets.Layout(flex="1 1 0", min_width="0"))
+                                layout=widgets.Layout(flex="1 1 0", min_width=(
+                                    "min-content" if self.sockets else "0")))
             card.add_class("tl-ep")
             card.add_class(f"t-endpoint-{css_name(name)}")
             cards.append(card)
@@ -180,7 +197,13 @@ class Explorer(Guarded, widgets.VBox):
                      'applications and the network</div><div class="tl-head-sum">Make the '
                      'user calls on either side, then decide what the wire does with each '
                      'segment: deliver it, drop it, duplicate it. Deliver two FINs crosswise '
-                     'to see a simultaneous close.</div>')
+                     'to see a simultaneous close.</div>' if not self.sockets else
+                     '<div class="tl-head-title">Explore: you are the network between two '
+                     'hosts with sockets</div><div class="tl-head-sum">Decide what the wire '
+                     'does with each segment (deliver it, drop it, duplicate it) and when '
+                     'timers fire; each host shows its sockets as <code>ss -tano</code> '
+                     'does. Make socket calls in code, then call <code>refresh()</code>.'
+                     '</div>')
         super().__init__([html_widget(None, stylesheet()), html_widget("tl-keyhook",
                           keys_html("explorer")), head, bar,
                           self.error, top, self.wire, v.explain, self.challenge_panel,
@@ -188,11 +211,25 @@ class Explorer(Guarded, widgets.VBox):
                          layout=widgets.Layout(width="100%"))
         self.add_class("tl-w")
         self.add_class("t-explorer")
+        if isinstance(net, SocketNetwork):
+            self.add_class("tl-sockets")      # hosts with sockets: badges hold ss lines
         self._refresh()
 
     # -- the Python API (each also a button) -------------------------------------------------
+    def refresh(self) -> None:
+        """Show the run as it is now (after socket calls made in code on ``net``); Undo
+        then takes back all the steps made since the last picture, as one action."""
+        if len(self.net.history) > self._shown:
+            self._marks.append(self._shown)
+            self._earlier = self.net.history[self._shown:-1]
+        self._refresh()
+
     def call(self, name: str, call: str, *args: object) -> Step:
-        """User call ``call`` on endpoint ``name`` (send takes the text box's data)."""
+        """User call ``call`` on endpoint ``name`` (send takes the text box's data).  On a
+        network of hosts with sockets there are no such calls: use its sockets."""
+        if self.sockets:
+            raise ValueError(f"the {name} is a host with sockets: make the call in code on "
+                             f"its Socket objects (net.sockets({name!r})), then refresh()")
         if call == "send" and not args:
             args = (self.send_data[name].value,)
         return self._act(lambda: self.net.call(name, call, *args))
@@ -281,8 +318,16 @@ class Explorer(Guarded, widgets.VBox):
         if at not in ("start", "end"):
             raise ValueError(f"at is 'start' or 'end', not {at!r}")
         script = None
+        if name and name != _GIVEN:
+            story = get_scenario(name)            # a socket-level story needs hosts, and back
+            if story.sockets != self.sockets:
+                kind = ("hosts with sockets", "two bare TCBs")
+                raise ValueError(f"this explorer drives {kind[not self.sockets]}; scenario "
+                                 f"{story.name!r} is a run of {kind[self.sockets]}: open it "
+                                 f"with explorer({story.name!r})")
         if not name:
-            net = Network(self.names)
+            net = self._given.replay(0) if self.sockets and self._given is not None else \
+                SocketNetwork(self.names) if self.sockets else Network(self.names)
         elif name == _GIVEN and self._given is not None:
             net = self._given.replay()
         else:
@@ -311,6 +356,7 @@ class Explorer(Guarded, widgets.VBox):
 
     def _refresh(self) -> None:
         net = self.net
+        self._shown = len(net.history)            # what the picture shows (see refresh)
         # what the learner watches first: the pictures, states and explanation
         k = len(net.history) - 1
         self.view.show(net, k, ladder_key=(tuple(net.actions), round(net.now, 9)),
@@ -320,7 +366,7 @@ class Explorer(Guarded, widgets.VBox):
                 "Before the first step", "Nothing has happened yet")
 
         # then the controls: same buttons, new disabled/tooltip (one message per widget)
-        for name in self.names:
+        for name in self.names if not self.sockets else ():
             ep = net[name]
             allowed = ep.allowed_calls()
             for call, btn in self.call_buttons[name].items():
@@ -350,6 +396,9 @@ class Explorer(Guarded, widgets.VBox):
         if timers:
             n, t, d = timers[0]
             what = timer_name(t)
+            if self.sockets:
+                socks = socket_names(net.history)
+                n = socks.label(socks.host.get(n, n), n)
             self.next_timer_button.disabled = False
             self.next_timer_button.tooltip = (f"Advance the clock to t = {d:g} s and fire the "
                                               f"{n}'s {what} timer")

@@ -9,8 +9,10 @@ the diagram every edge the run has taken so far.  With ``predict=True`` the lear
 first picks the state the next step leads to, graded by
 :func:`tcplab.exercises.checks.check_prediction` (the check quizzes and assignments use),
 and the question is told from the step's typed fields
-(:func:`tcplab.exercises.questions.describe_step`).  Ladder pictures of the next steps are drawn
-ahead while the kernel is idle.  Built on ipywidgets, :mod:`tcplab.ui.view` and
+(:func:`tcplab.exercises.questions.describe_step`).  Ladder pictures (and, for hosts with
+sockets, their ``ss`` lines) of the next steps are drawn ahead while the kernel is idle.
+Given a :class:`~tcplab.sockets.SocketNetwork`, each host's badge shows all its TCBs and
+its ``ss -tano`` at the step shown.  Built on ipywidgets, :mod:`tcplab.ui.view` and
 :mod:`tcplab.exercises`.
 
 Stable CSS classes: ``t-stepper``, ``t-step``, ``t-back``, ``t-reset``, ``t-play``,
@@ -39,6 +41,8 @@ from ..exercises.checks import check_prediction, prediction_choices
 from ..exercises.questions import describe_step
 from ..network import Network
 from ..scenarios import Scenario
+from ..render.socket_names import socket_names
+from ..sockets import SocketNetwork
 from ..states import TcpState
 from ..steps import Step
 from .cards import esc, head_html
@@ -147,6 +151,11 @@ class Stepper(Guarded, widgets.VBox):
                          layout=widgets.Layout(width="100%"))
         self.add_class("tl-w")
         self.add_class("t-stepper")
+        if isinstance(net, SocketNetwork):
+            self.add_class("tl-sockets")      # hosts with sockets: badges hold ss lines,
+            for badge in v.badges.values():   # as wide as those need (else they wrap)
+                badge.layout.flex, badge.layout.min_width = "1 1 0", "min-content"
+            v.clock.layout.display = "none"   # t is in the explanation, timers in ss
         self.slider.observe(self._on_index, "value")
         self._render()
 
@@ -292,8 +301,12 @@ class Stepper(Guarded, widgets.VBox):
                                    f'No state changes here: press Step.</div>')
             step_btn.disabled = False
             return
+        who = nxt.actor
+        if isinstance(self.net, SocketNetwork):     # which of the host's sockets
+            tag = socket_names(self.history).tag(nxt.socket)
+            who = f"{nxt.actor}'s socket {tag}" if tag else who
         self.question.value = (f'<div class="tl-q">Predict: next, {esc(describe_step(nxt))}. '
-                               f'Which state will the {esc(nxt.actor)} be in?</div>')
+                               f'Which state will the {esc(who)} be in?</div>')
         step_btn.disabled = True
         step_btn.tooltip = "Make your prediction first (or press Show me)"
 
@@ -311,11 +324,14 @@ class Stepper(Guarded, widgets.VBox):
         self._prefetch_handle = None
         k = self.index
         order = [*range(k + 1, self.n + 1), *range(k - 1, -1, -1)]
-        todo = next((j for j in order if not self.view.has_ladder(j)), None)
+        hosts = isinstance(self.net, SocketNetwork)      # their ss lines, too
+        todo = next((j for j in order if not self.view.has_ladder(j) or
+                     hosts and not self.view.has_ss(j)), None)
         if todo is None:
             return
         try:
             self.view.ladder_svg(self.net, todo - 1, todo)
+            self.view.ss_texts(self.net, todo - 1, todo)
         except Exception:
             return
         self._schedule_prefetch()

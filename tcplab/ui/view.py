@@ -12,6 +12,12 @@ pictures are memoised per key.  Also here: the few widget helpers both widgets u
 (buttons, the error label that keeps tracebacks away from learners).  Built on ipywidgets,
 the render layer's public names and :mod:`tcplab.ui.screen`.
 
+On a network of hosts with sockets (:class:`~tcplab.sockets.SocketNetwork`) a badge is a
+host's: the states of all its TCBs (the listener and each connection, by their tags) and
+the host's ``ss -tano`` at that moment (:func:`~tcplab.ui.cards.host_badge_html`).  The
+``ss`` text of a past step comes from a replay of the run up to it, at that step's time
+(a replay costs about 15 µs a step), memoised per step like the ladder.
+
 >>> from tcplab import scenarios
 >>> view = View(("client", "server"))
 >>> view.show(scenarios.get("handshake").run(), 2, ladder_key=2, ladder_upto=2)
@@ -28,10 +34,13 @@ from typing import Callable, Iterable, Sequence
 import ipywidgets as widgets
 
 from ..network import Network
+from ..render.socket_names import socket_names
 from ..scenarios import Scenario, get as get_scenario
+from ..sockets import SocketNetwork
 from ..states import TcpState
 from ..steps import Step, TcpError
-from .cards import badge_html, clock_html, css_name, error_text, esc, explain_html
+from .cards import (badge_html, clock_html, css_name, error_text, esc, explain_html,
+                    host_badge_html)
 from .screen import diagram_focus, framed
 from .style import endpoint_colors
 
@@ -106,6 +115,7 @@ class View:
         self.diagram_view = None           # the last DiagramView (tests read current_nodes)
         self.timings: dict[str, float] = {}
         self._ladder_cache: "OrderedDict[object, str]" = OrderedDict()
+        self._ss_cache: "OrderedDict[object, dict[str, str]]" = OrderedDict()
 
     # -- pieces ------------------------------------------------------------------------------
     def ladder_svg(self, net: Network, upto: int | None, key: object) -> str:
@@ -124,6 +134,31 @@ class View:
     def has_ladder(self, key: object) -> bool:
         return key in self._ladder_cache
 
+    def ss_texts(self, net: Network, k: int, key: object, live: bool = False
+                 ) -> dict[str, str]:
+        """Each host's ``ss -tano`` after history step ``k`` of a :class:`SocketNetwork`
+        (``{}`` for another network), at the time of that step; ``live``: ``net`` is at
+        that step now (the explorer), so no replay is needed.  Memoised under ``key``."""
+        if not isinstance(net, SocketNetwork):
+            return {}
+        hit = self._ss_cache.get(key)
+        if hit is not None:
+            self._ss_cache.move_to_end(key)
+            return hit
+        if live:
+            at = net
+        else:
+            at = net.replay(k + 1)
+            at.clock.now = net.history[k].time if k >= 0 else 0.0
+        texts = {h: at.ss(h, timers=True) for h in net.names}
+        self._ss_cache[key] = texts
+        while len(self._ss_cache) > _LADDER_CACHE:
+            self._ss_cache.popitem(last=False)
+        return texts
+
+    def has_ss(self, key: object) -> bool:
+        return key in self._ss_cache
+
     def _diagram_html(self, net: Network, k: int) -> str:
         from ..render import StateDiagram
         view = StateDiagram.for_network(net, k, layers=self.layers, coverage=self.coverage)
@@ -134,7 +169,8 @@ class View:
     # -- the whole picture -------------------------------------------------------------------
     def show(self, net: Network, k: int, *, ladder_key: object, ladder_upto: int | None,
              total: int | None = None, earlier: Sequence[Step] = ()) -> None:
-        """Show ``net`` after history step ``k`` (-1: before the first step)."""
+        """Show ``net`` after history step ``k`` (-1: before the first step).  With
+        ``ladder_upto=None`` (the explorer) ``net`` is taken to be at step ``k`` now."""
         t0 = time.perf_counter()
         hist = net.history
         if k >= 0:
@@ -142,6 +178,7 @@ class View:
             states = dict(step.states)
             now, timers = step.time, step.timers
         else:
+            step = None
             states = {n: TcpState.CLOSED for n in self.names}
             now, timers = 0.0, ()
         prev = dict(hist[k - 1].states) if k >= 1 else {n: TcpState.CLOSED for n in self.names}
@@ -151,11 +188,21 @@ class View:
             self.diagram.value = (f'<div class="tl-error">The state diagram cannot be drawn: '
                                   f'{esc(error_text(exc))}</div>')
         t1 = time.perf_counter()
-        for n in self.names:
-            self.badges[n].value = badge_html(n, states[n], prev.get(n), self.colors[n])
-        self.clock.value = clock_html(net, now, timers, self.colors)
+        socks = None
+        if isinstance(net, SocketNetwork):
+            socks = socket_names(hist)
+            ss = self.ss_texts(net, k, ladder_key, live=ladder_upto is None)
+            items = tuple(states.items()) if step is not None else ()
+            for n in self.names:
+                self.badges[n].value = host_badge_html(
+                    n, socks.of_host(n, items), socks, self.colors[n], step=step,
+                    ss=ss.get(n, ""))
+        else:
+            for n in self.names:
+                self.badges[n].value = badge_html(n, states[n], prev.get(n), self.colors[n])
+        self.clock.value = clock_html(net, now, timers, self.colors, socks)
         self.explain.value = explain_html(net, k, total, self.colors, style=self.style,
-                                          earlier=earlier, names=self.names)
+                                          earlier=earlier, names=self.names, socks=socks)
         t2 = time.perf_counter()
         try:
             svg = self.ladder_svg(net, ladder_upto, ladder_key)

@@ -19,6 +19,23 @@ edge gets ``taken``/``taken-<endpoint>`` (the last step), ``path``/``path-<endpo
 (('taken', 'taken-client'), ('#0072B2',))
 >>> plan.caption
 'client: ESTABLISHED → FIN-WAIT-1 (CLOSE / snd FIN)'
+
+On a network of hosts with sockets the names in ``current``/``just_taken``/``path`` are
+TCBs, and ``owners`` maps each to its host: a host is one colour, one legend entry and
+one CSS name (``current-server``) however many TCBs it holds, and a node shows one tag per
+host, with the TCBs' short ``tags`` when they fit (``server :80``, ``server ×3``):
+
+>>> plan = make_plan(build_spec(parse_layers(None), False), ("client", "server"), {},
+...                  current={"server:80": "LISTEN", "server:80-client:40000": "SYN-RECEIVED",
+...                           "server:80-client:40001": "SYN-RECEIVED"},
+...                  owners={"server:80": "server", "server:80-client:40000": "server",
+...                          "server:80-client:40001": "server"},
+...                  tags={"server:80": ":80", "server:80-client:40000": ":40000",
+...                        "server:80-client:40001": ":40001"})
+>>> plan.looks["node-LISTEN"].tags, plan.looks["node-SYN_RECEIVED"].tags
+((('server :80', '#D55E00'),), (('server :40000 :40001', '#D55E00'),))
+>>> plan.looks["node-SYN_RECEIVED"].classes, plan.endpoints
+(('current', 'current-server'), ('server',))
 """
 
 from __future__ import annotations
@@ -106,13 +123,32 @@ def _per_endpoint(x: object, first: str) -> dict[str, list[Transition]]:
     return {first: [as_transition(t) for t in x]}  # type: ignore[union-attr]
 
 
+def _node_tag(owner: str, names: Sequence[str], tags: Mapping[str, str], alone: bool) -> str:
+    """The tag of ``owner``'s TCBs ``names`` in one box: ``server :80``, ``server :40000
+    :40001`` (alone in the box, up to two), ``server ×3`` (more, or sharing the box)."""
+    short = [tags[n] for n in names if tags.get(n)]
+    if alone and short and len(short) == len(names) and len(short) <= 2:
+        return " ".join([owner, *short])
+    return f"{owner} \u00d7{len(names)}" if len(names) > 1 else owner
+
+
 def make_plan(spec: Spec, endpoints: Sequence[str], colors: Mapping[str, str],
               current: "Mapping[str, TcpState | str] | TcpState | str | None" = None,
               just_taken: "Moves | Iterable[Transition | str] | None" = None,
               path: "Moves | Iterable[Transition | str] | None" = None,
               coverage: "Iterable[Transition | str] | None" = None,
-              legend: bool | None = None, caption: str | None = None) -> Plan:
-    """The highlight of one picture (see :meth:`StateDiagram.render` for the arguments)."""
+              legend: bool | None = None, caption: str | None = None,
+              owners: Mapping[str, str] | None = None,
+              tags: Mapping[str, str] | None = None) -> Plan:
+    """The highlight of one picture (see :meth:`StateDiagram.render` for the arguments;
+    ``owners``: TCB name -> its host, ``tags``: TCB name -> its short tag, on a network of
+    hosts with sockets)."""
+    owners = dict(owners or {})
+    tags = dict(tags or {})
+
+    def own(name: str) -> str:
+        return owners.get(name, name)
+
     first = endpoints[0] if endpoints else "client"
     if current is None:
         cur: dict[str, TcpState] = {}
@@ -126,10 +162,16 @@ def make_plan(spec: Spec, endpoints: Sequence[str], colors: Mapping[str, str],
 
     order = list(endpoints)
     for name in [*cur, *taken, *before]:
+        if own(name) not in order:
+            order.append(own(name))
+    hosts = list(order)                       # the colours' owners, in legend order
+    for name in [*cur, *taken, *before]:
         if name not in order:
             order.append(name)
-    used = [n for n in order if n in cur or n in taken or n in before]
-    col = {n: colors.get(n) or PALETTE[order.index(n) % len(PALETTE)] for n in order}
+    present = {own(n) for n in [*cur, *taken, *before]}
+    used = [n for n in hosts if n in present]
+    col = {n: colors.get(n) or PALETTE[hosts.index(n) % len(PALETTE)] for n in hosts}
+    col.update({n: col[own(n)] for n in order if n not in col})
 
     looks: dict[str, Look] = {}
     # --- where each endpoint is: the CLOSED copy it arrived at, if it came by a drawn edge
@@ -148,11 +190,17 @@ def make_plan(spec: Spec, endpoints: Sequence[str], colors: Mapping[str, str],
         if name in where:
             at.setdefault(where[name], []).append(name)
     for nid, names in at.items():
-        fills = tuple(col[n] for n in names)
+        by_owner: dict[str, list[str]] = {}
+        for n in names:
+            by_owner.setdefault(own(n), []).append(n)
+        fills = tuple(col[o] for o in by_owner)
+        alone = len(by_owner) == 1
         looks[nid] = Look(
-            classes=("current",) + tuple(f"current-{css_name(n)}" for n in names),
+            classes=("current",) + tuple(f"current-{css_name(o)}" for o in by_owner),
             fills=fills, stroke=darker(fills[0]) if len(fills) == 1 else COLORS["split-stroke"],
-            stroke_width=2.2, text=COLORS["current-text"], tags=tuple((n, col[n]) for n in names))
+            stroke_width=2.2, text=COLORS["current-text"],
+            tags=tuple((_node_tag(o, ns, tags, alone) if owners else o, col[o])
+                       for o, ns in by_owner.items()))
     # --- edges
     taken_by: dict[str, list[str]] = {}
     path_by: dict[str, list[str]] = {}
@@ -160,12 +208,12 @@ def make_plan(spec: Spec, endpoints: Sequence[str], colors: Mapping[str, str],
     for name in order:
         for t in taken.get(name, []):
             if t.key in spec.edge_of:
-                taken_by.setdefault(t.key, []).append(name)
+                taken_by.setdefault(t.key, []).append(own(name))
             else:
-                hidden.append((name, t))
+                hidden.append((own(name), t))
         for t in before.get(name, []):
             if t.key in spec.edge_of:
-                path_by.setdefault(t.key, []).append(name)
+                path_by.setdefault(t.key, []).append(own(name))
     involved = spec.edges if covered is not None else tuple(dict.fromkeys(
         spec.edge_of[k] for k in (*taken_by, *path_by)))   # the others keep their defaults
     for e in involved:
@@ -206,7 +254,11 @@ def make_plan(spec: Spec, endpoints: Sequence[str], colors: Mapping[str, str],
 
     show_legend = bool(used or covered is not None) if legend is None else legend
     if caption is None:
-        caption = _caption(taken, cur, hidden, order)
+        def shown(n: str) -> str:
+            return f"{own(n)} {tags[n]}" if tags.get(n) else own(n)
+        caption = _caption({shown(n): ts for n, ts in taken.items()},
+                           {shown(n): st for n, st in cur.items()}, hidden,
+                           [shown(n) for n in order])
     return Plan(looks, tuple(used), col, where, tuple(hidden), show_legend,
                 covered is not None, caption)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from ...states import TcpState
 from ...transitions import DEFAULT_LAYERS, LAYERS, TRANSITIONS, Transition
+from ..socket_names import SocketNames, socket_names
 from .highlight import SEP, Moves, Plan, as_transition, make_plan
 from .layout import GraphvizNotFound, Layout, get_layout, pipe
 from .spec import build_spec, parse_layers
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...network import Network
     from ...steps import Step
 
-__all__ = ["StateDiagram", "DiagramView"]
+__all__ = ["StateDiagram", "DiagramView", "host_states_text"]
 
 
 class DiagramView:
@@ -203,37 +204,64 @@ class StateDiagram:
         the faded path, and ``Step.states`` gives every endpoint's state.  ``k=-1`` or an
         empty history: before anything happened (everyone CLOSED).  ``coverage=True`` also
         marks every edge used up to step ``k``.
+
+        On a network of hosts with sockets (``names`` are the hosts) every TCB of a host is
+        highlighted in the host's colour -- a listener in LISTEN and each of its
+        connections where it is -- with the sockets' tags in the boxes (``server :80``,
+        ``server :40000 :40001``); a host without a TCB is CLOSED.  The path and the
+        coverage follow each TCB's own transitions; :attr:`DiagramView.current_nodes` is
+        by TCB.
         """
         if k is None:
             k = len(history) - 1
         if k < -1 or k >= len(history):
             raise IndexError(f"step {k} is outside the history (0..{len(history) - 1}, "
                              f"or -1 for the start)")
-        names = tuple(names) if names is not None else (
-            tuple(n for n, _ in history[0].states) if history and history[0].states
-            else self.endpoints)
+        socks = socket_names(history)
+        if names is not None:
+            names = tuple(names)
+        elif socks:
+            names = tuple(dict.fromkeys([*self.endpoints, *socks.host.values()]))
+        else:
+            names = (tuple(n for n, _ in history[0].states) if history and history[0].states
+                     else self.endpoints)
         endpoints = tuple(dict.fromkeys([*names, *self.endpoints]))
+
+        def who(step: "Step") -> str:
+            """Whose transitions a step's are: the endpoint's, or (sockets) the TCB's."""
+            return step.socket if step.socket in socks.host else step.actor  # type: ignore
+
         path: dict[str, list[Transition]] = {n: [] for n in names}
+        closed: dict[str, str] = {}          # host -> its TCB that closed last (sockets)
+        for step in history[:k + 1]:
+            if step.after is TcpState.CLOSED and step.before is not TcpState.CLOSED and \
+                    who(step) in socks.host:
+                closed[step.actor] = who(step)
         for step in history[:max(k, 0)]:
             if step.transitions:
-                path.setdefault(step.actor, []).extend(step.transitions)
+                path.setdefault(who(step), []).extend(step.transitions)
         if k >= 0:
             step = history[k]
-            current = dict(step.states) if step.states else (
-                {step.actor: step.after} if step.after else {})
-            just = {step.actor: list(step.transitions)} if step.transitions else {}
+            if socks:
+                current = _host_states(step, names, socks, closed)
+            else:
+                current = dict(step.states) if step.states else (
+                    {step.actor: step.after} if step.after else {})
+            just = {who(step): list(step.transitions)} if step.transitions else {}
             cap = None
-            if not step.transitions:           # say what happened all the same
-                who = f"{step.actor}: " if step.actor else ""
+            if socks:
+                cap = _sockets_caption(step, who(step), names, socks)
+            elif not step.transitions:           # say what happened all the same
+                actor = f"{step.actor}: " if step.actor else ""
                 now = SEP.join(f"{n}: {s.rfc}" for n, s in current.items() if s)
-                cap = f"{who}{step.event.strip()} (no state change){SEP}{now}"
+                cap = f"{actor}{step.event.strip()} (no state change){SEP}{now}"
         else:
             current = {n: TcpState.CLOSED for n in names}
             just = {}
             cap = SEP.join(f"{n}: CLOSED" for n in names) + SEP + "(before the first step)"
         cov = ([t for s in history[:k + 1] for t in s.transitions] if coverage else None)
         plan = make_plan(self.spec, endpoints, self.colors, current, just, path, cov,
-                          True, cap)
+                          True, cap, owners=socks.host, tags=socks.tags)
         return DiagramView(self, render_svg(self.layout, plan), plan)
 
     @classmethod
@@ -274,3 +302,57 @@ class StateDiagram:
         """The highlighted picture as a ``graphviz.Digraph`` (engine ``neato``; render it
         with ``neato_no_op=2`` to keep the pinned layout)."""
         return self.show(**highlight).graph()  # type: ignore[arg-type]
+
+
+def _host_states(step: "Step", hosts: Sequence[str], socks: SocketNames,
+                 closed: Mapping[str, str]) -> dict[str, TcpState]:
+    """Every TCB's state after ``step`` (by TCB name), the TCB the step closed (at the
+    CLOSED it reached), and ``CLOSED`` for a host that holds none -- named by its TCB that
+    closed last (``closed``: host -> TCB), if any, so that the CLOSED that TCB reached is
+    the one highlighted."""
+    current = {n: st for n, st in step.states if n in socks.host}
+    holders = {socks.host[n] for n in current}
+    for host in hosts:
+        if host not in holders:
+            current[closed.get(host, host)] = TcpState.CLOSED
+    if step.after is TcpState.CLOSED and step.before is not TcpState.CLOSED and \
+            step.socket in socks.host:
+        current[step.socket] = TcpState.CLOSED   # a TCB this step closed: where it went
+    return current
+
+
+def host_states_text(states: "Sequence[tuple[str, TcpState]]", host: str,
+                     socks: SocketNames) -> str:
+    """A host's TCBs in a few words: ``LISTEN :80, ESTABLISHED :40000 :40001``; more than
+    three in one state are counted (``ESTABLISHED ×4``); a host without TCB: ``CLOSED``.
+
+    >>> from tcplab.sockets import SocketNetwork
+    >>> net = SocketNetwork()
+    >>> ls = net.socket("server"); ls.bind(80); ls.listen(1)
+    >>> c = net.socket("client"); c.connect(("server", 80)); _ = net.run()
+    >>> socks = socket_names(net.history)
+    >>> [host_states_text(net.history[-1].states, h, socks) for h in net.names]
+    ['ESTABLISHED', 'LISTEN :80, ESTABLISHED :40000']
+    """
+    grouped: dict[TcpState, list[str]] = {}
+    for name, state in socks.of_host(host, states):
+        grouped.setdefault(state, []).append(socks.tag(name))
+    if not grouped:
+        return TcpState.CLOSED.rfc
+    return ", ".join(f"{st.rfc} \u00d7{len(tags)}" if len(tags) > 3 else
+                     " ".join([st.rfc, *[t for t in tags if t]]) for st, tags in
+                     grouped.items())
+
+
+def _sockets_caption(step: "Step", mover: str, hosts: Sequence[str],
+                     socks: SocketNames) -> str:
+    """What the step did (to which socket), then where every host's TCBs are."""
+    who = f"{step.actor} {socks.tag(mover)}".rstrip() if step.actor else ""
+    ts = step.transitions
+    if ts:
+        chain = " → ".join([ts[0].source.rfc] + [t.target.rfc for t in ts])
+        did = f"{who}: {chain} ({'; '.join(t.label for t in ts)})"
+    else:
+        did = f"{who}: {step.event.strip()} (no state change)"
+    now = SEP.join(f"{h}: {host_states_text(step.states, h, socks)}" for h in hosts)
+    return f"{did}{SEP}{now}"

@@ -40,6 +40,7 @@ BREAK_FACTOR = 3.0                   # gaps longer than this many latencies are 
 PAD_UNITS = 0.45                     # latencies kept uncompressed on each side of a break
 
 GAP_IN = 4.5                         # between the two timelines
+GAP_MIN_IN = 3.4                     # ... at least, when the columns beside them widen
 STATE_COL_IN = 1.02                  # state boxes beside each line
 SIDE_COL_IN = 1.18                   # calls and timers in the outer margin
 TICKS_IN = 0.55                      # least room for the time axis labels left of the axes

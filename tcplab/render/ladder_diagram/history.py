@@ -1,7 +1,9 @@
 """The run as the ladder sees it: packets with their send, arrival and loss, from the history.
 
 Builds on the model only (:class:`~tcplab.network.Network`, :class:`~tcplab.steps.Step`
-and its typed fields ``wire`` and ``retransmission``; never ``Step.event``).  Pure.
+and its typed fields ``wire``, ``retransmission`` and ``discard``; never ``Step.event``)
+and :mod:`..socket_names` (which host holds which TCB, on a network of hosts with
+sockets).  Pure.
 
 >>> from tcplab import scenarios
 >>> run = collect(scenarios.get("lost-final-ack").run(), None, None, None)
@@ -17,6 +19,7 @@ from typing import Any, Iterable, Sequence
 from ...network import WIRE, Network, Packet
 from ...segment import Segment
 from ...steps import Step
+from ..socket_names import SocketNames, socket_names
 
 __all__ = ["Pkt", "Run", "collect"]
 
@@ -38,6 +41,9 @@ class Pkt:
     delivered_step: int | None = None
     lost_step: int | None = None
     delayed: bool = False
+    discard: str | None = None           # the receiving host dropped it: why (Step.discard)
+    injected: bool = False               # hand-made, put on the wire by Network.inject()
+    sport: int | None = None             # its source port (hosts with sockets), if known
 
     @property
     def planned(self) -> float:
@@ -46,9 +52,10 @@ class Pkt:
         return self.arrive_at if self.arrive_at is not None else self.sent_at
 
     def status(self, k: int) -> str:
-        """``delivered``, ``lost`` or ``in-flight`` after step ``k``."""
+        """``delivered``, ``discarded`` (it arrived and the host dropped it unprocessed:
+        a full accept or SYN queue), ``lost`` or ``in-flight`` after step ``k``."""
         if self.delivered_step is not None and self.delivered_step <= k:
-            return "delivered"
+            return "discarded" if self.discard else "delivered"
         if self.lost_step is not None and self.lost_step <= k:
             return "lost"
         return "in-flight"
@@ -65,6 +72,7 @@ class Run:
     now: float                           # the clock at the end of the whole run
     real: dict[float, float] | None = None  # zero latency: row time -> the real time
     source: list[Step] = field(default_factory=list)   # the steps as given (memo keys)
+    sockets: SocketNames = field(default_factory=SocketNames)  # hosts with sockets: TCBs
 
 
 def _rows_for_zero_latency(run: Run) -> Run:
@@ -83,7 +91,7 @@ def _rows_for_zero_latency(run: Run) -> Run:
             p.delivered_at = p.delivered_step * unit
         p.arrive_at = p.sent_at + unit
     now = (len(hist) - 1) * unit if hist else 0.0
-    return Run(hist, run.names, unit, run.packets, now, real, run.source)
+    return Run(hist, run.names, unit, run.packets, now, real, run.source, run.sockets)
 
 
 def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] | None,
@@ -118,6 +126,8 @@ def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] 
             for s in history:
                 if s.actor != WIRE and s.actor not in actors:
                     actors.append(s.actor)
+            if set(actors) == {"client", "server"}:
+                actors = ["client", "server"]    # the default order, whoever acted first
             names = tuple((actors + ["client", "server"])[:2]) if len(actors) < 2 \
                 else tuple(actors[:2])
     names = tuple(names)
@@ -133,16 +143,25 @@ def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] 
                 p = known.get(pid)
                 pk[pid] = Pkt(pid, s.actor, peer, seg, s.time, i,
                                retransmission=p.retransmission if p else retx,
-                               arrive_at=p.arrive_at if p else None)
+                               arrive_at=p.arrive_at if p else None,
+                               sport=getattr(p, "sport", None))
             if s.kind == "segment" and s.packet in pk:
                 pk[s.packet].delivered_at = s.time
                 pk[s.packet].delivered_step = i
+                pk[s.packet].discard = s.discard
         else:
             orig = pk.get(s.packet) if s.packet is not None else None
             if s.wire == "drop" and orig:
                 orig.lost_step = i
             elif s.wire == "delay" and orig:
                 orig.delayed = True
+            elif s.wire == "inject":             # drawn when the packet itself is known
+                for pid in s.packets:
+                    p = known.get(pid)
+                    if p is not None:
+                        pk[pid] = Pkt(pid, p.src, p.dst, p.segment, s.time, i,
+                                      arrive_at=p.arrive_at, injected=True,
+                                      sport=getattr(p, "sport", None))
             elif s.wire == "duplicate" and orig:
                 for cid in s.packets:
                     p = known.get(cid)
@@ -163,5 +182,5 @@ def collect(source: Any, packets: Iterable[Packet] | None, names: Sequence[str] 
     if net is not None:
         now = max(now, net.now)
     run = Run(history, names, float(latency), pk, now,  # type: ignore[arg-type]
-              source=history)
+              source=history, sockets=socket_names(history))
     return _rows_for_zero_latency(run) if latency <= 0 and history else run

@@ -1,9 +1,21 @@
 """Where everything of a whole run goes on the ladder: arrows, columns, TIME-WAIT, labels.
 
 Builds on :mod:`.history` (the run), :mod:`.geometry` (paper, time map, rectangles),
-:mod:`..words` (calls and timers in words, from the typed Step fields) and
-:mod:`..theme`.  Pure: computed once from the full history, so that drawing any prefix of
-it (``upto=``) uses the same scale and places every label where the full picture has it.
+:mod:`..words` (calls and timers in words, from the typed Step fields),
+:mod:`..socket_names` and :mod:`..theme`.  Pure: computed once from the full history, so
+that drawing any prefix of it (``upto=``) uses the same scale and places every label where
+the full picture has it.
+
+On a network of hosts with sockets (:class:`~tcplab.sockets.SocketNetwork`) a lane is a
+host.  A host that holds several TCBs names the socket of each state in a short tag
+(``SYN-RECEIVED :40001``: the client's port, see :mod:`..socket_names`), and of each call
+that changes no state (``accept() → fd 4 :40000``); a listener's LISTEN is a band along its
+host's line for as long as it listens; a SYN answered with a SYN cookie (no socket kept)
+is a note, ``SYN cookie :40002``, not a state; a segment the host dropped unprocessed
+(``Step.discard``) ends in a cross on that line, with ``✕ accept queue full`` (and the
+tag) beside it; a host that has no
+socket on the port says so (``no socket on :8080``).  The columns beside the lines widen
+to fit those texts; a run of a plain two-endpoint Network is laid out as it always was.
 
 >>> from tcplab import scenarios
 >>> from .history import collect
@@ -23,14 +35,15 @@ from dataclasses import dataclass
 from ...network import WIRE
 from ...states import TcpState
 from ...steps import Step
+from ..socket_names import NO_SOCKET, split_name
 from ..theme import COLORS, PALETTE
 from ..words import call_text, rfc_words, timer_text
-from .geometry import (GAP_IN, HEAD_IN, FOOT_IN, LABEL_PT, LINE_H, SIDE_COL_IN, SIDE_PT,
-                       STATE_COL_IN, STATE_PT, TICKS_IN, Arrow, Rect, TimeMap, fmt_gap,
+from .geometry import (GAP_IN, GAP_MIN_IN, HEAD_IN, FOOT_IN, LABEL_PT, LINE_H, SIDE_COL_IN,
+                       SIDE_PT, STATE_COL_IN, STATE_PT, TICKS_IN, Arrow, Rect, TimeMap, fmt_gap,
                        fmt_seconds, label_variants, mono_w, sans_w, seg_label, side_of)
 from .history import Pkt, Run
 
-__all__ = ["STYLES", "LadderLayout", "TwSpan", "ColItem"]
+__all__ = ["STYLES", "LadderLayout", "TwSpan", "ListenSpan", "ColItem"]
 
 #: Label styles: RFC 9293 figure notation, tcpdump's, or just the flags.
 STYLES = ("rfc", "tcpdump", "short")
@@ -47,6 +60,21 @@ class TwSpan:
     restarts: list[tuple[int, float]]    # (step, time) where a segment restarted the timer
     last_deadline: float | None = None
     ended_by: str = ""                   # the event that ended it early ("" = the timer)
+    key: str = ""                        # whose timer: the endpoint, or the TCB (sockets)
+    tag: str = ""                        # the TCB's tag, on a host with several TCBs
+
+
+@dataclass
+class ListenSpan:
+    """A listening socket's life in LISTEN, on its host's line (hosts with sockets)."""
+
+    actor: str                           # the host
+    socket: str                          # the listener's TCB name ("server:80")
+    tag: str                             # ":80"
+    k_in: int
+    t_in: float
+    k_out: int | None = None             # the step that ended it (None: still listening)
+    t_out: float | None = None
 
 
 @dataclass
@@ -60,6 +88,7 @@ class ColItem:
     y: float = 0.0                       # where it is, after stacking
     gid: str = ""
     y_line: float = 0.0                  # the event's time on the timeline
+    socket: str | None = None            # the TCB, on a network of hosts with sockets
 
 
 class LadderLayout:
@@ -78,9 +107,6 @@ class LadderLayout:
         unit = run.latency if run.latency > 0 else 0.1
         self.unit = unit
         h = run.history
-        # -- x positions ------------------------------------------------------------------
-        self.x_line = (SIDE_COL_IN + STATE_COL_IN, SIDE_COL_IN + STATE_COL_IN + GAP_IN)
-        self.width = self.x_line[1] + STATE_COL_IN + SIDE_COL_IN
         # -- time map ---------------------------------------------------------------------
         times = [s.time for s in h] + [run.now]
         for p in run.packets.values():
@@ -103,9 +129,19 @@ class LadderLayout:
         # data units per paper inch: 1, since an Axes of another size zooms the whole
         # picture uniformly (see _draw_into); the factors are kept for clarity of the maths
         self.sx = self.sy = 1.0
-        self._arrows()
         self._time_wait()
+        self._listening()
         self._columns()
+        # -- x positions: the columns beside each line fit their texts (hosts with sockets)
+        state_col, side_col = self._column_widths()
+        self.col_in = (state_col, side_col)
+        # wider columns take their room from the middle (down to GAP_MIN_IN), so that the
+        # picture keeps its width, and its text its size on a screen
+        wider = sum(state_col) + sum(side_col) - 2 * (STATE_COL_IN + SIDE_COL_IN)
+        self.gap = max(GAP_MIN_IN, GAP_IN - wider)
+        self.x_line = (side_col[0] + state_col[0], side_col[0] + state_col[0] + self.gap)
+        self.width = self.x_line[1] + state_col[1] + side_col[1]
+        self._arrows()
         self._place_labels()
 
     def time_text(self, t: float) -> str:
@@ -139,6 +175,8 @@ class LadderLayout:
                 tags.append(f"dup #{p.copy_of}")
             if p.delayed:
                 tags.append("delayed")
+            if p.injected:
+                tags.append("injected")
             label = seg_label(p.segment, self.style)
             if tags:
                 label = " ".join(tags) + " \u00b7 " + label
@@ -152,38 +190,75 @@ class LadderLayout:
             self.arrows[p.id] = a
 
     def arrow_end_s(self, p: Pkt, status: str, now: float) -> float:
-        if status == "delivered":
+        if status in ("delivered", "discarded"):
             return 1.0
         if status == "lost":
             return 0.5
         return self.arrows[p.id].s_at(self.tm, now)
 
     # -- side columns: states, calls, timers ---------------------------------------------
+    def state_text(self, step: Step) -> str:
+        """The state a step entered, as its box says it: ``"ESTABLISHED"``, or on a host
+        with several TCBs ``"ESTABLISHED :40001"`` (see
+        :meth:`~..socket_names.SocketNames.state_label`)."""
+        return self.run.sockets.state_label(step)
+
+    def _cookie(self, step: Step) -> bool:
+        """A SYN answered with a SYN cookie: its connection entered SYN-RECEIVED, but no
+        TCB of it is left afterwards (Linux frees the request sock)."""
+        return self.run.sockets.state_label(step).startswith("(SYN cookie)")
+
     def _columns(self) -> None:
         run, tm = self.run, self.tm
+        names = run.sockets
         self.state_items: list[ColItem] = []
         self.side_items: list[ColItem] = []
         for i, s in enumerate(run.history):
             if s.actor == WIRE:
                 continue
             y = tm.y(s.time)
+            changed = s.after is not None and s.before is not s.after
+            sock = s.socket
             if s.kind == "call":
-                self.side_items.append(ColItem("call", s.actor, i, s.time, call_text(s), y,
-                                                gid=f"call-{s.actor}-{i}"))
+                text = call_text(s)
+                if not changed and sock not in names.listeners:
+                    text = names.label(text, sock)     # which connection, on a busy host
+                self.side_items.append(ColItem("call", s.actor, i, s.time, text, y,
+                                                gid=f"call-{s.actor}-{i}", socket=sock))
             elif s.kind == "timer":
                 self.side_items.append(ColItem("timer", s.actor, i, s.time, timer_text(s),
-                                                y, gid=f"timer-{s.actor}-{i}"))
+                                                y, gid=f"timer-{s.actor}-{i}", socket=sock))
             if s.error:
                 self.side_items.append(ColItem("error", s.actor, i, s.time,
                                                 f"\u26a0 {s.error}", y,
-                                                gid=f"error-{s.actor}-{i}"))
+                                                gid=f"error-{s.actor}-{i}", socket=sock))
+            if s.discard:
+                text = names.label(f"\u2715 {s.discard}", sock)
+                pkt = run.packets.get(s.packet) if s.packet is not None else None
+                if sock in names.listeners and s.actor in names.tagged and pkt is not None \
+                        and pkt.sport:
+                    # a SYN the listener dropped: the connection it would have made
+                    text = f"\u2715 {s.discard} :{pkt.sport}"
+                self.side_items.append(ColItem("discard", s.actor, i, s.time, text, y,
+                                                gid=f"discard-{s.actor}-{i}", socket=sock))
+            if sock is not None and sock.endswith(NO_SOCKET) and s.kind == "segment":
+                port = split_name(sock)[1]
+                self.side_items.append(ColItem("note", s.actor, i, s.time,
+                                                f"no socket on :{port}", y,
+                                                gid=f"note-{s.actor}-{i}", socket=sock))
             if any(k == i for sp in self.tw_spans for k, _ in sp.restarts):
                 self.side_items.append(ColItem("restart", s.actor, i, s.time,
                                                 "2MSL restarted", y,
-                                                gid=f"restart-{s.actor}-{i}"))
-            if s.after is not None and s.before is not s.after:
-                self.state_items.append(ColItem("state", s.actor, i, s.time, str(s.after), y,
-                                                 gid=f"state-{s.actor}-{i}"))
+                                                gid=f"restart-{s.actor}-{i}", socket=sock))
+            if changed and self._cookie(s):
+                # answered with a SYN cookie: Linux keeps no socket, so no state to show
+                self.side_items.append(ColItem("note", s.actor, i, s.time,
+                                                names.label("SYN cookie", sock), y,
+                                                gid=f"note-{s.actor}-{i}", socket=sock))
+            elif changed:
+                self.state_items.append(ColItem("state", s.actor, i, s.time,
+                                                 self.state_text(s), y,
+                                                 gid=f"state-{s.actor}-{i}", socket=sock))
         for it in self.state_items + self.side_items:
             it.y_line = it.y_true
         box_h = (STATE_PT * LINE_H + 4) / 72
@@ -194,6 +269,46 @@ class LadderLayout:
         for it in self.side_items:
             it.y_true = by_step.get((it.actor, it.step), it.y_true)
         self._stack(self.side_items, side_h + 0.02)
+
+    def _column_widths(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(state column, side column) widths of each lane, in inches: the standard ones,
+        or on a network of hosts with sockets as wide as their texts need."""
+        state = [STATE_COL_IN, STATE_COL_IN]
+        side = [SIDE_COL_IN, SIDE_COL_IN]
+        if not self.run.sockets:
+            return (state[0], state[1]), (side[0], side[1])
+        for it in self.state_items:
+            i = side_of(it.actor, self.names)
+            # a box: 0.1 in from the line, its text and 0.1 in of padding, a margin
+            state[i] = max(state[i], mono_w(it.text, STATE_PT) + 0.28)
+        for it in self.side_items:
+            i = side_of(it.actor, self.names)
+            w = mono_w(it.text, SIDE_PT) if it.kind == "call" else sans_w(it.text, SIDE_PT)
+            if it.kind in ("timer", "restart"):
+                w += 0.2                                  # the clock before the text
+            side[i] = max(side[i], w + 0.2)
+        return (state[0], state[1]), (side[0], side[1])
+
+    def _listening(self) -> None:
+        """The spans of the listening sockets (hosts with sockets): from ``listen()`` to
+        the step that takes the listener out of LISTEN (its ``close()``)."""
+        self.listen_spans: list[ListenSpan] = []
+        names = self.run.sockets
+        if not names.listeners:
+            return
+        open_: dict[str, ListenSpan] = {}
+        for i, s in enumerate(self.run.history):
+            sock = s.socket
+            if sock is None or sock not in names.listeners:
+                continue
+            if s.after is TcpState.LISTEN and sock not in open_:
+                open_[sock] = ListenSpan(s.actor, sock, names.tag(sock) or
+                                         f":{split_name(sock)[1]}", i, s.time)
+            elif s.after is not TcpState.LISTEN and sock in open_:
+                span = open_.pop(sock)
+                span.k_out, span.t_out = i, s.time
+                self.listen_spans.append(span)
+        self.listen_spans.extend(open_.values())
 
     def _stack(self, items: list[ColItem], h: float) -> None:
         for name in self.names:
@@ -213,33 +328,37 @@ class LadderLayout:
         tw = TcpState.TIME_WAIT
         open_: dict[str, TwSpan] = {}
 
-        def deadline(step: Step, actor: str) -> float | None:
-            return next((d for n, tmr, d in step.timers if n == actor and tmr == "time-wait"),
+        names = self.run.sockets
+
+        def deadline(step: Step, key: str) -> float | None:
+            return next((d for n, tmr, d in step.timers if n == key and tmr == "time-wait"),
                         None)
 
         for i, s in enumerate(h):
             if s.actor == WIRE:
                 continue
-            span = open_.get(s.actor)
+            # whose TIME-WAIT: the endpoint, or on a host with sockets the TCB
+            key = s.socket if s.socket in names.host else s.actor
+            span = open_.get(key)
             if s.after is tw and s.before is not tw:
-                d = deadline(s, s.actor)
-                open_[s.actor] = TwSpan(s.actor, i, s.time, None, d if d is not None else
-                                         s.time, (d - s.time) if d is not None else 0.0,
-                                         [], d)
+                d = deadline(s, key)
+                open_[key] = TwSpan(s.actor, i, s.time, None, d if d is not None else
+                                    s.time, (d - s.time) if d is not None else 0.0,
+                                    [], d, key=key, tag=names.tag(s.socket))
             elif span is not None and s.before is tw and s.after is not tw:
                 span.k_out, span.t_out = i, s.time
                 span.ended_by = ("" if s.kind == "timer" else
                                  f"rcv {s.received.label()}" if s.received is not None
                                  else rfc_words(s))
-                self.tw_spans.append(open_.pop(s.actor))
+                self.tw_spans.append(open_.pop(key))
             elif span is not None and s.after is tw:
-                d = deadline(s, s.actor)
+                d = deadline(s, key)
                 if d is not None and span.last_deadline is not None and \
                         abs(d - span.last_deadline) > 1e-9:
                     span.restarts.append((i, s.time))
                     span.last_deadline = d
-        for actor, span in open_.items():
-            span.t_out = self.tw_pending.get(actor, span.t_out)
+        for key, span in open_.items():
+            span.t_out = self.tw_pending.get(key, span.t_out)
             self.tw_spans.append(span)
 
     # -- label placement -----------------------------------------------------------------

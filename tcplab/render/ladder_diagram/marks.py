@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..theme import COLORS, STATE_FILL
+from ...states import TcpState
 from .geometry import (LABEL_PT, LINE_H, MONO, SANS, SIDE_PT, STATE_PT, arrowhead, fmt_gap,
                        fmt_seconds, mono_w, sans_w, side_of)
 from .history import Run
@@ -43,12 +44,21 @@ class Mark:
     ``kind`` is ``segment`` (one per packet: ``packet``, ``actor`` = sender, ``peer``,
     ``t0``/``t1`` = send time and the time its line ends -- arrival, loss or now --,
     ``xy0``/``xy1`` its ends in data coordinates, ``status`` ``delivered``/``lost``/
-    ``in-flight``, ``tags`` such as ``retx``, ``dup #3``, ``delayed``, ``line`` solid /
+    ``in-flight``, ``tags`` such as ``retx``, ``dup #3``, ``delayed``, ``injected`` (a
+    hand-made segment put on the wire by ``Network.inject()``), ``line`` solid /
     dashed (retransmission) / dashdot (duplicate) / dotted (in flight)), ``lost`` (the cross),
     ``state`` (``text`` = the state entered), ``call``, ``timer``, ``error``,
     ``time-wait`` (``t0``..``t1``, ``status`` ``done`` or ``running``), ``break``
     (``t0``..``t1`` compressed), ``now`` or ``name``.  ``artists``: the matplotlib
     artists that show it, once drawn.
+
+    On a network of hosts with sockets ``actor`` is the host and ``socket`` the TCB
+    (``"server:80-client:40001"``); a segment the host dropped unprocessed has ``status``
+    ``discarded``, and its ``lost`` cross (at the line it reached) ``status`` ``discarded``
+    and the reason as ``text`` (``"accept queue full"``); ``discard`` is the reason beside
+    the line (``"dropped: accept queue full"``), ``note`` a remark such as ``"no socket on
+    :8080"``, ``listen`` a listener's band in LISTEN (``t0``..``t1``, ``status`` ``done``
+    or ``running``).
     """
 
     kind: str
@@ -70,6 +80,7 @@ class Mark:
     label_box: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 (data)
     artists: tuple[Any, ...] = field(default=(), repr=False)
     refs: tuple[Ref, ...] = field(default=(), repr=False)
+    socket: str | None = None             # the TCB, on a network of hosts with sockets
 
 
 class Drawing(list):
@@ -245,7 +256,7 @@ def draw_marks(lay: LadderLayout, run: Run, k: int, prefix: bool) -> Drawing:
         restarts = [(j, t) for j, t in sp.restarts if j <= k]
         if not done:
             # still waiting after step k: until the deadline the timer has then
-            dl = [d for n, tmr, d in (hist[k].timers if k >= 0 else ()) if n == sp.actor
+            dl = [d for n, tmr, d in (hist[k].timers if k >= 0 else ()) if n == sp.key
                   and tmr == "time-wait"]
             t_out = dl[0] if dl else t_out
         ya, yb = tm.y(sp.t_in), tm.y(t_out)
@@ -253,15 +264,17 @@ def draw_marks(lay: LadderLayout, run: Run, k: int, prefix: bool) -> Drawing:
         b.poly([(x - hw, ya), (x + hw, ya), (x + hw, yb), (x - hw, yb)], COLORS["time-wait"],
                COLORS["time-wait"], 0.8, alpha=0.45 if done else 0.22, z=0.5)
         msl2 = f"2\u00b7MSL = {sp.length:.4g} s"
+        tw = f"TIME-WAIT {sp.tag}" if sp.tag else "TIME-WAIT"
         if done and sp.ended_by:
-            label = (f"TIME-WAIT ended by {sp.ended_by}\n"
+            label = (f"{tw} ended by {sp.ended_by}\n"
                      f"after {t_out - sp.t_in:.3g} s of {msl2}")
         elif done and restarts:
-            label = f"TIME-WAIT {t_out - sp.t_in:.4g} s\n{msl2}, restarted"
+            label = f"{tw} {t_out - sp.t_in:.4g} s\n{msl2}, restarted"
         elif done:
-            label = f"TIME-WAIT\n{msl2}"
+            label = f"{tw}\n{msl2}"
         else:
-            label = f"TIME-WAIT ({msl2})\nuntil {fmt_seconds(t_out, lay.unit)} s"
+            label = f"{tw} ({msl2})\nuntil {fmt_seconds(t_out, lay.unit)} s"
+        gid = f"time-wait-{sp.actor}" + (f"-{sp.tag[1:]}" if sp.tag else "")
         # beside the band, in the state column: in its longest break, else its middle
         ym = (ya + yb) / 2
         inside = [(bt1 - bt0, (b0 + b1) / 2) for (bt0, bt1, b0, b1) in tm.breaks
@@ -271,28 +284,59 @@ def draw_marks(lay: LadderLayout, run: Run, k: int, prefix: bool) -> Drawing:
         tx = x - 0.14 * sx if i == 0 else x + 0.14 * sx
         lt = b.text(tx, ym, label, ha="right" if i == 0 else "left", va="center", fontsize=7,
                    color=COLORS["time-wait-text"], style="italic", family=SANS, zorder=6,
-                   linespacing=1.15, gid=f"time-wait-{sp.actor}", halo=True)
-        drawn.append(Mark("time-wait", f"time-wait-{sp.actor}", label.replace("\n", " "),
+                   linespacing=1.15, gid=gid, halo=True)
+        drawn.append(Mark("time-wait", gid, label.replace("\n", " "),
                           actor=sp.actor, t0=sp.t_in, t1=t_out, xy0=(x, ya), xy1=(x, yb),
                           step=sp.k_in, status="done" if done else "running",
                           tags=tuple(f"restart@{t:g}" for _, t in restarts),
-                          refs=(lt,)))
+                          refs=(lt,), socket=sp.key if sp.key != sp.actor else None))
+
+    # -- listening sockets (hosts with sockets): a band along the line while in LISTEN ---
+    for ls_ in lay.listen_spans:
+        if ls_.k_in > k:
+            continue
+        i = side_of(ls_.actor, lay.names)
+        x = lay.x_line[i]
+        done = ls_.k_out is not None and ls_.k_out <= k
+        t_out = ls_.t_out if done and ls_.t_out is not None else now
+        ya, yb = tm.y(ls_.t_in), max(tm.y(t_out), tm.y(ls_.t_in))
+        hw = 0.035 * sx
+        gid = f"listen-{ls_.actor}-{ls_.tag[1:]}"
+        b.poly([(x - hw, ya), (x + hw, ya), (x + hw, yb), (x - hw, yb)], COLORS["listen"],
+               "none", 0.0, alpha=0.9, z=0.45)
+        drawn.append(Mark("listen", gid, f"LISTEN {ls_.tag}", actor=ls_.actor, t0=ls_.t_in,
+                          t1=t_out, xy0=(x, ya), xy1=(x, yb), step=ls_.k_in,
+                          status="done" if done else "running", socket=ls_.socket))
 
     # -- state boxes, calls, timers ------------------------------------------------------
     for it in lay.state_items:
         if it.step <= k:
             state_box(b, drawn, lay, side_of(it.actor, lay.names), it.y, it.text,
-                       it.gid, it.actor, it.step, it.t, y_true=it.y_line)
+                       it.gid, it.actor, it.step, it.t, y_true=it.y_line, socket=it.socket)
     if show_now:
         # after a long quiet stretch, remind the reader of each state "now"
+        names = run.sockets
+        box_h = (STATE_PT * LINE_H + 4) / 72 * sy + 0.03
         for i, name in enumerate(lay.names):
             last = [it for it in lay.state_items if it.actor == name and it.step <= k]
             t_c = last[-1].t if last else tm.t_first
             st = last[-1].text if last else str(lay.initial_state(name))
             gap_breaks = any(t_c <= bt0 and bt1 <= now for (bt0, bt1, _, _) in tm.breaks)
-            if gap_breaks or tm.y(now) - tm.y(t_c) > 2.5:
+            if not (gap_breaks or tm.y(now) - tm.y(t_c) > 2.5):
+                continue
+            if name not in names.tagged:
                 state_box(b, drawn, lay, i, tm.y(now), st, f"state-{name}-now", name,
                            k, now, faded=True)
+                continue
+            # a host with several TCBs: each of them, the last one level with "now"
+            mine = names.of_host(name, hist[k].states if k >= 0 else ())
+            boxes = [(names.label(str(state), tcb), tcb) for tcb, state in mine] or \
+                [(str(TcpState.CLOSED), None)]
+            for j, (text, tcb) in enumerate(boxes):
+                tag = names.tag(tcb)
+                state_box(b, drawn, lay, i, tm.y(now) - (len(boxes) - 1 - j) * box_h, text,
+                           f"state-{name}-now" + (f"-{tag[1:]}" if tag else ""), name, k,
+                           now, faded=True, socket=tcb)
     for it in lay.side_items:
         if it.step > k:
             continue
@@ -300,7 +344,7 @@ def draw_marks(lay: LadderLayout, run: Run, k: int, prefix: bool) -> Drawing:
         xline = lay.x_line[i]
         xm = 0.08 * sx if i == 0 else lay.width - 0.08 * sx
         color = COLORS[{"call": "call", "timer": "timer", "restart": "time-wait-text",
-                        "error": "rst"}[it.kind]]
+                        "error": "rst", "discard": "lost", "note": "muted"}[it.kind]]
         timer = it.kind in ("timer", "restart")
         x_text = xm + (0.2 if i == 0 else -0.2) * sx if timer else xm
         t = b.text(x_text, it.y, it.text, ha="left" if i == 0 else "right", va="center",
@@ -313,11 +357,11 @@ def draw_marks(lay: LadderLayout, run: Run, k: int, prefix: bool) -> Drawing:
         if timer:
             b.mark(xm + (0.08 if i == 0 else -0.08) * sx, it.y, "clock", 10, color, 1.1,
                    "white", z=7)
-        if it.kind != "error":
+        if it.kind not in ("error", "discard", "note"):
             b.mark(xline, it.y_line, "o", 3.4, color, z=3.5)
         drawn.append(Mark(it.kind, it.gid, it.text, actor=it.actor, t0=it.t, t1=it.t,
                           xy0=(xm, it.y), xy1=(xline, it.y_line), step=it.step,
-                          refs=(t,)))
+                          refs=(t,), socket=it.socket))
 
     # -- segments ------------------------------------------------------------------------
     for a in lay.arrows.values():
@@ -340,6 +384,13 @@ def draw_marks(lay: LadderLayout, run: Run, k: int, prefix: bool) -> Drawing:
                                     dash_capstyle="butt")]
         if status == "delivered":
             b.poly(arrowhead(pts, sx, sy), a.color, a.color, 0.5, z=4)
+        elif status == "discarded":
+            # it reached the host, which dropped it unprocessed: a cross on the line
+            x, y = pts[-1]
+            b.mark(x, y, "x", 9, COLORS["lost"], 2.4, z=8)
+            drawn.append(Mark("lost", f"lost-{p.id}", p.discard or "dropped", actor=p.src,
+                              peer=p.dst, t0=p.sent_at, t1=p.planned, xy0=(x, y), xy1=(x, y),
+                              packet=p.id, step=p.delivered_step, status="discarded"))
         elif status == "lost":
             x, y = pts[-1]
             b.mark(x, y, "x", 9, COLORS["lost"], 2.4, z=8)
@@ -365,7 +416,7 @@ def draw_marks(lay: LadderLayout, run: Run, k: int, prefix: bool) -> Drawing:
             arts.append(lab)
             x0, y0_, x1, y1 = r.extent()
             lab_box = (x0 * sx, y0_ * sy, x1 * sx, y1 * sy)
-        t_end = (p.planned if status == "delivered" else min(now, p.planned)
+        t_end = (p.planned if status in ("delivered", "discarded") else min(now, p.planned)
                  if status == "in-flight" else tm.t(pts[-1][1] - a.offset))
         drawn.append(Mark("segment", f"seg-{p.id}", a.label, actor=p.src, peer=p.dst,
                           t0=p.sent_at, t1=t_end,
@@ -378,8 +429,10 @@ def draw_marks(lay: LadderLayout, run: Run, k: int, prefix: bool) -> Drawing:
 
 def state_box(b: Ops, drawn: Drawing, lay: LadderLayout, i: int, y: float, text: str,
               gid: str, actor: str, step: int | None, t: float, initial: bool = False,
-              y_true: float | None = None, faded: bool = False) -> None:
-    """A state's box beside endpoint ``i``'s line at ``y`` (and a leader to ``y_true``)."""
+              y_true: float | None = None, faded: bool = False,
+              socket: str | None = None) -> None:
+    """A state's box beside endpoint ``i``'s line at ``y`` (and a leader to ``y_true``);
+    ``text`` is the state's name, maybe with its socket's tag (``"LISTEN :80"``)."""
     sx = lay.sx
     x = lay.x_line[i]
     w = (mono_w(text, STATE_PT) + 0.1) * sx
@@ -389,7 +442,7 @@ def state_box(b: Ops, drawn: Drawing, lay: LadderLayout, i: int, y: float, text:
     else:
         x0 = x - 0.1 * sx - w if i == 0 else x + 0.1 * sx
     b.poly([(x0, y - h / 2), (x0 + w, y - h / 2), (x0 + w, y + h / 2), (x0, y + h / 2)],
-           STATE_FILL.get(text, COLORS["state-fill"]),
+           STATE_FILL.get(text.split(" ", 1)[0], COLORS["state-fill"]),
            COLORS["state-edge-faded" if faded else "state-edge"], 0.7,
            alpha=0.5 if faded else 1.0, z=5)
     t_ = b.text(x0 + w / 2, y, text, ha="center", va="center", fontsize=STATE_PT,
@@ -401,4 +454,4 @@ def state_box(b: Ops, drawn: Drawing, lay: LadderLayout, i: int, y: float, text:
     drawn.append(Mark("state", gid, text, actor=actor, t0=t, t1=t, xy0=(x0, y),
                       xy1=(x, y_true if y_true is not None else y), step=step,
                       status="initial" if initial else "now" if faded else "",
-                      refs=(t_,)))
+                      refs=(t_,), socket=socket))

@@ -212,6 +212,8 @@ def _hook(ref: tuple[str, Mark] | None, gid: str | None) -> str:
         out += f' data-step="{m.step}"'
     if m.status:
         out += f' data-status="{escape(m.status)}"'
+    if m.socket:
+        out += f' data-socket="{escape(m.socket)}"'
     return out
 
 
