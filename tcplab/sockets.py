@@ -946,7 +946,9 @@ class SocketNetwork(Network):
         sock.backlog = None
         self.endpoints.pop(ep.name, None)
         step.sent = tuple(sent)
-        self._routes = routes
+        # Routes for this step's segments only: a step that sends nothing never reaches
+        # _put_sent, and must not leave routes behind for the next step's segments.
+        self._routes = routes if sent else None
         step.explanation = (f"{event} on the listener: it stops listening and its TCB is "
                             "deleted." + (f" The {len(waiting)} connection(s) waiting in its "
                                           "accept queue are reset (RST): their clients get "
