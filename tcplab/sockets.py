@@ -139,7 +139,7 @@ class _Sock:
     __slots__ = ("host", "fd", "port", "peer", "reuseaddr", "linger", "backlog", "ep",
                  "parent", "syn_queue", "accept_queue", "cookie", "acked", "error",
                  "shut_rd", "shut_wr", "connecting", "connected", "gone", "bound_any",
-                 "eof_read")
+                 "eof_read", "done")
 
     def __init__(self, host: str, fd: int | None) -> None:
         self.host = host
@@ -162,6 +162,7 @@ class _Sock:
         self.connecting = False             # SS_CONNECTING: connect() not yet reported back
         self.connected = False              # SS_CONNECTED: reported, or accept()ed
         self.eof_read = False               # recv() has returned the peer's FIN as b""
+        self.done = False                   # the peer's FIN arrived (Linux SOCK_DONE)
         self.gone = False                   # nothing of it is left in the kernel
 
     @property
@@ -192,7 +193,10 @@ class Socket:
     ``ECONNRESET``      the peer reset the connection (``ConnectionResetError``): reported
                         once, by the next ``recv()``/``send()``; then ``recv()`` gives ``b""``
     ``EPIPE``           ``send()`` after ``shutdown(SHUT_WR)``, after a reset was reported,
-                        or on a socket never connected (``BrokenPipeError``)
+                        or on a socket never connected (``BrokenPipeError``); also the
+                        pending error of a reset that came in CLOSE-WAIT (Linux
+                        ``tcp_reset()``), which only ``send()`` reports: after the peer's
+                        FIN, ``recv()`` gives ``b""`` first
     ``ETIMEDOUT``       the SYN (or data) retransmissions ran out (``TimeoutError``)
     ``EADDRINUSE``      ``bind()`` to a port another socket holds (``SO_REUSEADDR`` lets a
                         socket share a port with connections that do not listen)
@@ -778,7 +782,7 @@ class SocketNetwork(Network):
             sock.error = None
             assert sock.ep is not None
             self.endpoints.pop(sock.ep.name, None)
-            sock.ep, sock.peer = None, None
+            sock.ep, sock.peer, sock.done, sock.eof_read = None, None, False, False
             step = self._call_step(host, sock, call, f"connect() on a socket whose connection "
                                    f"failed: it reports {errno.errorcode[code]} and leaves the "
                                    f"socket unconnected; another connect() tries again.",
@@ -868,11 +872,13 @@ class SocketNetwork(Network):
                 # the last byte passes it too, Recv-Q 0 (measured on 6.18)
                 sock.eof_read = True
             return step, step.read
-        pend = self._pending(sock, "recv")
+        # Linux tcp_recvmsg(): once the peer's FIN has arrived (SOCK_DONE) recv() returns 0
+        # before it looks at a pending error (a RST in CLOSE-WAIT); send() reports it.
+        pend = None if sock.done else self._pending(sock, "recv")
         if pend:
             return pend
-        if ep._peer_fin or sock.shut_rd or ep.state is S.CLOSED:
-            sock.eof_read = sock.eof_read or ep._peer_fin
+        if sock.done or sock.shut_rd or ep.state is S.CLOSED:
+            sock.eof_read = sock.eof_read or sock.done
             step = ep.read(n)
             step.socket_call = f"recv({n})"
             step.result = "b''"
@@ -1253,6 +1259,8 @@ class SocketNetwork(Network):
         if ep is None:
             return
         state = ep.state
+        if ep._peer_fin:
+            sock.done = True
         parent = sock.parent
         if parent is not None and sock in parent.syn_queue and state is not S.SYN_RECEIVED:
             parent.syn_queue.remove(sock)
