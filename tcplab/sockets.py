@@ -258,9 +258,10 @@ class Socket:
         return self._net._local_address(self._net._sock(self.host, self.fd))
 
     def getpeername(self) -> tuple[str, int]:
-        """``(address, port)`` of the peer; ``ENOTCONN`` when not connected."""
+        """``(address, port)`` of the peer; ``ENOTCONN`` when not connected -- in SYN-SENT
+        too (Linux ``inet_getname()``: the peer is not known to answer yet)."""
         sock = self._net._sock(self.host, self.fd)
-        if sock.peer is None or sock.state in (S.CLOSED, S.LISTEN):
+        if sock.peer is None or sock.state in (S.CLOSED, S.LISTEN, S.SYN_SENT):
             raise _oserror(errno.ENOTCONN, f"getpeername(): {self.host} fd {self.fd} is not "
                            f"connected (state {sock.state})")
         return self._net.address(sock.peer[0]), sock.peer[1]
@@ -906,6 +907,8 @@ class SocketNetwork(Network):
             return self._close_listener(host, sock, f"shutdown({word})", keep_fd=True)
         if state in (S.CLOSED,) or sock.ep is None:
             return self._refuse(errno.ENOTCONN, "shutdown", sock, "the socket is not connected")
+        if sock.connecting and state not in (S.SYN_SENT, S.SYN_RECEIVED):
+            sock.connecting, sock.connected = False, True     # inet_shutdown(): SS_CONNECTED
         if how in (SHUT_RD, SHUT_RDWR):
             sock.shut_rd = True
             sock.ep._shut_rd = True     # data arriving in FIN-WAIT-1/2 now gets RST (Linux)
