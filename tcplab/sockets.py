@@ -139,7 +139,7 @@ class _Sock:
     __slots__ = ("host", "fd", "port", "peer", "reuseaddr", "linger", "backlog", "ep",
                  "parent", "syn_queue", "accept_queue", "cookie", "acked", "error",
                  "shut_rd", "shut_wr", "connecting", "connected", "gone", "bound_any",
-                 "eof_read", "done")
+                 "eof_read", "done", "serial")
 
     def __init__(self, host: str, fd: int | None) -> None:
         self.host = host
@@ -163,6 +163,7 @@ class _Sock:
         self.connected = False              # SS_CONNECTED: reported, or accept()ed
         self.eof_read = False               # recv() has returned the peer's FIN as b""
         self.done = False                   # the peer's FIN arrived (Linux SOCK_DONE)
+        self.serial: int | None = None      # which descriptor-holding socket it is (Socket)
         self.gone = False                   # nothing of it is left in the kernel
 
     @property
@@ -207,60 +208,66 @@ class Socket:
     ``EALREADY``        ``connect()`` while a connect is in progress
     ``EAGAIN``          the call would block: nothing to ``accept()`` or ``recv()`` yet
                         (``BlockingIOError``)
-    ``EBADF``           a call on a descriptor already ``close()``\\ d
+    ``EBADF``           a call on a socket already ``close()``\\ d (its ``close()`` does
+                        nothing), even when a new socket got the same descriptor number
     ==================  ==================================================================
     """
 
-    __slots__ = ("_net", "host", "fd")
+    __slots__ = ("_net", "host", "fd", "_serial")
 
-    def __init__(self, net: "SocketNetwork", host: str, fd: int) -> None:
-        self._net, self.host, self.fd = net, host, fd
+    def __init__(self, net: "SocketNetwork", host: str, fd: int, serial: int | None = None
+                 ) -> None:
+        # ``serial`` names the one socket this handle is for: once it is closed, a new socket
+        # that gets the same descriptor number is not reached through this handle (as a
+        # closed Python socket object stays closed).
+        self._net, self.host, self.fd, self._serial = net, host, fd, serial
 
     def __repr__(self) -> str:
         try:
-            sock = self._net._sock(self.host, self.fd)
+            sock = self._net._sock(self.host, self.fd, self._serial)
         except OSError:
             return f"<Socket {self.host} fd={self.fd} closed>"
         return f"<Socket {self.host} fd={self.fd} {sock.name} {sock.state}>"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Socket) and (other._net, other.host, other.fd) == \
-            (self._net, self.host, self.fd)
+        return isinstance(other, Socket) and \
+            (other._net, other.host, other.fd, other._serial) == \
+            (self._net, self.host, self.fd, self._serial)
 
     def __hash__(self) -> int:
-        return hash((self.host, self.fd))
+        return hash((self.host, self.fd, self._serial))
 
     # ---------------------------------------------------------------- read-outs ---------
     @property
     def state(self) -> TcpState:
         """The TCP state of the socket (CLOSED before ``listen()``/``connect()``)."""
-        return self._net._sock(self.host, self.fd).state
+        return self._net._sock(self.host, self.fd, self._serial).state
 
     @property
     def error(self) -> str | None:
         """The pending error as an errno name (``"ECONNREFUSED"``), without clearing it;
         ``None`` if there is none.  ``getsockopt(SO_ERROR)`` reads and clears it."""
-        code = self._net._sock(self.host, self.fd).error
+        code = self._net._sock(self.host, self.fd, self._serial).error
         return errno.errorcode[code] if code else None
 
     @property
     def name(self) -> str:
         """The TCB's name in the run (``"server:80-client:40000"``)."""
-        return self._net._sock(self.host, self.fd).name
+        return self._net._sock(self.host, self.fd, self._serial).name
 
     @property
     def endpoint(self) -> Endpoint | None:
         """The TCB of this socket (the RFC view), or ``None`` before there is one."""
-        return self._net._sock(self.host, self.fd).ep
+        return self._net._sock(self.host, self.fd, self._serial).ep
 
     def getsockname(self) -> tuple[str, int]:
         """``(address, port)`` this socket is bound to; ``("0.0.0.0", 0)`` if unbound."""
-        return self._net._local_address(self._net._sock(self.host, self.fd))
+        return self._net._local_address(self._net._sock(self.host, self.fd, self._serial))
 
     def getpeername(self) -> tuple[str, int]:
         """``(address, port)`` of the peer; ``ENOTCONN`` when not connected -- in SYN-SENT
         too (Linux ``inet_getname()``: the peer is not known to answer yet)."""
-        sock = self._net._sock(self.host, self.fd)
+        sock = self._net._sock(self.host, self.fd, self._serial)
         if sock.peer is None or sock.state in (S.CLOSED, S.LISTEN, S.SYN_SENT):
             raise _oserror(errno.ENOTCONN, f"getpeername(): {self.host} fd {self.fd} is not "
                            f"connected (state {sock.state})")
@@ -272,33 +279,35 @@ class Socket:
         ``EADDRINUSE`` if another socket holds it (Linux's bind-conflict rule: allowed only
         when both sockets set ``SO_REUSEADDR`` and the other does not listen); ``EINVAL`` if
         already bound; ``EADDRNOTAVAIL`` for an address not of this host."""
-        self._net._socket_call(self.host, self.fd, "bind", (address,))
+        self._net._socket_call(self.host, self.fd, "bind", (address,), self._serial)
 
     def listen(self, backlog: int = 128) -> None:
         """``listen(backlog)``: become a listening socket (passive OPEN, §3.10.1) that stays
         in LISTEN.  ``backlog`` bounds the accept queue (``backlog + 1`` connections) and the
         SYN queue; Linux caps it at :data:`SOMAXCONN`.  An unbound socket gets an ephemeral
         port.  ``EINVAL`` on a connected socket; on a listener it changes the backlog."""
-        self._net._socket_call(self.host, self.fd, "listen", (backlog,))
+        self._net._socket_call(self.host, self.fd, "listen", (backlog,), self._serial)
 
     def accept(self) -> "Socket":
         """``accept()``: the first connection of the accept queue, as a new :class:`Socket`
         (a new file descriptor).  ``BlockingIOError`` (``EAGAIN``) if the queue is empty;
         ``EINVAL`` if this socket does not listen."""
-        return self._net._socket_call(self.host, self.fd, "accept", ())  # type: ignore
+        return self._net._socket_call(  # type: ignore[return-value]
+            self.host, self.fd, "accept", (), self._serial)
 
     def connect(self, address: tuple[str, int]) -> None:
         """``connect((host, port))``: active OPEN (§3.10.1), the SYN leaves now.  ``host``
         is a host name or its address.  Returns at once: the outcome comes with the
         SYN,ACK (ESTABLISHED) or a RST (``ECONNREFUSED``) or after the SYN retries
         (``ETIMEDOUT``), reported by the next call or :attr:`error`."""
-        self._net._socket_call(self.host, self.fd, "connect", (address,))
+        self._net._socket_call(self.host, self.fd, "connect", (address,), self._serial)
 
     def send(self, data: bytes | str) -> int:
         """``send(data)``: queue ``data`` (bytes, or str as UTF-8) and send what the window
         allows (SEND, §3.10.2); returns the number of bytes taken.  ``EPIPE``/``ECONNRESET``
         as in the table above; ``EAGAIN`` while the connection is still being set up."""
-        return self._net._socket_call(self.host, self.fd, "send", (data,))  # type: ignore
+        return self._net._socket_call(  # type: ignore[return-value]
+            self.host, self.fd, "send", (data,), self._serial)
 
     sendall = send
 
@@ -307,22 +316,24 @@ class Socket:
         of the stream (the peer's FIN, or after ``shutdown(SHUT_RD)``).  ``EAGAIN`` if
         nothing has arrived yet; ``ECONNRESET`` once after a reset; ``ENOTCONN`` on a
         socket never connected or a listener."""
-        return self._net._socket_call(self.host, self.fd, "recv", (n,))  # type: ignore
+        return self._net._socket_call(  # type: ignore[return-value]
+            self.host, self.fd, "recv", (n,), self._serial)
 
     def shutdown(self, how: int) -> None:
         """``shutdown(SHUT_RD | SHUT_WR | SHUT_RDWR)``.  ``SHUT_WR`` is the RFC's CLOSE: a
         FIN once the queued data has left, and the socket is kept to read.  ``SHUT_RD``
         sends nothing: ``recv()`` then returns what is queued, then ``b""``.  ``ENOTCONN``
         if not connected."""
-        self._net._socket_call(self.host, self.fd, "shutdown", (how,))
+        self._net._socket_call(self.host, self.fd, "shutdown", (how,), self._serial)
 
     def close(self) -> None:
         """``close()``: give the descriptor up.  A connection is closed (FIN), or reset if
         received data is unread (§3.6.1 SHLD-2, Linux) or ``SO_LINGER`` is on with time 0
         (ABORT, §3.10.5); the kernel then finishes it alone (an *orphan*).  Closing a
         listener resets the connections waiting in its accept queue and drops its request
-        socks.  ``EBADF`` if already closed."""
-        self._net._socket_call(self.host, self.fd, "close", ())
+        socks.  Closing a closed socket does nothing, as in Python's :mod:`socket` (its
+        other calls raise ``EBADF``)."""
+        self._net._socket_call(self.host, self.fd, "close", (), self._serial)
 
     def setsockopt(self, *args: object) -> None:
         """``setsockopt(SOL_SOCKET, option, value)`` (the level may be left out):
@@ -330,12 +341,13 @@ class Socket:
         ``struct.pack("ii", onoff, seconds)``).  ``SO_LINGER`` on with 0 s makes ``close()``
         an ABORT (RST); with more seconds a real ``close()`` would block until the FIN is
         acknowledged, which this non-blocking model does not: it closes normally."""
-        self._net._socket_call(self.host, self.fd, "setsockopt", args)
+        self._net._socket_call(self.host, self.fd, "setsockopt", args, self._serial)
 
     def getsockopt(self, *args: object) -> int:
         """``getsockopt(SOL_SOCKET, SO_ERROR)``: the pending error number (0 if none), which
         it clears; ``SO_REUSEADDR``: 0 or 1."""
-        return self._net._socket_call(self.host, self.fd, "getsockopt", args)  # type: ignore
+        return self._net._socket_call(  # type: ignore[return-value]
+            self.host, self.fd, "getsockopt", args, self._serial)
 
 
 class SocketNetwork(Network):
@@ -384,6 +396,7 @@ class SocketNetwork(Network):
         self._socks: dict[str, dict[int, _Sock]] = {h: {} for h in self.names}
         self._all: list[_Sock] = []              # every socket ever, for lookups
         self._next_fd = {h: _FIRST_FD for h in self.names}
+        self._serial = 0                         # descriptor-holding sockets made so far
         self._next_port = {h: EPHEMERAL_PORT for h in self.names}
         self._first_isn = dict(self.isn)         # used by each host's first connection
         self._by_ep: dict[str, _Sock] = {}
@@ -411,7 +424,8 @@ class SocketNetwork(Network):
     def sockets(self, host: str) -> list[Socket]:
         """The open file descriptors of ``host``, as :class:`Socket` handles."""
         self._host(host)
-        return [Socket(self, host, fd) for fd in sorted(self._socks[host])]
+        return [Socket(self, host, fd, self._socks[host][fd].serial)
+                for fd in sorted(self._socks[host])]
 
     def state(self, name: str) -> TcpState:
         """The state of TCB ``name``; for a host name, that of its first connection (else its
@@ -521,9 +535,10 @@ class SocketNetwork(Network):
                 f"{h} ({a})" for h, a in self.addresses.items()))
         return host
 
-    def _sock(self, host: str, fd: object) -> _Sock:
+    def _sock(self, host: str, fd: object, serial: int | None = None) -> _Sock:
         table = self._socks[self._host(host)]
-        if isinstance(fd, bool) or not isinstance(fd, int) or fd not in table:
+        if isinstance(fd, bool) or not isinstance(fd, int) or fd not in table or \
+                serial is not None and table[fd].serial != serial:
             open_fds = ", ".join(str(f) for f in sorted(table)) or "none"
             raise _oserror(errno.EBADF, f"{host} has no open file descriptor {fd!r} (open: "
                            f"{open_fds}); was it close()d?")
@@ -585,10 +600,16 @@ class SocketNetwork(Network):
         return conn, listener
 
     # ---------------------------------------------------------------- the socket calls --
-    def _socket_call(self, host: str, fd: int | None, call: str, args: tuple) -> object:
+    def _socket_call(self, host: str, fd: int | None, call: str, args: tuple,
+                     serial: int | None = None) -> object:
         start = self.now
         if fd is not None:
-            self._sock(host, fd)           # EBADF before anything else
+            try:
+                self._sock(host, fd, serial)   # EBADF before anything else
+            except OSError:
+                if call == "close" and serial is not None:
+                    return None            # Python: closing a closed socket does nothing
+                raise
         step, result = self._perform(host, fd, call, args)
         if step is not None:
             self._record(SocketCall(host, fd, call, tuple(args)), step, start)
@@ -625,6 +646,7 @@ class SocketNetwork(Network):
         while fd in self._socks[host]:
             fd += 1
         new = _Sock(host, fd)
+        new.serial = self._serial = self._serial + 1
         self._socks[host][fd] = new
         self._all.append(new)
         self._next_fd[host] = _FIRST_FD
@@ -632,7 +654,7 @@ class SocketNetwork(Network):
                                f"TCP socket, file descriptor {fd}. It has no TCB yet (CLOSED): "
                                "bind() gives it a port, listen() or connect() a TCB.",
                                "socket(2)", f"fd {fd}")
-        return step, Socket(self, host, fd)
+        return step, Socket(self, host, fd, new.serial)
 
     def _port_arg(self, host: str, address: object) -> tuple[bool, int]:
         if isinstance(address, tuple) and len(address) == 2:
@@ -736,6 +758,7 @@ class SocketNetwork(Network):
             fd += 1
         child.fd = fd
         child.connected = True
+        child.serial = self._serial = self._serial + 1
         self._socks[host][fd] = child
         state = child.state
         peer = f"{self.address(child.peer[0])}:{child.peer[1]}"  # type: ignore[index]
@@ -749,7 +772,7 @@ class SocketNetwork(Network):
                      f"{errno.errorcode[child.error]}.")
         step = self._call_step(host, child, "accept()", text, "accept(2)", f"fd {fd}",
                                call="accept")
-        return step, Socket(self, host, fd)
+        return step, Socket(self, host, fd, child.serial)
 
     def _call_connect(self, host: str, sock: _Sock, address: object) -> tuple:
         if not (isinstance(address, tuple) and len(address) == 2 and

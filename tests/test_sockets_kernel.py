@@ -549,6 +549,14 @@ def connect_twice(w: World) -> None:
     w.do(a, "connect", ("server", "P"))
 
 
+def shutdown_confirms_the_connect(w: World) -> None:
+    """shutdown() on a connected non-blocking socket not yet confirmed by a second connect()
+    makes it SS_CONNECTED (inet_shutdown): connect() is then EISCONN, not 0."""
+    lst, c, a = connected(w)
+    w.do(c, "shutdown", socket.SHUT_WR)
+    w.do(c, "connect", ("server", "P"))
+
+
 def connect_while_syn_sent(w: World) -> None:
     """listen(0): one connection fits the accept queue; the next client's SYN is dropped,
     so it stays in SYN-SENT and a second connect() is EALREADY."""
@@ -615,7 +623,7 @@ SCENARIOS: list[Callable[[World], None]] = [
     shutdown_after_reset,
     *[bind_on(h, o, n) for h in ("listening", "bound", "time-wait", "established")
       for o in (0, 1) for n in (0, 1)],
-    connect_twice, connect_while_syn_sent, reconnect_after_reset,
+    connect_twice, shutdown_confirms_the_connect, connect_while_syn_sent, reconnect_after_reset,
     reconnect_after_reset_confirmed, linger_abort, close_twice,
 ]
 
