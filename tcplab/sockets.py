@@ -161,7 +161,7 @@ class _Sock:
         self.shut_wr = False
         self.connecting = False             # SS_CONNECTING: connect() not yet reported back
         self.connected = False              # SS_CONNECTED: reported, or accept()ed
-        self.eof_read = False               # recv() has returned the peer's FIN as b""
+        self.eof_read = False               # a recv() has reached the peer's FIN
         self.done = False                   # the peer's FIN arrived (Linux SOCK_DONE)
         self.serial: int | None = None      # which descriptor-holding socket it is (Socket)
         self.gone = False                   # nothing of it is left in the kernel
@@ -495,17 +495,20 @@ class SocketNetwork(Network):
         local = self._local_address(sock)
         remote = (self.address(sock.peer[0]), sock.peer[1]) if sock.peer and \
             not sock.listening else ("0.0.0.0", 0)
+        kind = ("request" if state is S.SYN_RECEIVED and sock.parent is not None else
+                "timewait" if state is S.TIME_WAIT or
+                (state is S.FIN_WAIT_2 and sock.fd is None and ep.timers) else "full")
         if sock.listening:
             rx, tx = len(sock.accept_queue), sock.backlog
+        elif kind != "full":
+            rx = tx = 0                        # request and TIME-WAIT socks keep no queues
         else:
-            rx = len(ep.received)
-            if ep._peer_fin and not sock.eof_read and state in (S.CLOSE_WAIT, S.LAST_ACK,
-                                                                 S.CLOSING):
-                rx += 1            # Linux: RCV.NXT - copied_seq counts the FIN until read
-            # Linux: write_seq - snd_una, so an unacknowledged SYN or FIN counts 1 (as
-            # "SYN-SENT 0 1" shows); a request sock shows 0
-            tx = 0 if state is S.SYN_RECEIVED and sock.parent is not None else \
-                (ep.snd_nxt - ep.snd_una) % 2 ** 32 + len(ep.send_buffer)
+            # Linux tcp_diag: rcv_nxt - copied_seq and write_seq - snd_una, in sequence
+            # numbers: a SYN or FIN not yet acknowledged counts one in Send-Q (a FIN waiting
+            # to be sent too), and the peer's FIN one in Recv-Q until a recv() reaches it.
+            rx = len(ep.received) + (1 if sock.done and not sock.eof_read else 0)
+            tx = (ep.snd_nxt - ep.snd_una) % 2 ** 32 + len(ep.send_buffer) + \
+                (1 if ep._close_requested and ep._fin_seq is None else 0)
         timer = expires = retransmits = None
         if ep.timers:
             which, deadline = min(ep.timers.items(), key=lambda kv: kv[1])
@@ -513,9 +516,6 @@ class SocketNetwork(Network):
                      "persist": 4}.get(which, 1)
             expires = max(0.0, deadline - self.now)
             retransmits = ep._retries if which == "retransmission" else 0
-        kind = ("request" if state is S.SYN_RECEIVED and sock.parent is not None else
-                "timewait" if state is S.TIME_WAIT or
-                (state is S.FIN_WAIT_2 and sock.fd is None and ep.timers) else "full")
         inode = None if kind != "full" else (0 if sock.fd is None else 1)
         return SocketRow(local, remote, state, "model", code=state.linux, rx_queue=rx,
                          tx_queue=tx, timer=timer, expires=expires, inode=inode, kind=kind,
