@@ -23,9 +23,12 @@ What Linux does and the model follows (``net/ipv4/tcp_ipv4.c``, ``inet_connectio
   handshake's last ACK that arrives then is dropped too, and the request sock stays, sending
   SYN,ACKs again until the application makes room or ``tcp_synack_retries`` runs out.  The
   client meanwhile believes it is ESTABLISHED.
-* When the SYN queue holds ``backlog`` request socks, a further SYN is answered with a SYN
-  cookie (``tcp_syncookies = 1``): a SYN,ACK is sent but no request sock is kept, so it is
-  never retransmitted and ``ss`` shows nothing until the ACK comes back.
+* The SYN queue is full when it holds more than ``backlog`` request socks
+  (``inet_csk_reqsk_queue_is_full``: ``backlog + 1`` fit, measured); a further SYN is then
+  answered with a SYN cookie (``tcp_syncookies = 1``): a SYN,ACK is sent but no request
+  sock is kept, so it is never retransmitted and ``ss`` shows nothing until the ACK comes
+  back -- and is let in only if the accept queue has room.
+* :meth:`SocketNetwork.nstat` counts the drops and cookies as ``nstat`` shows Linux's.
 * A segment for no socket at all is answered as by a CLOSED TCB (§3.10.7.1): a SYN gets
   RST,ACK and the connecting application ``ECONNREFUSED``.
 * The errno results of the calls are Linux's: see :class:`Socket`.
@@ -73,7 +76,8 @@ from .wire import WIRE, Packet
 S = TcpState
 
 __all__ = ["SocketNetwork", "Socket", "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "SO_LINGER",
-           "SO_REUSEADDR", "SO_ERROR", "SOL_SOCKET", "SOMAXCONN", "EPHEMERAL_PORT"]
+           "SO_REUSEADDR", "SO_ERROR", "SOL_SOCKET", "SOMAXCONN", "EPHEMERAL_PORT",
+           "NSTAT_COUNTERS"]
 
 SHUT_RD, SHUT_WR, SHUT_RDWR = _socket.SHUT_RD, _socket.SHUT_WR, _socket.SHUT_RDWR
 SOL_SOCKET = _socket.SOL_SOCKET
@@ -87,6 +91,15 @@ SOMAXCONN = 4096
 #: ``ip_local_port_range`` (32768-60999); the model counts up from here so runs repeat.
 EPHEMERAL_PORT = 40000
 _FIRST_FD = 3                      # 0, 1, 2 are stdin, stdout, stderr
+#: The counters :meth:`SocketNetwork.nstat` keeps (``TcpExt`` + name in ``nstat``), as
+#: Linux counts them (``net/ipv4/tcp_ipv4.c``, ``tcp_input.c`` ``tcp_conn_request()``,
+#: ``syncookies.c``): a SYN or handshake ACK dropped because the accept queue is full
+#: (``ListenOverflows``, also counted in ``ListenDrops``), a SYN answered with a cookie
+#: because the SYN queue is full (``TCPReqQFullDoCookies``; ``SyncookiesSent`` once the
+#: cookie SYN,ACK is sent), a SYN dropped then with syncookies off (``TCPReqQFullDrop``),
+#: a valid cookie coming back (``SyncookiesRecv``).
+NSTAT_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPReqQFullDoCookies", "TCPReqQFullDrop",
+                  "SyncookiesSent", "SyncookiesRecv")
 
 _ERRNO_OF_REASON = {"connection reset": errno.ECONNRESET,
                     "connection refused": errno.ECONNREFUSED,
@@ -284,7 +297,8 @@ class Socket:
     def listen(self, backlog: int = 128) -> None:
         """``listen(backlog)``: become a listening socket (passive OPEN, §3.10.1) that stays
         in LISTEN.  ``backlog`` bounds the accept queue (``backlog + 1`` connections) and the
-        SYN queue; Linux caps it at :data:`SOMAXCONN`.  An unbound socket gets an ephemeral
+        SYN queue (``backlog + 1`` request socks, then SYN cookies); Linux caps it at
+        :data:`SOMAXCONN`.  An unbound socket gets an ephemeral
         port.  ``EINVAL`` on a connected socket; on a listener it changes the backlog."""
         self._net._socket_call(self.host, self.fd, "listen", (backlog,), self._serial)
 
@@ -397,6 +411,7 @@ class SocketNetwork(Network):
         self._all: list[_Sock] = []              # every socket ever, for lookups
         self._next_fd = {h: _FIRST_FD for h in self.names}
         self._serial = 0                         # descriptor-holding sockets made so far
+        self._nstat = {h: dict.fromkeys(NSTAT_COUNTERS, 0) for h in self.names}
         self._next_port = {h: EPHEMERAL_PORT for h in self.names}
         self._first_isn = dict(self.isn)         # used by each host's first connection
         self._by_ep: dict[str, _Sock] = {}
@@ -466,6 +481,25 @@ class SocketNetwork(Network):
                          sock.peer[1] if sock.peer else 0, self._row(sock)))
         rows.sort(key=lambda r: r[:3])
         return [r[3] for r in rows]
+
+    def nstat(self, host: str) -> dict[str, int]:
+        """The listen-queue counters of ``host`` since the start, as ``nstat -az`` names them
+        (``TcpExtListenOverflows``, ...; see :data:`NSTAT_COUNTERS`): what Linux counts when
+        a listener's queues overflow.
+
+        >>> net = SocketNetwork(latency=0.001)
+        >>> lsock = net.socket("server"); lsock.bind(80); lsock.listen(0)
+        >>> for _ in range(2):
+        ...     net.socket("client").connect(("server", 80)); _ = net.settle()
+        >>> net.nstat("server")["TcpExtListenOverflows"]     # the second SYN: queue full
+        1
+        """
+        self._host(host)
+        return {f"TcpExt{k}": v for k, v in self._nstat[host].items()}
+
+    def _count_nstat(self, host: str, *names: str) -> None:
+        for name in names:
+            self._nstat[host][name] += 1
 
     def ss(self, host: str, *, timers: bool = False) -> str:
         """``ss -tan`` (``timers=True``: ``ss -tano``) of ``host`` now, as text."""
@@ -1169,12 +1203,15 @@ class SocketNetwork(Network):
         cookie = False
         if len(requests) > backlog:                  # inet_csk_reqsk_queue_is_full
             if not self.syncookies:
+                self._count_nstat(host, "TCPReqQFullDrop", "ListenDrops")
                 return self._drop_step(listener, pkt, f"the SYN queue is full ({len(requests)} "
                                        f"request socks, backlog {backlog}) and syncookies are "
                                        "off: the SYN is dropped (TcpExtListenDrops). The "
                                        "client will send it again after its RTO.", "SYN queue full")
             cookie = True
+            self._count_nstat(host, "TCPReqQFullDoCookies")
         if self._acceptq_full(listener):
+            self._count_nstat(host, "ListenOverflows", "ListenDrops")
             return self._drop_step(listener, pkt, f"the accept queue is full "
                                    f"({len(listener.accept_queue)} connections waiting for "
                                    f"accept(), backlog {backlog}): the SYN is dropped "
@@ -1190,6 +1227,7 @@ class SocketNetwork(Network):
         ep.listen()
         step = ep.receive(seg)
         if cookie:
+            self._count_nstat(host, "SyncookiesSent")
             ep.timers.pop("retransmission", None)
             # Linux frees the request sock (tcp_conn_request): no TCB is kept, so none is
             # listed in the steps' states; the returning ACK brings it back (see _after)
@@ -1219,6 +1257,7 @@ class SocketNetwork(Network):
         parent = conn.parent
         assert parent is not None
         if conn.cookie:
+            self._count_nstat(conn.host, "SyncookiesRecv", "ListenOverflows", "ListenDrops")
             return self._drop_step(conn, pkt, f"the ACK carries a valid SYN cookie, but the "
                                    f"listener's accept queue is full ({len(parent.accept_queue)} "
                                    f"waiting, backlog {parent.backlog}). With "
@@ -1229,6 +1268,7 @@ class SocketNetwork(Network):
                                    "next segment (its data, say) carries the cookie again and "
                                    "makes the connection once accept() has made room.",
                                    "accept queue full")
+        self._count_nstat(conn.host, "ListenOverflows", "ListenDrops")
         return self._drop_step(conn, pkt, f"the handshake is complete, but the listener's "
                                f"accept queue is full ({len(parent.accept_queue)} waiting, "
                                f"backlog {parent.backlog}). With tcp_abort_on_overflow = 0 "
@@ -1299,6 +1339,7 @@ class SocketNetwork(Network):
                 sock.fd is None and sock not in parent.accept_queue:
             sock.cookie = False
             self.endpoints[name] = ep
+            self._count_nstat(sock.host, "SyncookiesRecv")
             parent.accept_queue.append(sock)
             step.explanation += (" The ACK carries a valid SYN cookie: the connection is "
                                  "made now and waits in the accept queue.")
