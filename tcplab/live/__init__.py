@@ -7,6 +7,7 @@
     r                                              # a table: each call, kernel vs model
     r.sequence("client"), r.sequence("client", "model")
     r.differences                                  # every difference, explained
+    print(r.ss("server"), r.ss("server", "model")) # listener + connection, as ss shows them
     live.run("close-unread")                       # close() with unread data: RST, ECONNRESET
     live.compare_rto()                             # tcpi_rto of a real socket vs the model
 
@@ -73,6 +74,9 @@ The modules, from the kernel up
     the application's half: real non-blocking sockets, one call per line
 ``sampler``
     the thread that watches the kernel's states
+``socket_view``
+    the model's socket view of the run (:class:`tcplab.sockets.SocketNetwork`): the listener
+    and its connection as ``ss`` rows, beside the kernel's (``LiveRun.rows``, ``LiveRun.ss``)
 ``comparison``
     kernel versus model, every difference explained (the explanations:
     ``linux_differences``)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence, TypeVar
 
+from ..procnet import SocketRow
 from ..segment import Flags, Segment
 from ..states import TcpState
 from .kernel import MODEL_ERRORS
@@ -175,6 +176,7 @@ def _compare_actor(run: "LiveRun", actor: str) -> list[Difference]:
                     actor, "unexplained", f"the kernel was seen in {state}, the model never "
                     f"is {seen}.", (), (state,)))
     out += path_diffs
+    out += _row_differences(run, actor)
     # Same path, but not at the same time: compare the state at the end of each line.
     if not path_diffs and not floor:
         for r in run.results:
@@ -204,6 +206,59 @@ def _compare_actor(run: "LiveRun", actor: str) -> list[Difference]:
     out += _linux_notes(run, actor)
     return out
 
+def _final_rows(run: "LiveRun", source: str, actor: str) -> tuple:
+    results = getattr(run, "results", None)
+    if not results or not getattr(results[-1], "model_rows", None):
+        return ()
+    return (results[-1].kernel_rows if source == "kernel" else
+            results[-1].model_rows).get(actor, ())
+
+
+def _model_listener(run: "LiveRun", actor: str) -> "SocketRow | None":
+    """The listener row of ``actor`` in the model's socket view at the end, if any."""
+    return next((r for r in _final_rows(run, "model", actor) if r.state is S.LISTEN), None)
+
+
+def _row_differences(run: "LiveRun", actor: str) -> list[Difference]:
+    """The rows ``ss -tan`` shows at the end against the model's socket view: the listener
+    (there or not; its accept queue and backlog) and the connection's queues (when both
+    are in the same state: a state that differs is told by the sequences)."""
+    kernel = _final_rows(run, "kernel", actor)
+    model = _final_rows(run, "model", actor)
+    if not kernel and not model:
+        return []
+    out = []
+    k_lst = next((r for r in kernel if r.state is S.LISTEN), None)
+    m_lst = next((r for r in model if r.state is S.LISTEN), None)
+    if (k_lst is None) != (m_lst is None):
+        out.append(Difference(actor, "unexplained",
+                              "at the end the kernel " + ("has" if k_lst else "has no")
+                              + " listening socket, the model's socket view "
+                              + ("has one" if m_lst else "has none") + ".",
+                              (S.LISTEN,) if m_lst else (), (S.LISTEN,) if k_lst else ()))
+    elif k_lst is not None and m_lst is not None and (
+            k_lst.rx_queue != m_lst.rx_queue or
+            # /proc/net/tcp shows no backlog (its tx_queue is 0 for a listener); ss does
+            k_lst.source != "/proc/net/tcp" and k_lst.tx_queue != m_lst.tx_queue):
+        out.append(Difference(actor, "unexplained",
+                              f"the listener's ss row is LISTEN {k_lst.rx_queue}/"
+                              f"{k_lst.tx_queue} (accept queue/backlog) on the kernel, "
+                              f"LISTEN {m_lst.rx_queue}/{m_lst.tx_queue} in the model's "
+                              "socket view.", (S.LISTEN,), (S.LISTEN,)))
+    k_conn = next((r for r in kernel if r.state is not S.LISTEN), None)
+    port = k_conn.remote[1] if k_conn is not None else None
+    m_conn = next((r for r in model if r.state is not S.LISTEN and r.remote[1] == port),
+                  None)
+    if k_conn is not None and m_conn is not None and k_conn.state is m_conn.state and \
+            (k_conn.rx_queue, k_conn.tx_queue) != (m_conn.rx_queue, m_conn.tx_queue):
+        out.append(Difference(actor, "unexplained",
+                              f"the connection's ss row is {k_conn.state.ss} "
+                              f"{k_conn.rx_queue}/{k_conn.tx_queue} (Recv-Q/Send-Q) on the "
+                              f"kernel, {m_conn.rx_queue}/{m_conn.tx_queue} in the model's "
+                              "socket view.", (m_conn.state,), (k_conn.state,)))
+    return out
+
+
 def _fin_ack_evidence(run: "LiveRun", actor: str) -> str:
     peer = run.model.peer(actor)
     for w in run.segments:
@@ -222,13 +277,17 @@ def _linux_notes(run: "LiveRun", actor: str) -> list[Difference]:
     if run.listened.get(actor) and any(s is not S.LISTEN for _, s, _ in ch):
         lst = run.listener_final.get(actor)
         seen_req = (S.SYN_RECEIVED, "request") in kinds
+        mine = _model_listener(run, actor)
         out.append(Difference(actor, "listener",
                               "the listening socket stayed in LISTEN"
                               + (" (it still is)" if lst is not None else "")
                               + "; the connection was a separate socket"
                               + (": a request sock in SYN-RECV was seen, then the full "
                                  "socket" if seen_req else " (its request sock lived too "
-                                 "briefly to be seen)") + "."))
+                                 "briefly to be seen)")
+                              + ("; the model's socket view shows the listener beside it "
+                                 f"too (LISTEN {mine.rx_queue}/{mine.tx_queue})"
+                                 if mine is not None and lst is not None else "") + "."))
     if (S.TIME_WAIT, "timewait") in kinds:
         final = run.final.get(actor)
         left = (f"; {final.expires:.1f} s of it are left at the end of the run"

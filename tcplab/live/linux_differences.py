@@ -28,7 +28,10 @@ LINUX_DIFFERENCES = {
         "connections). The connection is a separate object: first a *request sock* "
         "(TCP_NEW_SYN_RECV, shown as SYN-RECV) made when the SYN arrives, then a full "
         "socket, created when the handshake's ACK arrives and handed out by accept(). The "
-        "model, like RFC 9293, has one TCB that moves LISTEN -> SYN-RECEIVED -> ESTABLISHED."),
+        "model's RFC view, like RFC 9293, has one TCB that moves LISTEN -> SYN-RECEIVED -> "
+        "ESTABLISHED; its socket view (tcplab.sockets, the rows under 'Sockets at the end') "
+        "holds sockets as Linux does, and shows the same two rows: the listener with its "
+        "accept queue (Recv-Q) and backlog (Send-Q), and the accepted connection."),
     "time-wait": (
         "Linux's TIME-WAIT lasts a fixed 60 s (TCP_TIMEWAIT_LEN, compiled in; no sysctl), "
         "not 2*MSL = 4 minutes as in RFC 9293. The full socket is freed at once and a small "

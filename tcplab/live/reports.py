@@ -14,6 +14,7 @@ import html
 import textwrap
 from typing import TYPE_CHECKING
 
+from ..procnet import SocketRow
 from ..segment import Segment
 from .comparison import (LINUX_DIFFERENCES, WireKey, fmt_path, lcs, segment_note, wire_key,
                          wire_label)
@@ -21,7 +22,8 @@ from .comparison import (LINUX_DIFFERENCES, WireKey, fmt_path, lcs, segment_note
 if TYPE_CHECKING:                       # pragma: no cover - for the type hints only
     from .result import LiveRun
 
-__all__ = ["table", "html_table", "timeline_text", "wire", "why", "title"]
+__all__ = ["table", "html_table", "timeline_text", "wire", "why", "title", "ss_text",
+           "sockets_text"]
 
 
 def wire(run: "LiveRun") -> str:
@@ -87,6 +89,8 @@ def table(run: "LiveRun") -> str:
         lines.append(f"  {actor:>7} kernel: {fmt_path(run.sequence(actor, 'kernel'))}")
         lines.append(f"  {'':>7} model:  {fmt_path(run.sequence(actor, 'model'))}")
     lines.append("")
+    lines += sockets_text(run)
+    lines.append("")
     early = sampled_early(run)
     lines.append("Differences and Linux facts:" if run.differences else
                  "No differences in behaviour." if early else "No differences.")
@@ -98,6 +102,50 @@ def table(run: "LiveRun") -> str:
         lines.append("")
         lines.append(textwrap.fill(f"Why ({kind}): {reason}", 100, subsequent_indent="  "))
     return "\n".join(lines)
+
+
+def _ss_cells(row: SocketRow) -> list[str]:
+    state = row.state.ss if row.state is not None else str(row.code)
+    peer = f"{row.remote[0]}:{row.remote[1] or '*'}"
+    return [state, str(row.rx_queue), str(row.tx_queue), f"{row.local[0]}:{row.local[1]}",
+            peer]
+
+
+def ss_text(rows: "tuple[SocketRow, ...] | list[SocketRow]") -> str:
+    """Rows as ``ss -tan`` prints them: State, Recv-Q, Send-Q, the addresses (no header
+    when there is no row: ``"(no socket)"``).
+
+    >>> from tcplab.procnet import parse_ss_line
+    >>> print(ss_text([parse_ss_line("LISTEN 1 8 127.0.0.1:8080 0.0.0.0:*")]))
+    State   Recv-Q  Send-Q  Local Address:Port  Peer Address:Port
+    LISTEN  1       8       127.0.0.1:8080      0.0.0.0:*
+    """
+    if not rows:
+        return "(no socket)"
+    table = [["State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port"]]
+    table += [_ss_cells(r) for r in rows]
+    width = [max(len(x[i]) for x in table) for i in range(5)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, width)).rstrip()
+                     for line in table)
+
+
+def sockets_text(run: "LiveRun") -> list[str]:
+    """Each side's sockets at the end of the run as ``ss -tan`` shows them, the kernel's
+    above the model's socket view: the listener (LISTEN, accept queue / backlog) and the
+    connection it accepted are two rows."""
+    if not run.results or not run.results[-1].model_rows:
+        return []
+    out = ["Sockets at the end, as ss -tan shows them (kernel; model's socket view):"]
+    for actor in run.names:
+        for source in ("kernel", "model"):
+            rows = run.rows(actor, source)
+            cells = [_ss_cells(r) for r in rows] or [["(no socket)"]]
+            for j, c in enumerate(cells):
+                head = f"  {actor if source == 'kernel' and j == 0 else '':>7} " \
+                       f"{source if j == 0 else '':<6}"
+                out.append(f"{head} " + "  ".join(
+                    x.ljust(w) for x, w in zip(c, (10, 3, 3, 21, 21))).rstrip())
+    return out
 
 
 def sampled_early(run: "LiveRun") -> list[str]:
@@ -187,9 +235,12 @@ def html_table(run: "LiveRun") -> str:
         for d in run.differences)
     diffs += "".join(f"<li>(marked in the table) {esc(n)}</li>" for n in sampled_early(run))
     reasons = "".join(f"<li><i>{esc(k)}</i>: {esc(v)}</li>" for k, v in why(run).items())
+    socks = sockets_text(run)
+    socks_html = (f"<p>{esc(socks[0])}</p><pre>{esc(chr(10).join(socks[1:]))}</pre>"
+                  if socks else "")
     return (f"{css}<div class='tl-live'><p><b>{esc(title(run))}</b></p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-            f"<p>State sequences (every state seen):</p><table>{seqs}</table>"
+            f"<p>State sequences (every state seen):</p><table>{seqs}</table>{socks_html}"
             f"<p>Differences and Linux facts:</p><ul>{diffs or '<li>none</li>'}</ul>"
             + (f"<details><summary>Why?</summary><ul>{reasons}</ul></details>" if reasons else "")
             + "</div>")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from ..network import Network
@@ -28,6 +28,7 @@ from .delay import WireSegment
 from .sampler import actor_states
 
 if TYPE_CHECKING:                       # pragma: no cover - for the type hints only
+    from ..sockets import SocketNetwork
     from .lab import Lab
     from .sockets import Side
 
@@ -52,6 +53,12 @@ class LineResult:
     model_path: dict[str, tuple[TcpState, ...]]
     events: tuple[str, ...] = ()                 # what the applications saw meanwhile
     comparable: bool = True      # False on loopback for a call not settled (before "until")
+    #: Each side's sockets at the end of the line as ``ss -tan`` rows: the kernel's (its
+    #: listener and its connection, as the sampler found them) and the model's socket view
+    #: (:class:`tcplab.live.socket_view.SocketView`), listener first.
+    kernel_rows: dict[str, tuple[SocketRow, ...]] = field(default_factory=dict)
+    model_rows: dict[str, tuple[SocketRow, ...]] = field(default_factory=dict)
+    socket_result: str = ""      # the call's result in the model's socket view
 
     @property
     def outcome(self) -> str:
@@ -68,8 +75,11 @@ class LiveRun:
                  listener_final: dict[str, SocketRow | None], fin_timeout: float,
                  samples: int, duration: float, model_errors: dict[str, list[str]],
                  model_received: dict[str, bytes], proc_lines: list[str],
-                 t0: float = 0.0, reader: str = "sock_diag") -> None:
+                 t0: float = 0.0, reader: str = "sock_diag",
+                 sockets: "SocketNetwork | None" = None) -> None:
         self.name = name
+        #: The model's socket view of the run (listener, accepted connection, their queues).
+        self.sockets = sockets
         self.t0_wall = t0              # time.monotonic() at the run's time 0
         self._lab: "Lab | None" = None
         self.lines = lines
@@ -234,6 +244,25 @@ class LiveRun:
                                                                S.ESTABLISHED) else "")
             out[actor] = (k, m)
         return out
+
+    def rows(self, actor: str, source: str = "kernel", line: int = -1
+             ) -> tuple[SocketRow, ...]:
+        """``actor``'s sockets as ``ss -tan`` rows at the end of script line ``line`` (default:
+        the last), listener first: the kernel's (``source="kernel"``) or the model's socket
+        view (``"model"``, a :class:`~tcplab.sockets.SocketNetwork` played alongside)."""
+        actor_name("actor", actor, self.names)
+        if source not in ("kernel", "model"):
+            raise ValueError(f"source is 'kernel' or 'model', not {source!r}")
+        if isinstance(line, bool) or not isinstance(line, int) or \
+                not -len(self.results) <= line < len(self.results):
+            raise ValueError(f"line is a script line's index, -{len(self.results)}.."
+                             f"{len(self.results) - 1}, not {line!r}")
+        r = self.results[line]
+        return (r.kernel_rows if source == "kernel" else r.model_rows).get(actor, ())
+
+    def ss(self, actor: str, source: str = "kernel", line: int = -1) -> str:
+        """:meth:`rows` as ``ss -tan`` prints them (State, Recv-Q, Send-Q, addresses)."""
+        return reports.ss_text(self.rows(actor, source, line))
 
     # -- presentation ------------------------------------------------------------------
     def wire(self) -> str:

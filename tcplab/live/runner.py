@@ -31,6 +31,7 @@ from .namespace_lab import open_lab
 from .netns import cleanup_stale
 from .result import LineResult, LiveRun
 from .sampler import actor_states, state_at
+from .socket_view import SocketView
 from .sockets import KernelRun
 
 __all__ = ["run", "run_model", "parse_script", "Line", "LiveRun", "LineResult",
@@ -142,6 +143,8 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
     net = Network(lab.names, latency=0.0 if loop else lab.delay,
                   config=model_config(fin_timeout))
     kr = KernelRun(lab, lines, quiet, max_wait, max_settle, interval)
+    view = SocketView(lab.names, {n: s.port for n, s in kr.sides.items()},
+                      latency=net.latency, config=net.config)
     results: list[LineResult] = []
     proc_lines: list[str] = []
     try:
@@ -153,7 +156,11 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
                                            before_until(lines, i), max_wait=max_wait)
             model_result = play_on_model(
                 net, line, settle_each=loop and not before_until(lines, i))
+            view_result = view.play(line, settle_each=loop and not before_until(lines, i))
             t_end = kr.now()
+            kernel_rows = {n: tuple(r for r in (kr.sampler.current[(n, "listener")],
+                                                kr.sampler.current[(n, "conn")]) if r)
+                           for n in lab.names}
             states = {n: state_at(kr.sampler.timeline, n) for n in lab.names}
             kpath = {n: tuple(s for t, s, _ in actor_states(kr.sampler.timeline, n)
                               if t_start <= t <= t_end) for n in lab.names}
@@ -163,7 +170,9 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
                 line, code, result, model_result, t_start, t_end, states,
                 net.states(), kpath,
                 {n: tuple(model_path(net, n, start, len(net.history))) for n in lab.names},
-                events, comparable=not (loop and before_until(lines, i))))
+                events, comparable=not (loop and before_until(lines, i)),
+                kernel_rows=kernel_rows, model_rows={n: view.rows(n) for n in lab.names},
+                socket_result=view_result))
         kr.sampler.sample()
         kr.pending_errors()
         ports = {s.port for s in kr.sides.values()}
@@ -191,7 +200,8 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
                        listener_final=listener_final, fin_timeout=fin_timeout,
                        samples=kr.sampler.samples, duration=kr.now(),
                        model_errors=model_errors, model_received=model_received,
-                       proc_lines=proc_lines, t0=kr.t0, reader=lab.reader_name())
+                       proc_lines=proc_lines, t0=kr.t0, reader=lab.reader_name(),
+                       sockets=view.net)
     live_run._lab = lab
     return live_run
 
