@@ -60,6 +60,11 @@ def _loopback_problem() -> str | None:
             s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
     except OSError as exc:
         return f"no TCP on loopback here: {exc}"
+    try:
+        with Diag() as diag:               # the queues are read as ss reads them
+            diag.dump()
+    except OSError as exc:
+        return f"sock_diag netlink is not available here: {exc}"
     return None
 
 
