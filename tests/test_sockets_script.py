@@ -455,7 +455,8 @@ def test_time_wait_eaddrinuse():
                      (0.7, "s2.bind(('', 80))", "EADDRINUSE"),
                      (0.7, "s2.bind(('', 80))", "EADDRINUSE"),
                      (60.6, "s2.bind(('', 80))", "0"),      # TIME-WAIT from 0.6 s, for 60 s
-                     (61.2, "s3.bind(('', 80))", "0")]
+                     # the client's ACK of conn2's FIN arrives (61.1) before its own FIN
+                     (61.3, "s3.bind(('', 80))", "0")]
     assert ("server", "s3.listen(5)", "0") == res[-1]
     tw = [o.ss for o in out if o.command.kind == "ss"]
     assert tw[0] == ("State      Recv-Q Send-Q Local Address:Port Peer Address:Port\n"
