@@ -21,10 +21,7 @@ from tcplab.procnet import SocketRow
 
 S = TcpState
 
-try:                                       # the loopback lab's skip condition, reused
-    from test_live import PROBLEM, needs_loopback
-except ImportError:                        # pragma: no cover - run from elsewhere
-    PROBLEM, needs_loopback = "test_live not importable", pytest.mark.skip
+from test_live import needs_loopback      # the loopback lab's skip condition
 
 
 def _view(script: list[str]) -> SocketView:

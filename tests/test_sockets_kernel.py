@@ -24,12 +24,11 @@ The kernel is the judge: where they differed the model was fixed (see the git lo
 from __future__ import annotations
 
 import errno
-import os
 import socket
 import struct
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import pytest
