@@ -91,6 +91,7 @@ class SsView:
         (``TcpExtListenOverflows``, ...; see :data:`~tcplab.sockets.NSTAT_COUNTERS`): what Linux counts when
         a listener's queues overflow.
 
+        >>> from tcplab import SocketNetwork
         >>> net = SocketNetwork(latency=0.001)
         >>> lsock = net.socket("server"); lsock.bind(80); lsock.listen(0)
         >>> for _ in range(2):
