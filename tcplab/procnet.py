@@ -86,6 +86,10 @@ def linux_state(code: int) -> TcpState | None:
     return _BY_LINUX_CODE.get(code)
 
 
+#: The highest kernel state code (``TCP_BOUND_INACTIVE``, Linux 6.6+: a socket bound but
+#: not listening or connected; ``ss`` shows it only when asked for ``state bound-inactive``).
+TCP_BOUND_INACTIVE = 13
+
 #: Kernel code -> state, once (the live lab's sampler reads thousands of rows a second).
 _BY_LINUX_CODE = {**{s.linux: s for s in TcpState}, TCP_NEW_SYN_RECV: TcpState.SYN_RECEIVED}
 
@@ -227,6 +231,10 @@ def parse_proc_line(line: str) -> SocketRow:
         retransmits, uid, inode = int(f[6], 16), int(f[7]), int(f[9])
     except (IndexError, ValueError) as exc:
         raise ValueError(f"cannot read /proc/net/tcp line {line.strip()!r}: {exc}") from None
+    if not 1 <= code <= TCP_BOUND_INACTIVE:
+        raise ValueError(f"/proc/net/tcp line {line.strip()!r}: state code {f[3]} is no "
+                         f"kernel TCP state (include/net/tcp_states.h: 01 ESTABLISHED .. "
+                         f"0B CLOSING, 0C NEW_SYN_RECV, 0D BOUND_INACTIVE)")
     if len(f) >= 17:
         kind = "full"
     else:

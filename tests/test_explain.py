@@ -381,3 +381,13 @@ def test_ss_p_without_root_claims_only_what_it_saw():
     assert "accept queue" in mine.waits and mine.section == ex.SECTIONS["backlog"]
     held = note_for(report, ("10.0.0.2", 41000))       # no timer where timers are shown
     assert "shutdown(SHUT_WR)" in held.waits and held.verdict == "watch"
+
+
+def test_an_impossible_state_code_in_proc_net_tcp_is_refused_by_name():
+    import pytest
+    from tcplab.procnet import parse_proc_line
+    line = ("   0: 0100007F:1F90 00000000:0000 0F 00000000:00000000 00:00000000 00000000     0"
+            "        0 12345 1 0000000000000000 100 0 0 10 0")
+    with pytest.raises(ValueError, match="state code 0F is no kernel TCP state"):
+        parse_proc_line(line)
+    assert parse_proc_line(line.replace(" 0F ", " 0A ")).state.name == "LISTEN"
