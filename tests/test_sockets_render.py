@@ -472,7 +472,7 @@ def test_explorer_drives_the_wire_of_hosts_with_sockets():
     assert _ss_rows(e.view.badges["server"].value)[0][:3] == ["LISTEN", "0", "1"]
     e.undo()                               # takes back the accept()
     assert _ss_rows(e.view.badges["server"].value)[0][:3] == ["LISTEN", "1", "1"]
-    with pytest.raises(ValueError, match="make the call in code"):
+    with pytest.raises(ValueError, match=r"use its socket calls, e.g. socket_call\('client', "):
         e.call("client", "close")
     with pytest.raises(ValueError, match="is a run of two bare TCBs"):
         e.load_scenario("handshake")

@@ -236,7 +236,8 @@ def explain_html(net: Network, k: int, total: int | None, colors: Mapping[str, s
     CLOSED).  ``total`` adds "of N" to the step number; ``earlier`` lists steps that
     happened on the way (an explorer action that took several steps).  On a network of
     hosts with sockets (``socks``) the actor is named with its socket's tag
-    (``server :40001``) and a socket call's result is shown."""
+    (``server :40001``) and a socket call's result is shown (a ``recv()``'s bytes too:
+    ``b'GET /' (5 bytes)``, a long one cut to 60 characters)."""
     if k < 0:
         head = (f'<span class="tl-stepno">Step 0{f" of {total}" if total else ""}</span>'
                 f" · t = {_fmt_t(0.0)} s")
@@ -258,8 +259,13 @@ def explain_html(net: Network, k: int, total: int | None, colors: Mapping[str, s
             + (f"<code>{esc(step.event)}</code> · " if step.kind != "wire" else "") + move)
     extra = ""
     if step.result is not None and step.socket_call:
-        extra += (f'<div class="tl-ex-more">the call returned '
-                  f'<code>{esc(step.result)}</code></div>')
+        got = f"<code>{esc(step.result)}</code>"
+        if step.read:                        # recv(): the bytes themselves, then how many
+            text = repr(step.read)
+            text = text if len(text) <= 60 else text[:56] + "…" + text[-1]
+            got = f"<code>{esc(text)}</code> ({esc(step.result)})"
+        extra += f'<div class="tl-ex-more">the call returned {got}</div>'
+
     if step.delivered:
         extra += (f'<div class="tl-ex-more">delivered to the application: '
                   f'<code>{esc(step.delivered.decode("utf-8", "replace"))}</code></div>')

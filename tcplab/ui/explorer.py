@@ -14,22 +14,35 @@ it; the model decides what happens.  Built on ipywidgets, :mod:`tcplab.ui.view` 
 :mod:`tcplab.ui.cards`.
 
 Given a :class:`~tcplab.sockets.SocketNetwork` (hosts that hold sockets), the explorer
-shows each host's TCBs and its ``ss -tano`` (:class:`tcplab.ui.view.View`) and drives the
-wire and the timers as for any run; the socket calls themselves are made in code, on the
-run's :class:`~tcplab.sockets.Socket` objects (``e.net.sockets("server")``), and
-:meth:`Explorer.refresh` shows what they did.
+shows each host's TCBs and its ``ss -tano`` (:class:`tcplab.ui.view.View`), drives the
+wire and the timers as for any run, and makes the socket calls: per host, a list of its
+open sockets and a button per call (:mod:`tcplab.ui.socket_calls`: the client connects, the
+server listens and accepts, either sends, receives, shuts down, closes).  A call's result
+shows in the explanation; a call the kernel refuses (``EAGAIN``, ``EINVAL``, ...) changes
+nothing and says why in one line (``t-refused``).  :meth:`Explorer.socket_call` is the same
+from Python; calls made in code on the run's :class:`~tcplab.sockets.Socket` objects are
+shown by :meth:`Explorer.refresh`.
 
 Stable CSS classes: ``t-explorer``, ``t-call-<endpoint>-<call>``, ``t-send-data-<endpoint>``,
 ``t-endpoint-<endpoint>``, ``t-wire``, ``t-wire-row`` (and ``t-pid-<id>``) with
 ``t-deliver``, ``t-drop``, ``t-dup``; ``t-next-timer``, ``t-next-event``, ``t-undo``,
 ``t-load``, ``t-restart``, ``t-redo``, ``t-challenge`` (and ``t-challenge-panel``,
-``t-edge-count``, ``t-hint``), ``t-whole``, ``t-pictures``, ``t-error``.
+``t-edge-count``, ``t-hint``), ``t-whole``, ``t-pictures``, ``t-error``; with sockets
+``t-sock-pick-<host>``, ``t-sock-<host>-<call>`` and the others of
+:mod:`tcplab.ui.socket_calls`.
 
 >>> e = explorer("handshake")
 >>> e.call("client", "close").after.rfc
 'FIN-WAIT-1'
 >>> [p.segment.label() for p in e.net.in_flight]
 ['FIN,ACK']
+
+>>> from tcplab.sockets import SocketNetwork
+>>> e = explorer(SocketNetwork())
+>>> e.socket_call("server", "listen").result, e.socket_call("client", "connect").result
+('0', 'EINPROGRESS')
+>>> e.socket_calls["client"].pick.options
+(('fd 3 :40000 SYN-SENT', 3),)
 """
 
 from __future__ import annotations
@@ -47,6 +60,7 @@ from ..steps import Step
 from .cards import css_name, esc, packet_html, timer_name
 from .challenge import panel_html, progress
 from .screen import keys_html
+from .socket_calls import HostCalls, perform, refusal_html
 from .style import stylesheet
 from .view import Guarded, View, button, check_style, html_widget, pictures, scenario_of
 
@@ -62,12 +76,15 @@ class Explorer(Guarded, widgets.VBox):
     ``net`` is the live network.  ``call_buttons[endpoint][call]``, ``wire_rows`` (packet id
     -> row), ``undo_button``, ``redo_button``, ``next_timer_button``,
     ``next_event_button``, ``load`` (the scenario dropdown), ``challenge`` (the "reach every
-    edge" box) and ``error`` are the parts a test or a notebook may drive.
+    edge" box) and ``error`` are the parts a test or a notebook may drive; on hosts with
+    sockets ``socket_calls[host]`` (:class:`~tcplab.ui.socket_calls.HostCalls`: its list of
+    sockets ``pick``, its ``buttons``) instead of ``call_buttons``.  ``port``: the port the
+    server listens on and the client connects to.
     """
 
     def __init__(self, start: "None | str | Scenario | Network" = None, *, style: str = "rfc",
                  layers: "str | Iterable[str] | None" = None,
-                 send_data: str = "hello") -> None:
+                 send_data: str = "hello", port: int = 80) -> None:
         check_style(style)
         if start is None:
             net, sc = Network(), None
@@ -75,7 +92,10 @@ class Explorer(Guarded, widgets.VBox):
             net, sc = scenario_of(start)
         self.net = net
         self.names = net.names
-        self.sockets = isinstance(net, SocketNetwork)   # hosts with sockets: no call buttons
+        self.sockets = isinstance(net, SocketNetwork)   # hosts with sockets: socket calls
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ValueError(f"port is a port number 1..65535 (the server's), got {port!r}")
+        self.port = port
         self._given = net.replay() if start is not None and sc is None else None
         self.view = View(net.names, style=style, layers=layers)
         self.colors = self.view.colors
@@ -133,6 +153,7 @@ class Explorer(Guarded, widgets.VBox):
         self.call_buttons: dict[str, dict[str, widgets.Button]] = {}
         self.call_notes: dict[str, dict[str, widgets.HTML]] = {}
         self.send_data: dict[str, widgets.Text] = {}
+        self.socket_calls: dict[str, HostCalls] = {}
         cards = []
         for name in self.names:
             rows = []
@@ -155,17 +176,18 @@ class Explorer(Guarded, widgets.VBox):
                 group = widgets.HBox(parts)
                 group.add_class("tl-call")
                 rows.append(group)
-            if self.sockets:
-                rows.append(html_widget("tl-sock", '<span class="tl-why">socket calls: in '
-                                        f'code, on <code>net.sockets("{esc(name)}")</code>'
-                                        '</span>'))
+            if self.sockets:             # the first host connects, the other listens
+                hc = HostCalls(name, listens=name != self.names[0], peer=net.peer(name),
+                               port=port, send_data=send_data, color=self.colors[name],
+                               on_call=lambda h, c: self._safe(self._socket_click, h, c))
+                self.socket_calls[name] = hc
             # one row of calls per endpoint (the socket API and why a call is off: on hover,
             # and in the notes below, shown when the screen is tall enough)
             calls = widgets.HBox(rows)
             calls.add_class("tl-calls")
             notes = widgets.VBox(list(self.call_notes[name].values()))
             notes.add_class("tl-notes")
-            rows = [calls, notes]
+            rows = [calls, notes] if not self.sockets else [self.socket_calls[name].row]
             self.view.badges[name].layout = widgets.Layout(flex="0 0 auto", width="100%")
             card = widgets.VBox([self.view.badges[name], *rows],
                                 layout=widgets.Layout(flex="1 1 0", min_width=(
@@ -198,12 +220,13 @@ class Explorer(Guarded, widgets.VBox):
                      'user calls on either side, then decide what the wire does with each '
                      'segment: deliver it, drop it, duplicate it. Deliver two FINs crosswise '
                      'to see a simultaneous close.</div>' if not self.sockets else
-                     '<div class="tl-head-title">Explore: you are the network between two '
-                     'hosts with sockets</div><div class="tl-head-sum">Decide what the wire '
-                     'does with each segment (deliver it, drop it, duplicate it) and when '
+                     '<div class="tl-head-title">Explore: you are both applications and the '
+                     'network between two hosts with sockets</div><div class="tl-head-sum">'
+                     'Make the socket calls on either host (on the socket picked in its '
+                     'list), then decide what the wire does with each segment and when '
                      'timers fire; each host shows its sockets as <code>ss -tano</code> '
-                     'does. Make socket calls in code, then call <code>refresh()</code>.'
-                     '</div>')
+                     'does. A call the kernel refuses (<code>EAGAIN</code>, '
+                     '<code>EINVAL</code>, ...) changes nothing.</div>')
         super().__init__([html_widget(None, stylesheet()), html_widget("tl-keyhook",
                           keys_html("explorer")), head, bar,
                           self.error, top, self.wire, v.explain, self.challenge_panel,
@@ -226,13 +249,58 @@ class Explorer(Guarded, widgets.VBox):
 
     def call(self, name: str, call: str, *args: object) -> Step:
         """User call ``call`` on endpoint ``name`` (send takes the text box's data).  On a
-        network of hosts with sockets there are no such calls: use its sockets."""
+        network of hosts with sockets there are no such calls: see :meth:`socket_call`."""
         if self.sockets:
-            raise ValueError(f"the {name} is a host with sockets: make the call in code on "
-                             f"its Socket objects (net.sockets({name!r})), then refresh()")
+            raise ValueError(f"the {name} is a host with sockets: use its socket calls, "
+                             f"e.g. socket_call({name!r}, 'close'), or make them in code on "
+                             f"net.sockets({name!r}), then refresh()")
         if call == "send" and not args:
             args = (self.send_data[name].value,)
         return self._act(lambda: self.net.call(name, call, *args))
+
+    def socket_call(self, host: str, call: str, fd: int | None = None) -> Step:
+        """Socket call ``call`` on ``host`` (what its button does; the calls are
+        :data:`tcplab.ui.socket_calls.CALLS`) on descriptor ``fd`` (default: the socket
+        picked in the host's list; for ``accept`` its listener), with the host's text box
+        (``send``), backlog and ``SO_REUSEADDR`` boxes (``listen``).  Returns the call's
+        (last) step; raises what the model raises (``BlockingIOError`` for ``EAGAIN``, ...),
+        and a refused call changes nothing.  ``ValueError`` on a network without sockets,
+        for a call the host has no button for, or an ``fd`` it does not have open."""
+        if not self.sockets:
+            raise ValueError("socket_call() is for hosts with sockets (explorer(SocketNetwork"
+                             "())); these are two bare TCBs: use call()")
+        if host not in self.socket_calls:
+            raise ValueError(f"no host {host!r}; the hosts are {', '.join(self.names)}")
+        hc = self.socket_calls[host]
+        if call not in hc.calls:
+            raise ValueError(f"the {host}'s socket calls are {', '.join(hc.calls)}; not "
+                             f"{call!r}")
+        now = self.net.sockets(host)    # (calls made in code may have changed them)
+        if fd is None:
+            sock = hc.target(call, now)
+        else:
+            sock = next((s for s in now if s.fd == fd), None)
+            if sock is None:
+                open_fds = ", ".join(str(s.fd) for s in now) or "none"
+                raise ValueError(f"the {host} has no open descriptor {fd!r} (open: "
+                                 f"{open_fds})")
+        extra = {"port": self.port, "data": hc.data.value}
+        if hc.listens:
+            extra.update(backlog=hc.backlog.value, reuseaddr=hc.reuse.value)
+        return self._act(lambda: perform(self.net, host, call, sock,  # type: ignore
+                                         **extra))
+
+    def _socket_click(self, host: str, call: str) -> None:
+        """A socket button: a refused call says why in the error slot; a call that was
+        made (even one that reports an error, as ``recv()`` → ``ECONNRESET``) shows in
+        the explanation."""
+        mark = len(self.net.history)
+        try:
+            self.socket_call(host, call)
+        except OSError as exc:
+            if len(self.net.history) == mark:
+                self.error.value = refusal_html(host, call, exc)
+                self.error.layout.display = ""
 
     def deliver(self, pid: int) -> Step:
         self._on_wire(pid)
@@ -391,6 +459,8 @@ class Explorer(Guarded, widgets.VBox):
                     note_w.value = note
             if name in self.send_data:
                 self.send_data[name].disabled = allowed.get("send") is not None
+        for hc in self.socket_calls.values():
+            hc.show(net)                  # type: ignore[arg-type]
         self._refresh_wire()
         timers = net.timers()
         if timers:
@@ -484,5 +554,8 @@ def explorer(start: "None | str | Scenario | Network" = None, **kwargs: object) 
     a button per user call with its socket-API name; calls not possible now are disabled and
     say why on hover.  The wire lists the segments in flight, each with Deliver / Drop /
     Duplicate.  "Next timer" advances the clock to the next timer; Undo takes an action back.
+    Given a :class:`~tcplab.sockets.SocketNetwork`, per host its sockets and the socket
+    calls instead (``explorer(SocketNetwork())`` starts with no socket at all; ``port``:
+    the server's port, 80).
     """
     return Explorer(start, **kwargs)  # type: ignore[arg-type]
