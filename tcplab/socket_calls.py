@@ -21,9 +21,11 @@ import errno
 import os
 import socket as _socket
 import struct
+from dataclasses import replace
 
 from .actions import SocketCall
 from .endpoint import Endpoint
+from .segment import Flags
 from .states import TcpState
 from .steps import Step
 
@@ -473,7 +475,7 @@ class SocketCalls:
         routes = [sock] * len(sent)
         for child in waiting:
             if child.ep is not None and child.state is not S.CLOSED:
-                sub = child.ep.abort()
+                sub = self._linux_abort(child.ep)
                 sent += sub.sent
                 routes += [child] * len(sub.sent)
             child.gone = True
@@ -499,6 +501,18 @@ class SocketCalls:
             self._free_fd(sock)
         return step, None
 
+    def _linux_abort(self, ep: Endpoint) -> Step:
+        """ABORT (§3.10.5) as Linux sends it from a socket: its RST carries the ACK of
+        RCV.NXT (``tcp_send_active_reset``: ``TCPHDR_ACK | TCPHDR_RST``; measured on 6.18)."""
+        rcv_nxt = ep.rcv_nxt
+        step = ep.abort()
+        if any(seg.rst and not seg.has_ack for seg in step.sent):
+            step.sent = tuple(replace(seg, flags=seg.flags | Flags.ACK, ack=rcv_nxt)
+                              if seg.rst and not seg.has_ack else seg for seg in step.sent)
+            step.explanation += (f" Linux sends it as RST,ACK (ACK={rcv_nxt}: "
+                                 "tcp_send_active_reset).")
+        return step
+
     def _free_fd(self, sock: _Sock) -> None:
         if sock.fd is not None:
             self._socks[sock.host].pop(sock.fd, None)
@@ -520,7 +534,7 @@ class SocketCalls:
             sock.gone = True
             return step, None
         if sock.linger == (1, 0) or (sock.linger and sock.linger[0] and not sock.linger[1]):
-            step = ep.abort()
+            step = self._linux_abort(ep)
             step.socket_call = "close() with SO_LINGER {1, 0}"
         else:
             step = ep.close(orphan=True)

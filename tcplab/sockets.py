@@ -310,6 +310,13 @@ class SocketNetwork(SocketCalls, SsView, Network):
         """The :class:`~tcplab.Socket` for ``host``'s descriptor ``fd`` (used by the calls)."""
         return Socket(self, host, fd, serial)
 
+    def rewind(self, n: int) -> None:
+        """Go back in place to the state after the first ``n`` steps (Undo).  As after
+        :meth:`replay`, the TCBs are the sockets': reads go through ``Socket.recv``."""
+        super().rewind(n)
+        for ep in self.endpoints.values():
+            ep._network = None
+
     def _blank(self) -> "SocketNetwork":
         return SocketNetwork(self.names, addresses=self.addresses, syncookies=self.syncookies,
                              latency=self.latency, seed=self.seed, config=self.config,

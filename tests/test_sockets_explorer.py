@@ -21,7 +21,7 @@ pytest.importorskip("ipywidgets")
 from tcplab import Config, TcpState, scenarios  # noqa: E402
 from tcplab.sockets import SocketNetwork  # noqa: E402
 from tcplab.ui import explorer  # noqa: E402
-from tcplab.ui.socket_calls import (CONNECT_CALLS, LISTEN_CALLS, NO_SOCKET,  # noqa: E402
+from tcplab.ui.socket_buttons import (CONNECT_CALLS, LISTEN_CALLS, NO_SOCKET,  # noqa: E402
                                     perform, refusal_html, socket_label)
 
 S = TcpState
@@ -301,6 +301,6 @@ def test_perform_and_refusal_html_on_their_own():
 def test_doctests_of_the_socket_calls_the_explorer_and_the_cards():
     import doctest
     import importlib
-    for name in ("tcplab.ui.socket_calls", "tcplab.ui.explorer", "tcplab.ui.cards"):
+    for name in ("tcplab.ui.socket_buttons", "tcplab.ui.explorer", "tcplab.ui.cards"):
         res = doctest.testmod(importlib.import_module(name))   # (tcplab.ui.explorer is
         assert res.failed == 0 and res.attempted >= 3, name     # also the function)

@@ -16,7 +16,7 @@ it; the model decides what happens.  Built on ipywidgets, :mod:`tcplab.ui.view` 
 Given a :class:`~tcplab.sockets.SocketNetwork` (hosts that hold sockets), the explorer
 shows each host's TCBs and its ``ss -tano`` (:class:`tcplab.ui.view.View`), drives the
 wire and the timers as for any run, and makes the socket calls: per host, a list of its
-open sockets and a button per call (:mod:`tcplab.ui.socket_calls`: the client connects, the
+open sockets and a button per call (:mod:`tcplab.ui.socket_buttons`: the client connects, the
 server listens and accepts, either sends, receives, shuts down, closes).  A call's result
 shows in the explanation; a call the kernel refuses (``EAGAIN``, ``EINVAL``, ...) changes
 nothing and says why in one line (``t-refused``).  :meth:`Explorer.socket_call` is the same
@@ -29,7 +29,7 @@ Stable CSS classes: ``t-explorer``, ``t-call-<endpoint>-<call>``, ``t-send-data-
 ``t-load``, ``t-restart``, ``t-redo``, ``t-challenge`` (and ``t-challenge-panel``,
 ``t-edge-count``, ``t-hint``), ``t-whole``, ``t-pictures``, ``t-error``; with sockets
 ``t-sock-pick-<host>``, ``t-sock-<host>-<call>`` and the others of
-:mod:`tcplab.ui.socket_calls`.
+:mod:`tcplab.ui.socket_buttons`.
 
 >>> e = explorer("handshake")
 >>> e.call("client", "close").after.rfc
@@ -60,7 +60,7 @@ from ..steps import Step
 from .cards import css_name, esc, packet_html, timer_name
 from .challenge import panel_html, progress
 from .screen import keys_html
-from .socket_calls import HostCalls, perform, refusal_html
+from .socket_buttons import HostCalls, perform, refusal_html
 from .style import stylesheet
 from .view import Guarded, View, button, check_style, html_widget, pictures, scenario_of
 
@@ -77,7 +77,7 @@ class Explorer(Guarded, widgets.VBox):
     -> row), ``undo_button``, ``redo_button``, ``next_timer_button``,
     ``next_event_button``, ``load`` (the scenario dropdown), ``challenge`` (the "reach every
     edge" box) and ``error`` are the parts a test or a notebook may drive; on hosts with
-    sockets ``socket_calls[host]`` (:class:`~tcplab.ui.socket_calls.HostCalls`: its list of
+    sockets ``socket_calls[host]`` (:class:`~tcplab.ui.socket_buttons.HostCalls`: its list of
     sockets ``pick``, its ``buttons``) instead of ``call_buttons``.  ``port``: the port the
     server listens on and the client connects to.
     """
@@ -260,7 +260,7 @@ class Explorer(Guarded, widgets.VBox):
 
     def socket_call(self, host: str, call: str, fd: int | None = None) -> Step:
         """Socket call ``call`` on ``host`` (what its button does; the calls are
-        :data:`tcplab.ui.socket_calls.CALLS`) on descriptor ``fd`` (default: the socket
+        :data:`tcplab.ui.socket_buttons.CALLS`) on descriptor ``fd`` (default: the socket
         picked in the host's list; for ``accept`` its listener), with the host's text box
         (``send``), backlog and ``SO_REUSEADDR`` boxes (``listen``).  Returns the call's
         (last) step; raises what the model raises (``BlockingIOError`` for ``EAGAIN``, ...),
