@@ -25,9 +25,10 @@ from ...states import TcpState
 from ...steps import Step
 from ..theme import COLORS, PALETTE
 from ..words import call_text, rfc_words, timer_text
-from .geometry import (GAP_IN, HEAD_IN, FOOT_IN, LABEL_PT, LINE_H, SIDE_COL_IN, SIDE_PT,
-                       STATE_COL_IN, STATE_PT, TICKS_IN, Arrow, Rect, TimeMap, fmt_gap,
-                       fmt_seconds, label_variants, mono_w, sans_w, seg_label, side_of)
+from .geometry import (GAP_IN, HEAD_IN, FOOT_IN, LABEL_PT, LINE_H, SCREEN_GAP_IN,
+                       SCREEN_SIDE_COL_IN, SIDE_COL_IN, SIDE_PT, STATE_COL_IN, STATE_PT,
+                       TICKS_IN, Arrow, Rect, TimeMap, fmt_gap, fmt_seconds, label_variants,
+                       mono_w, sans_w, seg_label, side_of)
 from .history import Pkt, Run
 
 __all__ = ["STYLES", "LadderLayout", "TwSpan", "ColItem"]
@@ -67,20 +68,25 @@ class LadderLayout:
 
     Computed once from the full history, so that drawing any prefix of it (``upto=``)
     uses the same scale and places every label where the full picture has it.
+    ``screen=True``: the widgets' narrower paper (:data:`~.geometry.SCREEN_GAP_IN` between
+    the timelines and :data:`~.geometry.SCREEN_SIDE_COL_IN` for the calls and timers);
+    the files keep the wide one.
     """
 
-    def __init__(self, run: Run, style: str = "rfc"):
+    def __init__(self, run: Run, style: str = "rfc", *, screen: bool = False):
         if style not in STYLES:
             raise ValueError(f"style is one of {', '.join(STYLES)}; got {style!r}")
         self.run = run
         self.style = style
+        self.screen = bool(screen)
+        gap, side = (SCREEN_GAP_IN, SCREEN_SIDE_COL_IN) if screen else (GAP_IN, SIDE_COL_IN)
         self.names = run.names
         unit = run.latency if run.latency > 0 else 0.1
         self.unit = unit
         h = run.history
         # -- x positions ------------------------------------------------------------------
-        self.x_line = (SIDE_COL_IN + STATE_COL_IN, SIDE_COL_IN + STATE_COL_IN + GAP_IN)
-        self.width = self.x_line[1] + STATE_COL_IN + SIDE_COL_IN
+        self.x_line = (side + STATE_COL_IN, side + STATE_COL_IN + gap)
+        self.width = self.x_line[1] + STATE_COL_IN + side
         # -- time map ---------------------------------------------------------------------
         times = [s.time for s in h] + [run.now]
         for p in run.packets.values():
