@@ -325,32 +325,42 @@ BOXES = """([root, sels]) => sels.map(s => {
 })"""
 
 
-def _open_screen(page, base: str, theme: str) -> None:
+#: JupyterLab's layouts a learner meets: its default (the file browser open on the left, the
+#: right side panel closed) and both side panels collapsed (more room for the notebook).
+LAYOUTS = ("file-browser", "collapsed")
+
+
+def _open_screen(page, base: str, theme: str, layout: str = "collapsed") -> None:
     page.goto(f"{base}/lab/tree/screen-check.ipynb?token={TOKEN}&reset")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=UI_TIMEOUT)
     playwright_api.expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(
         timeout=UI_TIMEOUT)
-    page.evaluate("""async (theme) => {
+    page.evaluate("""async ([theme, layout]) => {
         const app = window.jupyterapp;
-        app.shell.collapseLeft(); app.shell.collapseRight();
+        app.shell.collapseRight();
+        if (layout === 'collapsed') app.shell.collapseLeft();
+        else app.shell.activateById('filebrowser');     // the default: the file browser open
         await app.commands.execute('apputils:change-theme', {theme});
-    }""", THEMES[theme])
+    }""", [THEMES[theme], layout])
+    if layout == "file-browser":
+        playwright_api.expect(page.locator("#filebrowser")).to_be_visible(timeout=UI_TIMEOUT)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.locator(".t-explorer .t-ladder svg").first.wait_for(timeout=UI_TIMEOUT * 2)
     page.locator(".t-stepper .t-ladder svg").first.wait_for(timeout=UI_TIMEOUT)
     page.wait_for_timeout(300)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("theme", list(THEMES))
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
+def test_widgets_are_readable_on_one_screen(lab, browser, size, theme, layout):
     ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        _open_screen(page, lab, theme)
-        tag = f"{size[0]}x{size[1]}-{theme}"
+        _open_screen(page, lab, theme, layout)
+        tag = f"{size[0]}x{size[1]}-{theme}-{layout}"
         for root in (".t-stepper", ".t-explorer"):
             w = page.locator(root).first
             # the learner scrolls the widget's bar to the top of the notebook
@@ -375,14 +385,26 @@ def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
                 assert min(px, spx) >= 11, f"{tag} {root} {tab}: text under 11 px: " \
                     f"{what} {px:.1f} px, {swhat} {spx:.1f} px"
             w.locator(".lm-TabBar-tab", has_text="Sequence").click()
-            assert page.evaluate(SCROLLERS, root) == [], "something scrolls inside the widget"
-            sels = [".tl-bar", ".t-explain", ".tl-badge", ".t-ladder svg #now"
-                    if root == ".t-stepper" else ".t-ladder svg", ".tl-bar > :last-child"]
+            scrollers = page.evaluate(SCROLLERS, root)
+            assert scrollers == [], f"{tag}: something scrolls inside the widget: {scrollers}"
+            # on screen together: the bar (its first and last control; the stepper's Step
+            # button), both states, the explanation, the picture's frame and the "whole
+            # picture" box beside its tabs -- and the ladder's "now" inside the frame
+            sels = [".tl-bar", ".tl-bar > :first-child", ".tl-bar > :last-child",
+                    ".t-explain", ".tl-badge", ".t-ladder .tl-frame", ".t-whole"]
+            if root == ".t-stepper":
+                sels += ["button.t-step", ".t-ladder svg #now"]
             boxes = page.evaluate(BOXES, [root, sels])
-            vh = size[1]
+            vw, vh = size
             for sel, box in zip(sels, boxes):
                 assert box is not None, f"{root} {sel} missing"
-                assert 0 <= box[0] and box[1] <= vh + 1, f"{tag} {root} {sel} off screen: {box}"
+                assert 0 <= box[0] and box[1] <= vh + 1 and 0 <= box[2] and box[3] <= vw, \
+                    f"{tag} {root} {sel} off screen: {box}"
+            frame = boxes[sels.index(".t-ladder .tl-frame")]
+            if root == ".t-stepper":
+                now = boxes[-1]
+                assert frame[0] <= now[0] and now[1] <= frame[1] + 1, \
+                    f"{tag}: the ladder's now {now} is outside its frame {frame}"
             bar_top = boxes[0][0]
             tops = page.evaluate(
                 f"() => [...document.querySelector('{root} .tl-bar').children]"

@@ -83,7 +83,7 @@ class Explorer(Guarded, widgets.VBox):
         first = sc.name if sc else _GIVEN if self._given is not None else _EMPTY
         self.load = widgets.Dropdown(options=options, value=first,
                                      description="start from",
-                                     layout=widgets.Layout(width="330px"),
+                                     layout=widgets.Layout(flex="0 1 330px", min_width="250px"),
                                      style={"description_width": "68px"})
         self.load.add_class("t-load")
         self.load.observe(lambda ch: self._safe(self.load_scenario, ch["new"]), "value")
@@ -113,7 +113,7 @@ class Explorer(Guarded, widgets.VBox):
         self.challenge_panel.layout.display = "none"
         bar = widgets.HBox([self.load, self.restart_button, self.undo_button,
                             self.redo_button, self.next_event_button,
-                            self.next_timer_button, self.whole, self.challenge])
+                            self.next_timer_button, self.challenge])
         bar.add_class("tl-bar")
 
         # endpoints
@@ -135,7 +135,7 @@ class Explorer(Guarded, widgets.VBox):
                 parts: list[widgets.Widget] = [btn]
                 if call == "send":
                     data = widgets.Text(value=send_data, placeholder="data",
-                                        layout=widgets.Layout(width="90px"))
+                                        layout=widgets.Layout(width="64px"))
                     data.add_class(f"t-send-data-{css_name(name)}")
                     self.send_data[name] = data
                     parts.append(data)

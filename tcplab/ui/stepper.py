@@ -114,7 +114,7 @@ class Stepper(Guarded, widgets.VBox):
         self.coverage.add_class("t-coverage")
         self.coverage.observe(lambda ch: self._safe(self._set_coverage, ch["new"]), "value")
         bar = widgets.HBox([b["reset"], b["back"], b["step"], b["play"], self.speed,
-                            self.slider, self.whole, self.coverage])
+                            self.slider, self.coverage])
         bar.add_class("tl-bar")
 
         # predict-first

@@ -115,7 +115,7 @@ class View:
             self._ladder_cache.move_to_end(key)
             return svg
         from ..render.ladder_diagram import ladder_svg
-        svg = framed(ladder_svg(net, upto=upto, style=self.style), "ladder")
+        svg = framed(ladder_svg(net, upto=upto, style=self.style, screen=True), "ladder")
         self._ladder_cache[key] = svg
         while len(self._ladder_cache) > _LADDER_CACHE:
             self._ladder_cache.popitem(last=False)
@@ -169,10 +169,12 @@ class View:
                         "total": t3 - t0}
 
 
-def pictures(view: View) -> tuple[widgets.Tab, widgets.Checkbox]:
+def pictures(view: View) -> tuple[widgets.Box, widgets.Checkbox]:
     """The ladder and the diagram on two tabs, each at the widget's full width in a frame
     that fits the screen (see :mod:`tcplab.ui.screen`), and the "whole picture" box that
-    lifts the frames (the page scrolls instead)."""
+    lifts the frames (the page scrolls instead), at the right end of the tabs' row (the
+    toolbar keeps its room).  Returns the box holding both (the tabs are its first child)
+    and the check box."""
     panels = {"ladder": widgets.Box([view.ladder]), "diagram": widgets.Box([view.diagram])}
     for name, panel in panels.items():
         panel.add_class("tl-panel")
@@ -192,7 +194,9 @@ def pictures(view: View) -> tuple[widgets.Tab, widgets.Checkbox]:
         (tabs.add_class if on else tabs.remove_class)("tl-whole")
 
     whole.observe(lambda ch: lift(ch["new"]), "value")
-    return tabs, whole
+    box = widgets.Box([tabs, whole], layout=widgets.Layout(width="100%"))
+    box.add_class("tl-picbox")
+    return box, whole
 
 
 class Guarded:
