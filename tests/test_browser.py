@@ -197,6 +197,7 @@ def test_stepper_follows_the_model_in_the_browser(lab, page):
     root = ".t-stepper >> nth=0"
     stepper = page.locator(".t-stepper").first
     stepper.scroll_into_view_if_needed()
+    stepper.locator(".lm-TabBar-tab", has_text="State diagram").click()   # it is redrawn there
     history = scenarios.get("handshake").run().history   # what the notebook's stepper shows
     step_button = stepper.locator("button.t-step")
     latencies = []
@@ -308,6 +309,19 @@ SMALLEST_TEXT = """(root) => {
   return [small, svgSmall];
 }"""
 
+# JS: the picture ``pic`` of ``root`` is drawn for the moment the widget shows: a selected tab
+# is drawn by the kernel on demand, so wait until the kernel has been idle for a while and
+# the picture's frame is there.
+DRAWN = """async ([root, pic]) => {
+  const sleep = ms => new Promise(ok => setTimeout(ok, ms));
+  const kernel = () => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  for (let quiet = 0, i = 0; quiet < 3 && i < 2000; i++) {
+    await sleep(50);
+    quiet = kernel().status === 'idle' ? quiet + 1 : 0;
+  }
+  return !!document.querySelector(root + ' ' + pic + ' .tl-frame');
+}"""
+
 # JS: elements inside ``root`` that scroll (content larger than their box, overflow auto/scroll).
 SCROLLERS = """(root) => [...document.querySelector(root).querySelectorAll('*')].filter(e => {
   const s = getComputedStyle(e);
@@ -376,7 +390,8 @@ def test_widgets_are_readable_on_one_screen(lab, browser, size, theme, layout):
             for tab in ("ladder", "diagram"):
                 if tab == "diagram":
                     w.locator(".lm-TabBar-tab", has_text="State diagram").click()
-                    page.wait_for_timeout(150)
+                    page.wait_for_function(DRAWN, arg=[root, ".t-diagram"],
+                                           timeout=UI_TIMEOUT)
                     shot(page, f"screen-{tag}-{root[3:]}-diagram.png")
                 (px, what), (spx, swhat) = page.evaluate(SMALLEST_TEXT, root)
                 print(f"\n{tag} {root} {tab}: smallest text {px:.1f} px ({what}), in the "
@@ -443,7 +458,10 @@ CLICK_TO_FRAME = """async ([root, button, watch]) => {
   return performance.now() - t0;
 }"""
 
-PICTURES_AND_TEXT = [".t-ladder", ".t-diagram", ".t-explain"]
+#: What a click changes on screen, with each tab of pictures in front (a widget shown in a
+#: notebook redraws only the picture on its visible tab).
+TABS = {"ladder": ("Sequence", [".t-ladder", ".t-explain"]),
+        "diagram": ("State diagram", [".t-diagram", ".t-explain"])}
 
 
 def _stats(ms: list[float]) -> str:
@@ -452,34 +470,42 @@ def _stats(ms: list[float]) -> str:
 
 
 def measure_latencies(page, rounds: int = 2) -> dict[str, list[float]]:
-    """Click every kind of widget action of the screen-check notebook and time click ->
-    the next painted frame with the pictures and the explanation updated."""
+    """Click every kind of widget action of the screen-check notebook, with the ladder's tab
+    and then the diagram's in front, and time click -> the next painted frame with the
+    picture and the explanation updated."""
     out: dict[str, list[float]] = {}
-
-    def click(name: str, root: str, button: str, watch=PICTURES_AND_TEXT) -> None:
-        out.setdefault(name, []).append(page.evaluate(CLICK_TO_FRAME, [root, button, watch]))
-
     st, ex = ".t-stepper", ".t-explorer"
-    for _ in range(rounds):
-        page.evaluate("() => document.querySelector('.t-stepper button.t-reset').click()")
-        page.wait_for_function("() => document.querySelector('.t-stepper .t-ladder svg')"
-                               ".getAttribute('data-upto') === '-1'", timeout=UI_TIMEOUT)
-        for _ in range(8):
-            click("stepper: Step", st, "button.t-step")
-        for _ in range(4):
-            click("stepper: Back", st, "button.t-back")
-        click("stepper: Reset", st, "button.t-reset")
-        # the explorer: make a run by hand, the ladder timed with the rest
-        click("explorer: Restart", ex, "button.t-restart", [".t-ladder", ".t-explain"])
-        click("explorer: call", ex, "button.t-call-server-listen")
-        click("explorer: call", ex, "button.t-call-client-connect")
-        for _ in range(3):
-            click("explorer: Deliver", ex, ".t-wire-row button.t-deliver")
-        click("explorer: call", ex, "button.t-call-client-close")
-        click("explorer: Drop", ex, ".t-wire-row button.t-drop", [".t-ladder", ".t-explain"])
-        click("explorer: Next timer", ex, "button.t-next-timer")
-        for _ in range(2):
-            click("explorer: Undo", ex, "button.t-undo")
+    for tab, (title, pictures) in TABS.items():
+        for root in (st, ex):
+            page.locator(root).first.locator(".lm-TabBar-tab", has_text=title).click()
+            page.wait_for_function(DRAWN, arg=[root, f".t-{tab}"], timeout=UI_TIMEOUT)
+        what = "" if tab == "ladder" else " (diagram)"
+
+        def click(name: str, root: str, button: str) -> None:
+            out.setdefault(name + what, []).append(
+                page.evaluate(CLICK_TO_FRAME, [root, button, pictures]))
+
+        for _ in range(rounds):
+            page.evaluate("() => document.querySelector('.t-stepper button.t-reset').click()")
+            page.wait_for_function(DRAWN, arg=[st, f".t-{tab}"], timeout=UI_TIMEOUT)
+            for _ in range(8):
+                click("stepper: Step", st, "button.t-step")
+            for _ in range(4):
+                click("stepper: Back", st, "button.t-back")
+            click("stepper: Reset", st, "button.t-reset")
+            # the explorer: make a run by hand, the pictures timed with the rest
+            click("explorer: Restart", ex, "button.t-restart")
+            click("explorer: call", ex, "button.t-call-server-listen")
+            click("explorer: call", ex, "button.t-call-client-connect")
+            for _ in range(3):
+                click("explorer: Deliver", ex, ".t-wire-row button.t-deliver")
+            click("explorer: call", ex, "button.t-call-client-close")
+            click("explorer: Drop", ex, ".t-wire-row button.t-drop")
+            click("explorer: Next timer", ex, "button.t-next-timer")
+            for _ in range(2):
+                click("explorer: Undo", ex, "button.t-undo")
+    for root in (st, ex):                     # as the learner found it
+        page.locator(root).first.locator(".lm-TabBar-tab", has_text="Sequence").click()
     return out
 
 
@@ -558,9 +584,9 @@ def test_keys_challenge_and_click_latencies(lab, browser):
         print("\nclick -> next painted frame (pictures and explanation updated), Chromium "
               "1366x768:")
         for name, ms in lat.items():
-            print(f"  {name:22s} {_stats(ms)}")
+            print(f"  {name:32s} {_stats(ms)}")
         every = [m for ms in lat.values() for m in ms]
-        print(f"  {'all actions':22s} {_stats(every)}")
+        print(f"  {'all actions':32s} {_stats(every)}")
         assert not errors, errors
     finally:
         ctx.close()
