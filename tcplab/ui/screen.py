@@ -143,8 +143,8 @@ _JS = """(function (img) {
                       : box.getBoundingClientRect().top + 34;
     var tall = Math.min(window.innerHeight, scroller ? scroller.clientHeight : 1e6);
     var h = Math.round(Math.max(200, Math.min(1000, tall - (start - top) - 12)));
-    if (root.style.getPropertyValue('--tl-pic-h') !== h + 'px')
-      root.style.setProperty('--tl-pic-h', h + 'px');
+    if (box.style.getPropertyValue('--tl-pic-h') !== h + 'px')   /* only the pictures */
+      box.style.setProperty('--tl-pic-h', h + 'px');              /* restyle, not all */
   };
   if (window.ResizeObserver) {
     var ro = new ResizeObserver(function () { fit(); });
