@@ -6,9 +6,10 @@ Starts JupyterLab on a temporary folder holding a small notebook with one steppe
 explorer, opens it in Debian's Chromium through Playwright (the recipe and the helpers of
 ``tests/test_browser.py``: ``serve_lab``, ``measure_latencies``), runs it, then clicks every
 kind of widget action -- Step, Back, Reset; the explorer's calls, Deliver, Drop, Next timer,
-Undo, Restart -- and times, inside the page, the click until the ladder, the state diagram
-and the explanation have all changed and the next frame is painted.  Prints median and p90
-per action.  A measurement, not a test: on a busy shared machine it is slower; the load
+Undo, Restart -- with the ladder's tab in front, then the diagram's, and times, inside the
+page, the click until the picture on the visible tab and the explanation have both changed
+and the next frame is painted (a widget shown in a notebook redraws only the visible
+picture; the other when its tab is chosen).  Prints median and p90 per action.  A measurement, not a test: on a busy shared machine it is slower; the load
 average is printed beside it.  The kernel's own share is in ``bench_widgets.py``.
 """
 
@@ -51,8 +52,8 @@ def main() -> None:
     print(f"click -> next painted frame, Chromium {w}x{h} {args.theme}, {os.cpu_count()} "
           f"CPUs, load average {load0:.1f} -> {os.getloadavg()[0]:.1f}")
     for name, ms in lat.items():
-        print(f"  {name:22s} {tb._stats(ms)}")
-    print(f"  {'all actions':22s} {tb._stats([m for v in lat.values() for m in v])}")
+        print(f"  {name:32s} {tb._stats(ms)}")
+    print(f"  {'all actions':32s} {tb._stats([m for v in lat.values() for m in v])}")
 
 
 if __name__ == "__main__":

@@ -197,6 +197,7 @@ def test_stepper_follows_the_model_in_the_browser(lab, page):
     root = ".t-stepper >> nth=0"
     stepper = page.locator(".t-stepper").first
     stepper.scroll_into_view_if_needed()
+    stepper.locator(".lm-TabBar-tab", has_text="State diagram").click()   # it is redrawn there
     history = scenarios.get("handshake").run().history   # what the notebook's stepper shows
     step_button = stepper.locator("button.t-step")
     latencies = []
@@ -308,6 +309,19 @@ SMALLEST_TEXT = """(root) => {
   return [small, svgSmall];
 }"""
 
+# JS: the picture ``pic`` of ``root`` is drawn for the moment the widget shows: a selected tab
+# is drawn by the kernel on demand, so wait until the kernel has been idle for a while and
+# the picture's frame is there.
+DRAWN = """async ([root, pic]) => {
+  const sleep = ms => new Promise(ok => setTimeout(ok, ms));
+  const kernel = () => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  for (let quiet = 0, i = 0; quiet < 3 && i < 2000; i++) {
+    await sleep(50);
+    quiet = kernel().status === 'idle' ? quiet + 1 : 0;
+  }
+  return !!document.querySelector(root + ' ' + pic + ' .tl-frame');
+}"""
+
 # JS: elements inside ``root`` that scroll (content larger than their box, overflow auto/scroll).
 SCROLLERS = """(root) => [...document.querySelector(root).querySelectorAll('*')].filter(e => {
   const s = getComputedStyle(e);
@@ -325,32 +339,42 @@ BOXES = """([root, sels]) => sels.map(s => {
 })"""
 
 
-def _open_screen(page, base: str, theme: str) -> None:
+#: JupyterLab's layouts a learner meets: its default (the file browser open on the left, the
+#: right side panel closed) and both side panels collapsed (more room for the notebook).
+LAYOUTS = ("file-browser", "collapsed")
+
+
+def _open_screen(page, base: str, theme: str, layout: str = "collapsed") -> None:
     page.goto(f"{base}/lab/tree/screen-check.ipynb?token={TOKEN}&reset")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=UI_TIMEOUT)
     playwright_api.expect(page.locator(".jp-StatusBar-TextItem", has_text="| Idle")).to_be_visible(
         timeout=UI_TIMEOUT)
-    page.evaluate("""async (theme) => {
+    page.evaluate("""async ([theme, layout]) => {
         const app = window.jupyterapp;
-        app.shell.collapseLeft(); app.shell.collapseRight();
+        app.shell.collapseRight();
+        if (layout === 'collapsed') app.shell.collapseLeft();
+        else app.shell.activateById('filebrowser');     // the default: the file browser open
         await app.commands.execute('apputils:change-theme', {theme});
-    }""", THEMES[theme])
+    }""", [THEMES[theme], layout])
+    if layout == "file-browser":
+        playwright_api.expect(page.locator("#filebrowser")).to_be_visible(timeout=UI_TIMEOUT)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.locator(".t-explorer .t-ladder svg").first.wait_for(timeout=UI_TIMEOUT * 2)
     page.locator(".t-stepper .t-ladder svg").first.wait_for(timeout=UI_TIMEOUT)
     page.wait_for_timeout(300)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("theme", list(THEMES))
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
+def test_widgets_are_readable_on_one_screen(lab, browser, size, theme, layout):
     ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        _open_screen(page, lab, theme)
-        tag = f"{size[0]}x{size[1]}-{theme}"
+        _open_screen(page, lab, theme, layout)
+        tag = f"{size[0]}x{size[1]}-{theme}-{layout}"
         for root in (".t-stepper", ".t-explorer"):
             w = page.locator(root).first
             # the learner scrolls the widget's bar to the top of the notebook
@@ -366,7 +390,8 @@ def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
             for tab in ("ladder", "diagram"):
                 if tab == "diagram":
                     w.locator(".lm-TabBar-tab", has_text="State diagram").click()
-                    page.wait_for_timeout(150)
+                    page.wait_for_function(DRAWN, arg=[root, ".t-diagram"],
+                                           timeout=UI_TIMEOUT)
                     shot(page, f"screen-{tag}-{root[3:]}-diagram.png")
                 (px, what), (spx, swhat) = page.evaluate(SMALLEST_TEXT, root)
                 print(f"\n{tag} {root} {tab}: smallest text {px:.1f} px ({what}), in the "
@@ -375,14 +400,26 @@ def test_widgets_are_readable_on_one_screen(lab, browser, size, theme):
                 assert min(px, spx) >= 11, f"{tag} {root} {tab}: text under 11 px: " \
                     f"{what} {px:.1f} px, {swhat} {spx:.1f} px"
             w.locator(".lm-TabBar-tab", has_text="Sequence").click()
-            assert page.evaluate(SCROLLERS, root) == [], "something scrolls inside the widget"
-            sels = [".tl-bar", ".t-explain", ".tl-badge", ".t-ladder svg #now"
-                    if root == ".t-stepper" else ".t-ladder svg", ".tl-bar > :last-child"]
+            scrollers = page.evaluate(SCROLLERS, root)
+            assert scrollers == [], f"{tag}: something scrolls inside the widget: {scrollers}"
+            # on screen together: the bar (its first and last control; the stepper's Step
+            # button), both states, the explanation, the picture's frame and the "whole
+            # picture" box beside its tabs -- and the ladder's "now" inside the frame
+            sels = [".tl-bar", ".tl-bar > :first-child", ".tl-bar > :last-child",
+                    ".t-explain", ".tl-badge", ".t-ladder .tl-frame", ".t-whole"]
+            if root == ".t-stepper":
+                sels += ["button.t-step", ".t-ladder svg #now"]
             boxes = page.evaluate(BOXES, [root, sels])
-            vh = size[1]
+            vw, vh = size
             for sel, box in zip(sels, boxes):
                 assert box is not None, f"{root} {sel} missing"
-                assert 0 <= box[0] and box[1] <= vh + 1, f"{tag} {root} {sel} off screen: {box}"
+                assert 0 <= box[0] and box[1] <= vh + 1 and 0 <= box[2] and box[3] <= vw, \
+                    f"{tag} {root} {sel} off screen: {box}"
+            frame = boxes[sels.index(".t-ladder .tl-frame")]
+            if root == ".t-stepper":
+                now = boxes[-1]
+                assert frame[0] <= now[0] and now[1] <= frame[1] + 1, \
+                    f"{tag}: the ladder's now {now} is outside its frame {frame}"
             bar_top = boxes[0][0]
             tops = page.evaluate(
                 f"() => [...document.querySelector('{root} .tl-bar').children]"
@@ -421,7 +458,10 @@ CLICK_TO_FRAME = """async ([root, button, watch]) => {
   return performance.now() - t0;
 }"""
 
-PICTURES_AND_TEXT = [".t-ladder", ".t-diagram", ".t-explain"]
+#: What a click changes on screen, with each tab of pictures in front (a widget shown in a
+#: notebook redraws only the picture on its visible tab).
+TABS = {"ladder": ("Sequence", [".t-ladder", ".t-explain"]),
+        "diagram": ("State diagram", [".t-diagram", ".t-explain"])}
 
 
 def _stats(ms: list[float]) -> str:
@@ -430,34 +470,42 @@ def _stats(ms: list[float]) -> str:
 
 
 def measure_latencies(page, rounds: int = 2) -> dict[str, list[float]]:
-    """Click every kind of widget action of the screen-check notebook and time click ->
-    the next painted frame with the pictures and the explanation updated."""
+    """Click every kind of widget action of the screen-check notebook, with the ladder's tab
+    and then the diagram's in front, and time click -> the next painted frame with the
+    picture and the explanation updated."""
     out: dict[str, list[float]] = {}
-
-    def click(name: str, root: str, button: str, watch=PICTURES_AND_TEXT) -> None:
-        out.setdefault(name, []).append(page.evaluate(CLICK_TO_FRAME, [root, button, watch]))
-
     st, ex = ".t-stepper", ".t-explorer"
-    for _ in range(rounds):
-        page.evaluate("() => document.querySelector('.t-stepper button.t-reset').click()")
-        page.wait_for_function("() => document.querySelector('.t-stepper .t-ladder svg')"
-                               ".getAttribute('data-upto') === '-1'", timeout=UI_TIMEOUT)
-        for _ in range(8):
-            click("stepper: Step", st, "button.t-step")
-        for _ in range(4):
-            click("stepper: Back", st, "button.t-back")
-        click("stepper: Reset", st, "button.t-reset")
-        # the explorer: make a run by hand, the ladder timed with the rest
-        click("explorer: Restart", ex, "button.t-restart", [".t-ladder", ".t-explain"])
-        click("explorer: call", ex, "button.t-call-server-listen")
-        click("explorer: call", ex, "button.t-call-client-connect")
-        for _ in range(3):
-            click("explorer: Deliver", ex, ".t-wire-row button.t-deliver")
-        click("explorer: call", ex, "button.t-call-client-close")
-        click("explorer: Drop", ex, ".t-wire-row button.t-drop", [".t-ladder", ".t-explain"])
-        click("explorer: Next timer", ex, "button.t-next-timer")
-        for _ in range(2):
-            click("explorer: Undo", ex, "button.t-undo")
+    for tab, (title, pictures) in TABS.items():
+        for root in (st, ex):
+            page.locator(root).first.locator(".lm-TabBar-tab", has_text=title).click()
+            page.wait_for_function(DRAWN, arg=[root, f".t-{tab}"], timeout=UI_TIMEOUT)
+        what = "" if tab == "ladder" else " (diagram)"
+
+        def click(name: str, root: str, button: str) -> None:
+            out.setdefault(name + what, []).append(
+                page.evaluate(CLICK_TO_FRAME, [root, button, pictures]))
+
+        for _ in range(rounds):
+            page.evaluate("() => document.querySelector('.t-stepper button.t-reset').click()")
+            page.wait_for_function(DRAWN, arg=[st, f".t-{tab}"], timeout=UI_TIMEOUT)
+            for _ in range(8):
+                click("stepper: Step", st, "button.t-step")
+            for _ in range(4):
+                click("stepper: Back", st, "button.t-back")
+            click("stepper: Reset", st, "button.t-reset")
+            # the explorer: make a run by hand, the pictures timed with the rest
+            click("explorer: Restart", ex, "button.t-restart")
+            click("explorer: call", ex, "button.t-call-server-listen")
+            click("explorer: call", ex, "button.t-call-client-connect")
+            for _ in range(3):
+                click("explorer: Deliver", ex, ".t-wire-row button.t-deliver")
+            click("explorer: call", ex, "button.t-call-client-close")
+            click("explorer: Drop", ex, ".t-wire-row button.t-drop")
+            click("explorer: Next timer", ex, "button.t-next-timer")
+            for _ in range(2):
+                click("explorer: Undo", ex, "button.t-undo")
+    for root in (st, ex):                     # as the learner found it
+        page.locator(root).first.locator(".lm-TabBar-tab", has_text="Sequence").click()
     return out
 
 
@@ -536,9 +584,9 @@ def test_keys_challenge_and_click_latencies(lab, browser):
         print("\nclick -> next painted frame (pictures and explanation updated), Chromium "
               "1366x768:")
         for name, ms in lat.items():
-            print(f"  {name:22s} {_stats(ms)}")
+            print(f"  {name:32s} {_stats(ms)}")
         every = [m for ms in lat.values() for m in ms]
-        print(f"  {'all actions':22s} {_stats(every)}")
+        print(f"  {'all actions':32s} {_stats(every)}")
         assert not errors, errors
     finally:
         ctx.close()

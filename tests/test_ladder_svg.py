@@ -106,6 +106,29 @@ def test_segment_lines_keep_their_dash_patterns_and_lost_segments_their_cross():
     assert 'class="ladder-lost"' in ladder_svg(net)
 
 
+#: The narrowest a widget is on a common laptop: 1366 x 768, JupyterLab's file browser open.
+LAPTOP_PX = 900
+
+
+@pytest.mark.parametrize("name", sorted(scenarios.names()))
+def test_the_widgets_narrower_ladder_stays_legible_on_a_laptop(name):
+    """``screen=True`` (the widgets): the same marks on a narrower paper, so at a laptop
+    notebook's width no text is under 11 px; the files' paper keeps its 9.5-10 in."""
+    net = scenarios.get(name).run(isn=ISN)
+    wide, narrow = ladder_svg(net, upto=len(net.history) - 2), \
+        ladder_svg(net, upto=len(net.history) - 2, screen=True)
+    w_wide = float(ET.fromstring(wide).get("viewBox").split()[2]) / 72
+    root = ET.fromstring(narrow)
+    w_narrow = float(root.get("viewBox").split()[2])
+    # hosts with sockets widen the files' columns for their ports (up to 11.5 in)
+    from tcplab.sockets import SocketNetwork
+    most = 11.5 if isinstance(net, SocketNetwork) else 10.2
+    assert 9.4 <= w_wide <= most and w_narrow / 72 <= 8.0
+    assert set(parse(narrow)) == set(parse(wide))
+    smallest = min(float(t.get("font-size")) for t in root.iter(f"{{{NS['s']}}}text"))
+    assert smallest * LAPTOP_PX / w_narrow >= 11, (name, smallest, w_narrow)
+
+
 def test_bad_arguments_are_named():
     net = run_of("handshake")
     with pytest.raises(ValueError, match="style is one of"):

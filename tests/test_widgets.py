@@ -255,6 +255,30 @@ def test_play_outside_a_kernel_says_what_to_do():
     assert "Play needs a notebook kernel" in s.error.value and not s.playing
 
 
+def test_once_shown_a_step_redraws_only_the_picture_on_the_visible_tab():
+    s = stepper("handshake")
+    assert not s.view.lazy
+    s._repr_mimebundle_()                          # what showing it in a notebook does
+    assert s.view.lazy and s.view.visible == "ladder"
+    tabs = s.main.children[0]
+    diagram = s.view.diagram.value
+    s.step(); s.step()
+    assert s.view.diagram.value == diagram         # its tab is hidden: not redrawn yet
+    ladder = s.view.ladder.value
+    tabs.selected_index = 1                        # the learner opens the diagram's tab
+    check_view_matches(s.view, s.net, 2)           # ... which shows step 2
+    s.step()
+    assert s.view.ladder.value == ladder           # now the ladder waits
+    tabs.selected_index = 0
+    check_view_matches(s.view, s.net, 3)
+    e = explorer("handshake")
+    e._repr_mimebundle_()
+    e.challenge.value = True                       # the challenge's edges: on the diagram
+    assert e.main.children[0].selected_index == 1 and " covered" in e.view.diagram.value
+    s.coverage.value = True
+    assert tabs.selected_index == 1 and " covered" in s.view.diagram.value
+
+
 def test_stepper_tree_is_built_once():
     s = stepper("handshake")
     children, ladder, diagram = s.children, s.view.ladder, s.view.diagram

@@ -226,6 +226,24 @@ def _moments(exchanges: int) -> list[str]:
                                        + ("s" if exchanges > 1 else "")] if exchanges else [])
 
 
+def _until_acked(socks: "tuple[socket.socket, ...]", delay: float) -> None:
+    """Let the last ACK reach its socket before the timers are read: on a delayed wire,
+    until all each socket sent is acknowledged (``tcpi_unacked`` 0: its RTT sample from
+    that acknowledgement is taken), at most the ``2 * delay + 0.02`` s that waited for it
+    before; on loopback 20 ms, as before (a delayed ACK, 40 ms, is not waited for: the
+    reading stays the one of microsecond round trips)."""
+    if delay <= 0:
+        time.sleep(0.02)
+        return
+    deadline = time.monotonic() + 2 * delay + 0.02
+    while any(_TCP_INFO.unpack(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO,
+                                            _TCP_INFO.size).ljust(_TCP_INFO.size, b"\0")
+                               [:_TCP_INFO.size])[12] for s in socks):   # tcpi_unacked
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.002)
+
+
 def _kernel_rto(lab: Lab, exchanges: int) -> dict[str, dict[str, TcpInfo]]:
     a, b = lab.names
     patience = 5 + 4 * lab.delay
@@ -240,7 +258,7 @@ def _kernel_rto(lab: Lab, exchanges: int) -> dict[str, dict[str, TcpInfo]]:
         _wait(lst, patience)
         conn, _ = lst.accept()
         lab.track(conn)
-        time.sleep(2 * lab.delay + 0.02)          # the last ACK of the handshake arrives
+        _until_acked((cli, conn), lab.delay)      # the last ACK of the handshake arrives
         out = {}
         moments = _moments(exchanges)
         out[moments[0]] = {a: tcp_info(cli), b: tcp_info(conn)}
@@ -251,7 +269,7 @@ def _kernel_rto(lab: Lab, exchanges: int) -> dict[str, dict[str, TcpInfo]]:
             conn.send(b"!")
             _wait(cli, patience)
             cli.recv(16)
-            time.sleep(2 * lab.delay + 0.02)      # the ACK of the answer arrives
+            _until_acked((cli, conn), lab.delay)  # the ACK of the answer arrives
         if exchanges:
             out[moments[1]] = {a: tcp_info(cli), b: tcp_info(conn)}
         return out

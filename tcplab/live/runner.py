@@ -137,7 +137,9 @@ def _run(lab: Lab, lines: list[Line], name: str, quiet: float | None, max_wait: 
     if quiet is None:
         # Loopback: every state change follows a call within microseconds, and settle()
         # samples before it measures the calm, so a late look still sees a change; 50 ms
-        # outlasts Linux's shortest delayed-ACK timer (40 ms, TCP_DELACK_MIN).
+        # outlasts Linux's shortest delayed-ACK timer (40 ms, TCP_DELACK_MIN).  Both are
+        # upper bounds: settle() ends sooner once the kernel owes nothing (every segment
+        # that changes a state acknowledged, the wire empty: KernelRun.owes_nothing).
         quiet = LOOPBACK_QUIET if loop else max(0.3, lab.delay)
     fin_timeout = lab.fin_timeout(lab.names[0])
     net = Network(lab.names, latency=0.0 if loop else lab.delay,

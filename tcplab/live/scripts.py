@@ -99,9 +99,11 @@ _ALL = (
         "own: CLOSING, then both TIME-WAIT.", privileged=True),
     LiveScenario(
         "fin-wait-2-timeout", "Orphaned FIN-WAIT-2 times out; the late FIN gets RST",
-        _HANDSHAKE + ("client close", "settle", "wait 1.6", "server close", "settle"),
+        _HANDSHAKE + ("client close", "settle", "until client CLOSED", "server close",
+                      "settle"),
         "tcp_fin_timeout is set to 1 s inside the namespaces. The client's orphaned "
-        "FIN-WAIT-2 disappears after it; the server's FIN then finds no connection and is "
+        "FIN-WAIT-2 disappears after it (the run waits until it has); the server's FIN then "
+        "finds no connection and is "
         "answered with RST. (The delay is short here: Linux's timer is really "
         "max(tcp_fin_timeout, 3.5 x RTO), and a long round trip makes the RTO long.)",
         privileged=True, fin_timeout=1, delay=0.05),

@@ -38,6 +38,12 @@ from .lab import LINGER_ABORT, Lab, close_quietly
 from .lines import Line, LiveUnsupported
 from .sampler import Sampler, state_at
 
+#: Seconds of calm that end ``settle`` once the kernel owes nothing (loopback; five times
+#: as long with a delayed wire, where the delay line must first see what was sent): time
+#: for a segment that leaves no trace in a ``tx_queue`` -- a RST, a pure ACK -- to be
+#: handled even when the kernel defers it to its softirq thread.
+CALM = 0.01
+
 __all__ = ["Side", "KernelRun"]
 
 
@@ -305,17 +311,37 @@ class KernelRun:
                 return f"{actor} never reached {state} (gave up after {self.max_settle:g} s)"
             time.sleep(0.0005)
 
+    def owes_nothing(self) -> bool:
+        """Does the kernel owe nothing more on its own?  Every tracked connection has all it
+        sent acknowledged (``tx_queue`` 0: no data, SYN or FIN outstanding) and no
+        retransmission or probe timer armed, and no half-open request sock waits for its
+        ACK.  Then no segment that changes a state is on its way, acknowledgements a peer
+        delays included (the sender's ``tx_queue`` counts what they would acknowledge);
+        only the long timers (TIME-WAIT, an orphan's FIN-WAIT-2) are left, which ``settle``
+        never waited for."""
+        for (_, what), row in self.sampler.current.items():
+            if row is None or what == "listener" or row.kind == "timewait":
+                continue
+            if row.tx_queue or row.timer in (1, 4) or row.kind == "request":
+                return False
+        return True
+
     def settle(self) -> None:
         """Serve the sockets until nothing is in flight and no state has changed for
-        ``quiet`` seconds (at most ``max_settle`` s)."""
+        ``quiet`` seconds (at most ``max_settle`` s) -- or, sooner, for :data:`CALM` s once
+        the kernel owes nothing (:meth:`owes_nothing`) and the wire is empty."""
         deadline = time.monotonic() + self.max_settle
+        calm_needed = min(self.quiet, CALM if self.lab.delay == 0 else 5 * CALM)
         while True:
             self.service()
             self.sampler.sample()
             now = time.monotonic()
             calm = now - max(self.sampler.last_change, self.last_call)
+            wire_calm = self.lab.in_flight() == 0 and self.lab.quiet_for() >= calm_needed
             if (calm >= self.quiet and self.lab.in_flight() == 0
                     and self.lab.quiet_for() >= self.quiet) or now > deadline:
+                return
+            if calm >= calm_needed and wire_calm and self.owes_nothing():
                 return
             time.sleep(0.002)
 

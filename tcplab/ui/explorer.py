@@ -54,6 +54,7 @@ import ipywidgets as widgets
 from ..endpoint import CALLS, SOCKET_CALLS
 from ..network import Network, Packet
 from ..render.socket_names import socket_names
+from ..render.theme import PALETTE
 from ..scenarios import SCENARIOS, Scenario, get as get_scenario
 from ..sockets import SocketNetwork
 from ..steps import Step
@@ -62,7 +63,8 @@ from .challenge import panel_html, progress
 from .screen import keys_html
 from .socket_buttons import HostCalls, perform, refusal_html
 from .style import stylesheet
-from .view import Guarded, View, button, check_style, html_widget, pictures, scenario_of
+from .view import (Guarded, ShownLazily, View, button, check_style, html_widget, pictures,
+                   scenario_of, show_diagram_tab)
 
 __all__ = ["Explorer", "explorer"]
 
@@ -70,7 +72,7 @@ _EMPTY = ""
 _GIVEN = "(given)"
 
 
-class Explorer(Guarded, widgets.VBox):
+class Explorer(Guarded, ShownLazily, widgets.VBox):
     """Drive both endpoints and the wire by hand (see :func:`explorer`).
 
     ``net`` is the live network.  ``call_buttons[endpoint][call]``, ``wire_rows`` (packet id
@@ -116,7 +118,7 @@ class Explorer(Guarded, widgets.VBox):
         first = sc.name if sc else _GIVEN if self._given is not None else _EMPTY
         self.load = widgets.Dropdown(options=options, value=first,
                                      description="start from",
-                                     layout=widgets.Layout(width="330px"),
+                                     layout=widgets.Layout(flex="0 1 330px", min_width="250px"),
                                      style={"description_width": "68px"})
         self.load.add_class("t-load")
         self.load.observe(lambda ch: self._safe(self.load_scenario, ch["new"]), "value")
@@ -146,7 +148,7 @@ class Explorer(Guarded, widgets.VBox):
         self.challenge_panel.layout.display = "none"
         bar = widgets.HBox([self.load, self.restart_button, self.undo_button,
                             self.redo_button, self.next_event_button,
-                            self.next_timer_button, self.whole, self.challenge])
+                            self.next_timer_button, self.challenge])
         bar.add_class("tl-bar")
 
         # endpoints
@@ -169,7 +171,7 @@ class Explorer(Guarded, widgets.VBox):
                 parts: list[widgets.Widget] = [btn]
                 if call == "send":
                     data = widgets.Text(value=send_data, placeholder="data",
-                                        layout=widgets.Layout(width="90px"))
+                                        layout=widgets.Layout(width="64px"))
                     data.add_class(f"t-send-data-{css_name(name)}")
                     self.send_data[name] = data
                     parts.append(data)
@@ -191,9 +193,9 @@ class Explorer(Guarded, widgets.VBox):
             self.view.badges[name].layout = widgets.Layout(flex="0 0 auto", width="100%")
             card = widgets.VBox([self.view.badges[name], *rows],
                                 layout=widgets.Layout(flex="1 1 0", min_width=(
-                                    "min-content" if self.sockets else "0")))
-            card.add_class("tl-ep")
-            card.add_class(f"t-endpoint-{css_name(name)}")
+                                    "min-content" if self.sockets else "0")),
+                                _dom_classes=("tl-ep", f"tl-ep-{len(cards) % len(PALETTE)}",
+                                              f"t-endpoint-{css_name(name)}"))
             cards.append(card)
 
         # the wire
@@ -441,18 +443,15 @@ class Explorer(Guarded, widgets.VBox):
                 why = allowed.get(call)
                 sock = SOCKET_CALLS.get(call, "")
                 note_w = self.call_notes[name][call]
-                with btn.hold_sync(), btn.style.hold_sync(), note_w.hold_sync():
+                # (an enabled button takes its endpoint's colour from the style sheet)
+                with btn.hold_sync(), note_w.hold_sync():
                     btn.disabled = why is not None
                     if why is None:
                         btn.tooltip = f"{name}: {call}() — sockets: {sock}"
-                        btn.style.button_color = self.colors[name]
-                        btn.style.text_color = "var(--tl-on-color)"
                         note = f"<b>{call}()</b> <code>{esc(sock)}</code>"
                         note_w.remove_class("tl-off")
                     else:
                         btn.tooltip = f"Not possible in {ep.state.rfc}: {why}"
-                        btn.style.button_color = None
-                        btn.style.text_color = None
                         note = (f'<b>{call}()</b> <code>{esc(sock)}</code> '
                                 f'<span class="tl-why">· {esc(why)}</span>')
                         note_w.add_class("tl-off")
@@ -491,6 +490,8 @@ class Explorer(Guarded, widgets.VBox):
     def _set_challenge(self, on: bool) -> None:
         self.view.coverage = bool(on)
         self.challenge_panel.layout.display = "" if on else "none"
+        if on:
+            show_diagram_tab(self.main)          # the edges taken are on the diagram
         self._refresh()
 
     def edge_progress(self):
@@ -528,17 +529,15 @@ class Explorer(Guarded, widgets.VBox):
     def _new_row(self, p: Packet) -> None:
         label = html_widget("tl-pkt", flex="1 1 300px", min_width="0")
         d = button("Deliver", "t-deliver", f"Deliver #{p.id} to the {p.dst} now", "success",
-                    width="76px")
-        x = button("Drop", "t-drop", f"Lose #{p.id}: it never arrives", "danger", width="60px")
-        c = button("Duplicate", "t-dup", f"The network makes a copy of #{p.id}", width="88px")
-        for btn in (d, x, c):
-            btn.layout.flex = "0 0 auto"
+                   width="76px", flex="0 0 auto")
+        x = button("Drop", "t-drop", f"Lose #{p.id}: it never arrives", "danger", width="60px",
+                   flex="0 0 auto")
+        c = button("Duplicate", "t-dup", f"The network makes a copy of #{p.id}", width="88px",
+                   flex="0 0 auto")
         d.on_click(lambda _, i=p.id: self._safe(self.deliver, i))
         x.on_click(lambda _, i=p.id: self._safe(self.drop, i))
         c.on_click(lambda _, i=p.id: self._safe(self.duplicate, i))
-        row = widgets.HBox([label, d, x, c])
-        row.add_class("t-wire-row")
-        row.add_class(f"t-pid-{p.id}")
+        row = widgets.HBox([label, d, x, c], _dom_classes=("t-wire-row", f"t-pid-{p.id}"))
         self.wire_rows[p.id] = row
         self._wire_labels[p.id] = label
 

@@ -4,13 +4,20 @@ Built on the SVG of :mod:`tcplab.render` (the ladder's ``data-now-y``, the diagr
 groups) and styled by ``tcplab.css``; no ipywidgets here, so every piece is testable alone.
 
 *Framed pictures.*  A legible ladder or state diagram (no label under 11 px) is about as
-wide as a notebook on a 1366 x 768 laptop and taller than its screen.  So each picture is
-drawn at the full width of the widget inside a *frame* whose height follows the window
-(``--tl-pic-h`` in ``tcplab.css``: the screen's height minus the widget's bar, states and
-explanation), and the frame shows the part that matters: the ladder's "now" near its
-bottom edge, the diagram's current states in its middle.  Pure CSS positions it (container
-query units), so the browser re-fits it when the window changes and no script runs per
-step; the learner never scrolls inside the widget.  "whole picture" lifts the frame.
+wide as a notebook on a 1366 x 768 laptop with JupyterLab's file browser open (about
+930 px; the widgets' ladder is laid out on a narrower paper for it) and taller than its
+screen.  So each picture is drawn at the full width of the widget -- at most 1.8 px per
+point of the picture (``--tl-max-scale``), so that on a wide screen its text keeps a
+reading size -- inside a *frame* whose height is what the notebook's view leaves below the
+widget's bar, states and explanation (``--tl-pic-h``), and the frame shows the part that
+matters: the ladder's "now" near its bottom edge, the diagram's current states in its
+middle.  CSS sizes and positions the picture (container query units), so the browser
+re-fits it when the window or the side panels change, without a message to the kernel;
+the learner never scrolls inside the widget.  ``--tl-pic-h`` is set by the hook below
+whenever the widget or the notebook's view changes size (an explanation one line longer,
+a side panel opened): with the bar at the top of the view, the frame ends at its bottom.
+``tcplab.css`` gives a fallback from the window's height.  "whole picture" lifts the
+frame.
 
 *Keys.*  ipywidgets has no keyboard events, and the well-kept libraries that add them
 (ipyevents, anywidget) would be a new front-end extension to install; what is needed is
@@ -18,7 +25,8 @@ one listener, so it is written here: an ``<img>`` whose ``onload`` (run once, wh
 widget is shown) makes the widget focusable, hides it from JupyterLab's own shortcuts
 (``data-lm-suppress-shortcuts``, Lumino's documented opt-out), marks the explanation as an
 ARIA live region, and maps ←/→/space to clicks on the widget's own buttons -- so a key does
-exactly what the button does, through the same kernel callback.
+exactly what the button does, through the same kernel callback.  The same hook fits the
+frames' height (a ``ResizeObserver`` on the widget and the notebook's scrolling view).
 
 >>> html = framed('<svg viewBox="0 0 100 200" data-now-y="150"></svg>', "ladder")
 >>> 'class="tl-frame tl-frame-ladder"' in html and "--tl-focus: 0.75" in html
@@ -99,7 +107,7 @@ def framed(svg: str, kind: str, focus: float | None = None) -> str:
         focus = ladder_focus(svg) if kind == "ladder" else 0.5
     svg = _SIZE.sub(r"\1", svg, count=1)         # CSS sizes it; the viewBox keeps its shape
     return (f'<div class="tl-frame tl-frame-{kind}" style="--tl-ar: {h / w:.4g}; '
-            f'--tl-focus: {focus:.4g}">{svg}</div>')
+            f'--tl-w: {w:.5g}; --tl-focus: {focus:.4g}">{svg}</div>')
 
 
 _JS = """(function (img) {
@@ -124,6 +132,27 @@ _JS = """(function (img) {
     var b = root.querySelector('button.' + cls);
     if (b && !b.disabled) b.click();
   });
+  var scroller = root.closest('.jp-WindowedPanel-outer, .jp-Notebook');
+  var fit = function () {
+    var box = root.querySelector('.tl-picbox');
+    if (!box || !root.isConnected) return;
+    var top = (root.querySelector('.tl-bar') || root).getBoundingClientRect().top;
+    var frame = Array.prototype.filter.call(box.querySelectorAll('.tl-frame'),
+      function (f) { return f.offsetHeight > 0; })[0];
+    var start = frame ? frame.getBoundingClientRect().top
+                      : box.getBoundingClientRect().top + 34;
+    var tall = Math.min(window.innerHeight, scroller ? scroller.clientHeight : 1e6);
+    var h = Math.round(Math.max(200, Math.min(1000, tall - (start - top) - 12)));
+    if (box.style.getPropertyValue('--tl-pic-h') !== h + 'px')   /* only the pictures */
+      box.style.setProperty('--tl-pic-h', h + 'px');              /* restyle, not all */
+  };
+  if (window.ResizeObserver) {
+    var ro = new ResizeObserver(function () { fit(); });
+    ro.observe(root);
+    if (scroller) ro.observe(scroller);
+  }
+  window.addEventListener('resize', fit);
+  fit();
 })(this)"""
 
 #: A 1x1 transparent GIF: its load event runs the hook once the widget is on screen.

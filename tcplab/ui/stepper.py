@@ -4,8 +4,10 @@
 slider over the run's steps, and the picture of the moment (:class:`tcplab.ui.view.View`:
 state diagram, ladder, badges, clock, explanation).  With the widget focused, ← and →
 step back and forward and space plays or pauses (:mod:`tcplab.ui.screen`).  Play runs in
-the kernel, one step per tick, so every step is drawn even at 4×; "edges taken" marks on
-the diagram every edge the run has taken so far.  With ``predict=True`` the learner
+the kernel, one step per tick, so every step is drawn even at 4× (once shown, a step
+redraws the picture on the visible tab; the other is drawn when its tab is chosen);
+"edges taken" marks on the diagram every edge the run has taken so far (and shows the
+diagram's tab).  With ``predict=True`` the learner
 first picks the state the next step leads to, graded by
 :func:`tcplab.exercises.checks.check_prediction` (the check quizzes and assignments use),
 and the question is told from the step's typed fields
@@ -48,7 +50,8 @@ from ..steps import Step
 from .cards import esc, head_html
 from .style import stylesheet
 from .screen import keys_html
-from .view import Guarded, View, button, check_style, html_widget, pictures, scenario_of
+from .view import (Guarded, ShownLazily, View, button, check_style, html_widget, pictures,
+                   scenario_of, show_diagram_tab)
 
 __all__ = ["Stepper", "stepper", "SPEEDS"]
 
@@ -56,7 +59,7 @@ __all__ = ["Stepper", "stepper", "SPEEDS"]
 SPEEDS = (("½×", 1600), ("1×", 800), ("2×", 400), ("4×", 200))
 
 
-class Stepper(Guarded, widgets.VBox):
+class Stepper(Guarded, ShownLazily, widgets.VBox):
     """A recorded run, shown one step at a time (see :func:`stepper`).
 
     ``index`` is the number of steps shown: 0 is before the first step, ``len(history)``
@@ -118,7 +121,7 @@ class Stepper(Guarded, widgets.VBox):
         self.coverage.add_class("t-coverage")
         self.coverage.observe(lambda ch: self._safe(self._set_coverage, ch["new"]), "value")
         bar = widgets.HBox([b["reset"], b["back"], b["step"], b["play"], self.speed,
-                            self.slider, self.whole, self.coverage])
+                            self.slider, self.coverage])
         bar.add_class("tl-bar")
 
         # predict-first
@@ -267,6 +270,8 @@ class Stepper(Guarded, widgets.VBox):
 
     def _set_coverage(self, on: bool) -> None:
         self.view.coverage = bool(on)
+        if on:
+            show_diagram_tab(self.main)          # the overlay is on the diagram: show it
         self._render()
 
     # -- drawing -----------------------------------------------------------------------------

@@ -43,4 +43,7 @@ def stylesheet() -> str:
     css = files(__package__).joinpath("tcplab.css").read_text(encoding="utf-8")
     props = [f"--tl-endpoint-{i}: {c};" for i, c in enumerate(PALETTE)]
     props += [f"{name}: {PALETTE[i]};" for name, i in _ROLES.items()]
-    return "<style>\n:root {" + " ".join(props) + "}\n" + css + "</style>"
+    # the explorer's endpoint cards (tl-ep-0, tl-ep-1, ...): --tl-c is the endpoint's colour
+    cards = "".join(f".tl-ep-{i} {{--tl-c: var(--tl-endpoint-{i});}}\n"
+                    for i in range(len(PALETTE)))
+    return "<style>\n:root {" + " ".join(props) + "}\n" + cards + css + "</style>"

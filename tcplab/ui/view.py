@@ -44,8 +44,8 @@ from .cards import (badge_html, clock_html, css_name, error_text, esc, explain_h
 from .screen import diagram_focus, framed
 from .style import endpoint_colors
 
-__all__ = ["View", "Guarded", "pictures", "button", "html_widget", "scenario_of",
-           "check_style", "STYLES", "PICTURES"]
+__all__ = ["View", "Guarded", "ShownLazily", "pictures", "show_diagram_tab", "button",
+           "html_widget", "scenario_of", "check_style", "STYLES", "PICTURES"]
 
 _LADDER_CACHE = 256          # pictures kept per widget (SVG text, ~20 kB each)
 #: The tabs of the pictures, in order: (title, what it shows).
@@ -56,20 +56,21 @@ STYLES = ("rfc", "tcpdump", "short")
 
 
 def button(description: str, cls: str, tooltip: str = "", style: str = "",
-           width: str | None = None) -> widgets.Button:
-    """A button with the stable CSS class ``cls`` (browser tests find it by that)."""
-    b = widgets.Button(description=description, tooltip=tooltip, button_style=style,
-                       layout=widgets.Layout(width=width) if width else widgets.Layout())
-    b.add_class(cls)
-    return b
+           width: str | None = None, **layout: str) -> widgets.Button:
+    """A button with the stable CSS class ``cls`` (browser tests find it by that).
+
+    Classes and layout are given to the constructor, so the front-end gets the widget in
+    one message (``add_class`` afterwards would send a second)."""
+    if width:
+        layout["width"] = width
+    return widgets.Button(description=description, tooltip=tooltip, button_style=style,
+                          layout=widgets.Layout(**layout), _dom_classes=(cls,))
 
 
 def html_widget(cls: str | None = None, value: str = "", **layout: str) -> widgets.HTML:
-    """An ``HTML`` widget with an optional CSS class and layout."""
-    w = widgets.HTML(value=value, layout=widgets.Layout(**layout))
-    if cls:
-        w.add_class(cls)
-    return w
+    """An ``HTML`` widget with an optional CSS class and layout (in one message)."""
+    return widgets.HTML(value=value, layout=widgets.Layout(**layout),
+                        _dom_classes=(cls,) if cls else ())
 
 
 def scenario_of(source: object) -> tuple[Network, Scenario | None]:
@@ -97,6 +98,11 @@ class View:
     every edge the run has taken so far (the "reach every edge" overlay; settable at any
     time, then :meth:`show` again).  ``timings`` holds the seconds the last :meth:`show`
     spent on each part (``diagram``, ``text``, ``ladder``, ``total``).
+
+    ``lazy``: redraw only the picture on the visible tab (``visible``: ``"ladder"`` or
+    ``"diagram"``, kept by :func:`pictures`); the other is drawn when its tab is selected
+    (:meth:`select`).  A widget sets it once it is shown in a notebook, so a click sends
+    one picture, not two; unshown (a script, a test), both stay current.
     """
 
     def __init__(self, names: Sequence[str], *, style: str = "rfc",
@@ -114,6 +120,10 @@ class View:
         self.explain = html_widget("t-explain", width="100%")
         self.diagram_view = None           # the last DiagramView (tests read current_nodes)
         self.timings: dict[str, float] = {}
+        self.lazy = False
+        self.visible = PICTURES[0][1]
+        self._stale: set[str] = set()      # pictures not redrawn since the last show()
+        self._moment: tuple | None = None  # that show()'s (net, k, ladder_key, ladder_upto)
         self._ladder_cache: "OrderedDict[object, str]" = OrderedDict()
         self._ss_cache: "OrderedDict[object, dict[str, str]]" = OrderedDict()
 
@@ -125,7 +135,7 @@ class View:
             self._ladder_cache.move_to_end(key)
             return svg
         from ..render.ladder_diagram import ladder_svg
-        svg = framed(ladder_svg(net, upto=upto, style=self.style), "ladder")
+        svg = framed(ladder_svg(net, upto=upto, style=self.style, screen=True), "ladder")
         self._ladder_cache[key] = svg
         while len(self._ladder_cache) > _LADDER_CACHE:
             self._ladder_cache.popitem(last=False)
@@ -164,7 +174,44 @@ class View:
         view = StateDiagram.for_network(net, k, layers=self.layers, coverage=self.coverage)
         self.diagram_view = view
         focus = diagram_focus(view.svg, view.current_nodes.values())
-        return framed(view.svg, "diagram", focus)
+        # data-step: which moment the picture shows (a browser test waits for it)
+        return framed(view.svg, "diagram", focus).replace(
+            '<div class="tl-frame', f'<div data-step="{k}" class="tl-frame', 1)
+
+    def _draw(self, what: str) -> None:
+        """Draw picture ``what`` of the last :meth:`show` into its widget."""
+        assert self._moment is not None
+        net, k, ladder_key, ladder_upto = self._moment
+        self._stale.discard(what)
+        if what == "diagram":
+            try:
+                self.diagram.value = self._diagram_html(net, k)
+            except Exception as exc:  # graphviz missing, ...: say so in place of the picture
+                self.diagram.value = (f'<div class="tl-error">The state diagram cannot be '
+                                      f'drawn: {esc(error_text(exc))}</div>')
+            return
+        try:
+            svg = self.ladder_svg(net, ladder_upto, ladder_key)
+        except Exception as exc:
+            svg = (f'<div class="tl-error">The ladder cannot be drawn: '
+                   f'{esc(error_text(exc))}</div>')
+        if svg != self.ladder.value:
+            self.ladder.value = svg
+
+    def _show_or_defer(self, what: str) -> None:
+        if self.lazy and self.visible != what:
+            self._stale.add(what)
+        else:
+            self._draw(what)
+
+    def select(self, what: str) -> None:
+        """The tab of picture ``what`` (``"ladder"`` or ``"diagram"``) is now the visible
+        one: draw it if it missed a :meth:`show` meanwhile."""
+        if what not in dict((w, t) for t, w in PICTURES):
+            raise ValueError(f"what is 'ladder' or 'diagram', not {what!r}")
+        self.visible = what
+        if what in self._stale and self._moment is not None:
+            self._draw(what)
 
     # -- the whole picture -------------------------------------------------------------------
     def show(self, net: Network, k: int, *, ladder_key: object, ladder_upto: int | None,
@@ -182,11 +229,8 @@ class View:
             states = {n: TcpState.CLOSED for n in self.names}
             now, timers = 0.0, ()
         prev = dict(hist[k - 1].states) if k >= 1 else {n: TcpState.CLOSED for n in self.names}
-        try:
-            self.diagram.value = self._diagram_html(net, k)
-        except Exception as exc:  # graphviz missing, ...: say so in place of the picture
-            self.diagram.value = (f'<div class="tl-error">The state diagram cannot be drawn: '
-                                  f'{esc(error_text(exc))}</div>')
+        self._moment = (net, k, ladder_key, ladder_upto)
+        self._show_or_defer("diagram")
         t1 = time.perf_counter()
         socks = None
         if isinstance(net, SocketNetwork):
@@ -204,22 +248,19 @@ class View:
         self.explain.value = explain_html(net, k, total, self.colors, style=self.style,
                                           earlier=earlier, names=self.names, socks=socks)
         t2 = time.perf_counter()
-        try:
-            svg = self.ladder_svg(net, ladder_upto, ladder_key)
-        except Exception as exc:
-            svg = (f'<div class="tl-error">The ladder cannot be drawn: '
-                   f'{esc(error_text(exc))}</div>')
-        if svg != self.ladder.value:
-            self.ladder.value = svg
+        self._show_or_defer("ladder")
         t3 = time.perf_counter()
         self.timings = {"diagram": t1 - t0, "text": t2 - t1, "ladder": t3 - t2,
                         "total": t3 - t0}
 
 
-def pictures(view: View) -> tuple[widgets.Tab, widgets.Checkbox]:
+def pictures(view: View) -> tuple[widgets.Box, widgets.Checkbox]:
     """The ladder and the diagram on two tabs, each at the widget's full width in a frame
     that fits the screen (see :mod:`tcplab.ui.screen`), and the "whole picture" box that
-    lifts the frames (the page scrolls instead)."""
+    lifts the frames (the page scrolls instead), at the right end of the tabs' row (the
+    toolbar keeps its room).  Returns the box holding both (the tabs are its first child)
+    and the check box.  The tabs tell ``view`` which picture is visible
+    (:meth:`View.select`)."""
     panels = {"ladder": widgets.Box([view.ladder]), "diagram": widgets.Box([view.diagram])}
     for name, panel in panels.items():
         panel.add_class("tl-panel")
@@ -230,6 +271,9 @@ def pictures(view: View) -> tuple[widgets.Tab, widgets.Checkbox]:
                        layout=widgets.Layout(width="100%"))
     tabs.add_class("t-pictures")
     tabs.add_class("tl-pictures")
+    view.visible = PICTURES[0][1]
+    tabs.observe(lambda ch: ch["new"] is not None and view.select(PICTURES[ch["new"]][1]),
+                 "selected_index")
     whole = widgets.Checkbox(value=False, description="whole picture", indent=False,
                              tooltip="Show the whole picture (scroll the page to see it all)",
                              layout=widgets.Layout(width="auto", flex="0 0 auto"))
@@ -239,7 +283,25 @@ def pictures(view: View) -> tuple[widgets.Tab, widgets.Checkbox]:
         (tabs.add_class if on else tabs.remove_class)("tl-whole")
 
     whole.observe(lambda ch: lift(ch["new"]), "value")
-    return tabs, whole
+    box = widgets.Box([tabs, whole], layout=widgets.Layout(width="100%"))
+    box.add_class("tl-picbox")
+    return box, whole
+
+
+def show_diagram_tab(main: widgets.Box) -> None:
+    """Select the state diagram's tab in the box :func:`pictures` made."""
+    main.children[0].selected_index = [what for _, what in PICTURES].index("diagram")
+
+
+class ShownLazily:
+    """A widget with a :class:`View` (``view``): once shown in a notebook, only its visible
+    picture is redrawn at each step (``View.lazy``)."""
+
+    view: View
+
+    def _repr_mimebundle_(self, **kwargs: object) -> object:
+        self.view.lazy = True
+        return super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
 
 
 class Guarded:

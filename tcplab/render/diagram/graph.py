@@ -176,7 +176,7 @@ def _node_look(a: dict[str, str], n: Node, look: "Look | None", tags: bool) -> N
         more = "".join(f"<br/>{html.escape(x, quote=False)}" for x in rest)
         tag = "  ".join(html.escape(t, quote=False) for t, _ in look.tags)
         a["label"] = (f'<<font point-size="13">{html.escape(first, quote=False)}'
-                      f'{more}</font><br/><font face="{_FONT}" point-size="9">'
+                      f'{more}</font><br/><font face="{_FONT}" point-size="10">'
                       f'{tag}</font>>')
 
 

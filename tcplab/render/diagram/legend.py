@@ -77,7 +77,7 @@ def legend_prims(plan: Plan, bb: tuple[float, float, float, float]) -> list[Prim
         x += 29 + text_width(label, 10) + 16
     if plan.endpoints:
         prims.append(Prim("text", x + 2, y_row1, text="(filled box: current state)",
-                          size=9, color=COLORS["legend-note"]))
+                          size=10, color=COLORS["legend-note"]))
     cap = plan.caption
     max_chars = int((x1 - x0 - 24) / (0.55 * 10))
     if len(cap) > max_chars:

@@ -249,7 +249,7 @@ def render_svg(lay: Layout, plan: Plan) -> str:
                 put(f"{eid}:tags", "".join(
                     f'<text class="tag" text-anchor="middle" '
                     f'x="{cx + (i - (k - 1) / 2) * w / k:.2f}" y="{cy + hh / 2 - 6:.2f}" '
-                    f'font-family="{_SVG_FONT}" font-size="9" '
+                    f'font-family="{_SVG_FONT}" font-size="10" '
                     f'fill="{COLORS["current-text"]}">{_esc(name)}</text>'
                     for i, (name, _) in enumerate(look.tags)))
         elif eid in edges:

@@ -29,9 +29,9 @@ _KEEP = {"layouts": 8, "views": 4}   # runs remembered (a notebook shows a few a
                                      # a view holds a figure and its Agg buffer, ~5 MB)
 
 
-def _run_key(run: Run, style: str) -> tuple[tuple, tuple]:
+def _run_key(run: Run, style: str, screen: bool = False) -> tuple[tuple, tuple]:
     """(what identifies the picture of ``run``, the steps it was made from)."""
-    key = (style, run.names, run.latency, run.now, len(run.history),
+    key = (style, screen, run.names, run.latency, run.now, len(run.history),
            tuple((p.id, p.planned, p.retransmission) for p in run.packets.values()))
     return key, tuple(run.source)     # the Step objects themselves, compared by identity
 
@@ -49,10 +49,12 @@ def _remember(cache: OrderedDict, key: tuple, steps: tuple, make: Any, keep: int
     return value
 
 
-def _layout_for(run: Run, style: str) -> LadderLayout:
-    """The full-run layout (memoised: a stepping widget redraws the same run)."""
-    key, steps = _run_key(run, style)
-    return _remember(_LAYOUTS, key, steps, lambda: LadderLayout(run, style), _KEEP["layouts"])
+def _layout_for(run: Run, style: str, screen: bool = False) -> LadderLayout:
+    """The full-run layout (memoised: a stepping widget redraws the same run);
+    ``screen``: the widgets' narrower paper."""
+    key, steps = _run_key(run, style, screen)
+    return _remember(_LAYOUTS, key, steps, lambda: LadderLayout(run, style, screen=screen),
+                     _KEEP["layouts"])
 
 
 def _step_index(run: Run, upto: int | None, style: str) -> int:

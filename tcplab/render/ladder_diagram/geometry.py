@@ -41,6 +41,18 @@ PAD_UNITS = 0.45                     # latencies kept uncompressed on each side 
 
 GAP_IN = 4.5                         # between the two timelines
 GAP_MIN_IN = 3.4                     # ... at least, when the columns beside them widen
+#: The widgets' ladder (``screen=True``): the same type on a narrower paper (about 7.75 in
+#: instead of 9.8), so a notebook on a 1366 x 768 laptop -- about 930 px wide with
+#: JupyterLab's file browser open -- shows its smallest text (7 pt) at 11 px or more.
+#: A shorter gap between the timelines (long labels fold onto two lines more often) and
+#: outer columns as wide as their usual texts (a longer timer text reaches into the
+#: state column, which is free where a timer fires).
+SCREEN_GAP_IN = 2.75
+SCREEN_SIDE_COL_IN = 1.0
+#: On that paper a text beside a line wider than this folds onto two lines (``accept()`` /
+#: ``→ fd 4 :40000``), so that hosts with sockets, whose texts carry ports, fit it too.
+SCREEN_SIDE_MAX_IN = 1.15
+SCREEN_GAP_MIN_IN = 1.6              # the gap on that paper at least, when columns widen
 STATE_COL_IN = 1.02                  # state boxes beside each line
 SIDE_COL_IN = 1.18                   # calls and timers in the outer margin
 TICKS_IN = 0.55                      # least room for the time axis labels left of the axes

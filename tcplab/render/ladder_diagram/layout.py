@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from ...network import WIRE
 from ...states import TcpState
@@ -38,9 +39,11 @@ from ...steps import Step
 from ..socket_names import NO_SOCKET, split_name
 from ..theme import COLORS, PALETTE
 from ..words import call_text, rfc_words, timer_text
-from .geometry import (GAP_IN, GAP_MIN_IN, HEAD_IN, FOOT_IN, LABEL_PT, LINE_H, SIDE_COL_IN,
-                       SIDE_PT, STATE_COL_IN, STATE_PT, TICKS_IN, Arrow, Rect, TimeMap, fmt_gap,
-                       fmt_seconds, label_variants, mono_w, sans_w, seg_label, side_of)
+from .geometry import (GAP_IN, GAP_MIN_IN, HEAD_IN, FOOT_IN, LABEL_PT, LINE_H, SCREEN_GAP_IN,
+                       SCREEN_GAP_MIN_IN, SCREEN_SIDE_COL_IN, SCREEN_SIDE_MAX_IN,
+                       SIDE_COL_IN, SIDE_PT, STATE_COL_IN, STATE_PT,
+                       TICKS_IN, Arrow, Rect, TimeMap, fmt_gap, fmt_seconds, label_variants,
+                       mono_w, sans_w, seg_label, side_of)
 from .history import Pkt, Run
 
 __all__ = ["STYLES", "LadderLayout", "TwSpan", "ListenSpan", "ColItem"]
@@ -96,13 +99,20 @@ class LadderLayout:
 
     Computed once from the full history, so that drawing any prefix of it (``upto=``)
     uses the same scale and places every label where the full picture has it.
+    ``screen=True``: the widgets' narrower paper (:data:`~.geometry.SCREEN_GAP_IN` between
+    the timelines and :data:`~.geometry.SCREEN_SIDE_COL_IN` for the calls and timers);
+    the files keep the wide one.
     """
 
-    def __init__(self, run: Run, style: str = "rfc"):
+    def __init__(self, run: Run, style: str = "rfc", *, screen: bool = False):
         if style not in STYLES:
             raise ValueError(f"style is one of {', '.join(STYLES)}; got {style!r}")
         self.run = run
         self.style = style
+        self.screen = bool(screen)
+        # the paper: the files' wide one, or the widgets' narrower one (screen=True)
+        self._gap0, self._side0 = (SCREEN_GAP_IN, SCREEN_SIDE_COL_IN) if screen else \
+            (GAP_IN, SIDE_COL_IN)
         self.names = run.names
         unit = run.latency if run.latency > 0 else 0.1
         self.unit = unit
@@ -137,8 +147,9 @@ class LadderLayout:
         self.col_in = (state_col, side_col)
         # wider columns take their room from the middle (down to GAP_MIN_IN), so that the
         # picture keeps its width, and its text its size on a screen
-        wider = sum(state_col) + sum(side_col) - 2 * (STATE_COL_IN + SIDE_COL_IN)
-        self.gap = max(GAP_MIN_IN, GAP_IN - wider)
+        wider = sum(state_col) + sum(side_col) - 2 * (STATE_COL_IN + self._side0)
+        least = SCREEN_GAP_MIN_IN if self.screen else GAP_MIN_IN
+        self.gap = max(least, self._gap0 - wider)
         self.x_line = (side_col[0] + state_col[0], side_col[0] + state_col[0] + self.gap)
         self.width = self.x_line[1] + state_col[1] + side_col[1]
         self._arrows()
@@ -259,6 +270,9 @@ class LadderLayout:
                 self.state_items.append(ColItem("state", s.actor, i, s.time,
                                                  self.state_text(s), y,
                                                  gid=f"state-{s.actor}-{i}", socket=sock))
+        if self.screen and names:
+            for it in self.side_items:       # the widgets' narrow paper: long texts fold
+                it.text = _fold(it.text, mono_w if it.kind == "call" else sans_w)
         for it in self.state_items + self.side_items:
             it.y_line = it.y_true
         box_h = (STATE_PT * LINE_H + 4) / 72
@@ -274,7 +288,7 @@ class LadderLayout:
         """(state column, side column) widths of each lane, in inches: the standard ones,
         or on a network of hosts with sockets as wide as their texts need."""
         state = [STATE_COL_IN, STATE_COL_IN]
-        side = [SIDE_COL_IN, SIDE_COL_IN]
+        side = [self._side0, self._side0]
         if not self.run.sockets:
             return (state[0], state[1]), (side[0], side[1])
         for it in self.state_items:
@@ -283,7 +297,8 @@ class LadderLayout:
             state[i] = max(state[i], mono_w(it.text, STATE_PT) + 0.28)
         for it in self.side_items:
             i = side_of(it.actor, self.names)
-            w = mono_w(it.text, SIDE_PT) if it.kind == "call" else sans_w(it.text, SIDE_PT)
+            w = max(mono_w(line, SIDE_PT) if it.kind == "call" else sans_w(line, SIDE_PT)
+                    for line in it.text.split("\n"))
             if it.kind in ("timer", "restart"):
                 w += 0.2                                  # the clock before the text
             side[i] = max(side[i], w + 0.2)
@@ -311,13 +326,16 @@ class LadderLayout:
         self.listen_spans.extend(open_.values())
 
     def _stack(self, items: list[ColItem], h: float) -> None:
+        """Place each lane's items at their times, pushed down so that none overlaps the
+        one before (an item of n lines is n * h tall, centred on its ``y``)."""
         for name in self.names:
             col = [it for it in items if it.actor == name]
             col.sort(key=lambda it: (it.y_true, it.step))
-            prev = -1e9
+            bottom = -1e9
             for it in col:
-                it.y = max(it.y_true, prev + h)
-                prev = it.y
+                half = h * (1 + it.text.count("\n")) / 2
+                it.y = max(it.y_true - h / 2, bottom) + half
+                bottom = it.y + half
 
     # -- TIME-WAIT ------------------------------------------------------------------------
     def _time_wait(self) -> None:
@@ -450,3 +468,21 @@ class LadderLayout:
             a.label_rect = best[1]
             a.label_text = best[2]
             a.label_angle = best[3]
+
+
+def _fold(text: str, width: "Callable[[str, float], float]") -> str:
+    """``text`` on two lines if it is wider than :data:`~.geometry.SCREEN_SIDE_MAX_IN` at
+    the side columns' size: before its result (`` → ``) if it has one, else at the space
+    that makes the wider line narrowest."""
+    if "\n" in text or width(text, SIDE_PT) <= SCREEN_SIDE_MAX_IN:
+        return text
+    if " \u2192 " in text:
+        return text.replace(" \u2192 ", "\n\u2192 ", 1)
+    cuts = [i for i, ch in enumerate(text) if ch == " " and 0 < i < len(text) - 1]
+    if not cuts:
+        # code without spaces, e.g. setsockopt(SO_REUSEADDR): after its parenthesis
+        cut = text.find("(")
+        return text if cut < 1 or cut == len(text) - 2 else \
+            text[:cut + 1] + "\n" + text[cut + 1:]
+    best = min(cuts, key=lambda i: max(width(text[:i], SIDE_PT), width(text[i + 1:], SIDE_PT)))
+    return text[:best] + "\n" + text[best + 1:]

@@ -351,7 +351,8 @@ def draw_marks(lay: LadderLayout, run: Run, k: int, prefix: bool) -> Drawing:
                   fontsize=SIDE_PT, color=color, family=MONO if it.kind == "call" else SANS,
                   fontweight="bold" if it.kind == "call" else "normal",
                   style="italic" if timer else "normal", gid=it.gid, zorder=5)
-        tw = (mono_w(it.text, SIDE_PT) if it.kind == "call" else sans_w(it.text, SIDE_PT))
+        tw = max(mono_w(line, SIDE_PT) if it.kind == "call" else sans_w(line, SIDE_PT)
+                 for line in it.text.split("\n"))
         xs = x_text + (tw + 0.05) * sx if i == 0 else x_text - (tw + 0.05) * sx
         b.line([(xs, it.y), (xline, it.y_line)], COLORS["leader"], 0.7, (0, (1, 2)), z=0.8)
         if timer:

@@ -53,7 +53,8 @@ _ANCHOR = {"left": "start", "center": "middle", "right": "end"}
 
 def ladder_svg(source: Any, *, upto: int | None = None, style: str = "rfc",
                title: str | None = None, packets: Iterable[Packet] | None = None,
-               names: Sequence[str] | None = None, latency: float | None = None) -> str:
+               names: Sequence[str] | None = None, latency: float | None = None,
+               screen: bool = False) -> str:
     """The ladder of a run as an SVG document (a ``str``), with real ``<text>``.
 
     Takes what :func:`~.figures.ladder` takes (without ``ax``/``figsize``): ``source`` a
@@ -61,14 +62,16 @@ def ladder_svg(source: Any, *, upto: int | None = None, style: str = "rfc",
     the scale of the whole run, ``style`` ``"rfc"`` / ``"tcpdump"`` / ``"short"``.  The
     picture is the matplotlib figure's: ``width``/``height`` in pt at its natural size
     (about 9.5 x 0.9 in per latency), a ``viewBox`` so CSS can scale it.  The layout of a
-    run is computed once and memoised.  Raises :class:`ValueError` for an unknown
+    run is computed once and memoised.  ``screen=True`` lays it out on the widgets'
+    narrower paper (about 8 in wide; see :class:`~.layout.LadderLayout`), so that shown at
+    a notebook's width its text stays legible.  Raises :class:`ValueError` for an unknown
     ``style`` or an ``upto`` outside the history, :class:`TypeError` for another source.
     """
     from .figures import _layout_for, _step_index
 
     run = collect(source, packets, names, latency)
     k = _step_index(run, upto, style)
-    lay = _layout_for(run, style)
+    lay = _layout_for(run, style, screen)
     return drawing_svg(draw_marks(lay, run, k, upto is not None), title=title)
 
 
