@@ -31,9 +31,13 @@ from .steps import Step
 
 S = TcpState
 
-SHUT_RD, SHUT_WR, SHUT_RDWR = _socket.SHUT_RD, _socket.SHUT_WR, _socket.SHUT_RDWR
-SOL_SOCKET = _socket.SOL_SOCKET
-SO_LINGER, SO_REUSEADDR, SO_ERROR = _socket.SO_LINGER, _socket.SO_REUSEADDR, _socket.SO_ERROR
+# The platform's values, so that code passing socket.SO_REUSEADDR works on any system; the
+# Linux values (asm-generic/socket.h) where the socket module has none (Pyodide, in a page).
+SHUT_RD, SHUT_WR, SHUT_RDWR = (getattr(_socket, n, v) for n, v in
+                               (("SHUT_RD", 0), ("SHUT_WR", 1), ("SHUT_RDWR", 2)))
+SOL_SOCKET = getattr(_socket, "SOL_SOCKET", 1)
+SO_LINGER, SO_REUSEADDR, SO_ERROR = (getattr(_socket, n, v) for n, v in
+                                     (("SO_LINGER", 13), ("SO_REUSEADDR", 2), ("SO_ERROR", 4)))
 _OPTIONS = {SO_LINGER: "SO_LINGER", SO_REUSEADDR: "SO_REUSEADDR", SO_ERROR: "SO_ERROR"}
 _SHUT_NAMES = {SHUT_RD: "SHUT_RD", SHUT_WR: "SHUT_WR", SHUT_RDWR: "SHUT_RDWR"}
 

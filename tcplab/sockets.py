@@ -58,8 +58,8 @@ ESTAB   0      0      10.0.0.2:80        10.0.0.1:40000
 from __future__ import annotations
 
 import errno
+import ipaddress
 import random
-import socket as _socket
 from typing import Sequence
 
 from .actions import Action, Deliver, Inject, SocketCall
@@ -276,9 +276,9 @@ class SocketNetwork(SocketCalls, SsView, Network):
                                  f"{addresses!r}")
             for host, addr in addresses.items():
                 try:
-                    _socket.inet_aton(addr)
-                    ok = isinstance(addr, str) and addr.count(".") == 3
-                except (OSError, TypeError):
+                    ok = isinstance(addr, str) and \
+                        str(ipaddress.IPv4Address(addr)) == addr
+                except ValueError:
                     ok = False
                 if not ok:
                     raise ValueError(f"SocketNetwork(addresses=...): {host!r} needs an IPv4 "

@@ -291,6 +291,7 @@ def test_stepper_follows_the_model_in_the_page(page, base):
     run_all(page)
     stepper = page.locator(".t-stepper").first
     stepper.scroll_into_view_if_needed()
+    stepper.locator(".lm-TabBar-tab", has_text="State diagram").click()   # it is redrawn there
     history = scenarios.get("handshake").run().history   # what the lesson's stepper shows
     button = stepper.locator("button.t-step")
     took = []
@@ -319,6 +320,7 @@ def test_explorer_follows_the_model_in_the_page(page, base):
     run_all(page)
     explorer = page.locator(".t-explorer").first
     explorer.scroll_into_view_if_needed()
+    explorer.locator(".lm-TabBar-tab", has_text="State diagram").click()  # redrawn there
     net = Network()              # the same moves on the model, to check the page against
     took = []
 
