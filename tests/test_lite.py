@@ -274,6 +274,10 @@ HIGHLIGHTED = """([root, who]) => {
 }"""
 
 
+#: The notebook in front (notebooks of earlier tests may stay open, hidden).
+VISIBLE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+
 def _wait_highlight(page, root: str, who: str, state: TcpState) -> None:
     page.wait_for_function(f"(args) => ({HIGHLIGHTED})(args) === {json.dumps(state.name)}",
                            arg=[root, who], timeout=TIMEOUT)
@@ -299,7 +303,7 @@ def test_stepper_follows_the_model_in_the_page(page, base):
         t0 = time.perf_counter()
         button.click()
         for who, state in history[k - 1].states:
-            _wait_highlight(page, ".t-stepper", who, state)
+            _wait_highlight(page, VISIBLE + " .t-stepper", who, state)
         took.append(time.perf_counter() - t0)
         for who, state in history[k - 1].states:
             expect(stepper.locator(f".t-badge-{who} .tl-state").first).to_have_text(
@@ -330,7 +334,7 @@ def test_explorer_follows_the_model_in_the_page(page, base):
         t0 = time.perf_counter()
         click()
         for who, state in expected.items():
-            _wait_highlight(page, ".t-explorer", who, state)
+            _wait_highlight(page, VISIBLE + " .t-explorer", who, state)
         took.append(time.perf_counter() - t0)
         for who, state in expected.items():
             expect(explorer.locator(f".t-badge-{who} .tl-state").first).to_have_text(
