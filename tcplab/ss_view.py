@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .procnet import SocketRow
+from .procnet import SS_TIMERS, SocketRow
 from .states import TcpState
 
 if TYPE_CHECKING:
@@ -31,13 +31,8 @@ S = TcpState
 NSTAT_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPReqQFullDoCookies", "TCPReqQFullDrop",
                   "SyncookiesSent", "SyncookiesRecv")
 
-_SS_WORDS = {S.LISTEN: "LISTEN", S.SYN_SENT: "SYN-SENT", S.SYN_RECEIVED: "SYN-RECV",
-             S.ESTABLISHED: "ESTAB", S.FIN_WAIT_1: "FIN-WAIT-1", S.FIN_WAIT_2: "FIN-WAIT-2",
-             S.CLOSE_WAIT: "CLOSE-WAIT", S.CLOSING: "CLOSING", S.LAST_ACK: "LAST-ACK",
-             S.TIME_WAIT: "TIME-WAIT"}
-
-
-_SS_TIMER_WORD = {1: "on", 2: "keepalive", 3: "timewait", 4: "persist"}
+#: ``ss -o``'s timer words by /proc/net/tcp code, from procnet's one table of them.
+_SS_TIMER_WORD = {code: word for word, code in SS_TIMERS.items()}
 
 
 def ss_time(seconds: float) -> str:
@@ -112,7 +107,7 @@ class SsView:
         head = ["State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port"]
         table = []
         for r in rows:
-            line = [_SS_WORDS[r.state], str(r.rx_queue), str(r.tx_queue),  # type: ignore
+            line = [r.state.ss, str(r.rx_queue), str(r.tx_queue),  # type: ignore
                     f"{r.local[0]}:{r.local[1]}",
                     f"{r.remote[0]}:{r.remote[1] if r.remote[1] else '*'}"]
             if timers and r.timer:
